@@ -1,0 +1,152 @@
+//! Bearer tokens. A token is `scimv2_<credential id>_<64 hex chars>`: a prefix secret scanners can
+//! match, the credential id (so verification is one GetItem), and 256 bits from the OS RNG. Only the
+//! SHA-256 of the secret part is stored, and it is compared in constant time.
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::protocol::ScimError;
+use crate::store::{Credential, CredentialStatus, Store, StoreError};
+
+pub const TOKEN_PREFIX: &str = "scimv2_";
+const SECRET_BYTES: usize = 32;
+
+/// A freshly generated token and what is stored of it.
+pub struct IssuedToken {
+    pub credential_id: String,
+    /// Shown once, never stored.
+    pub token: String,
+    pub secret_hash: String,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("credential_id", &self.credential_id)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn issue() -> Result<IssuedToken, getrandom::Error> {
+    let mut secret = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut secret)?;
+    let secret = hex(&secret);
+    let credential_id = ulid::Ulid::new().to_string();
+    Ok(IssuedToken {
+        token: format!("{TOKEN_PREFIX}{credential_id}_{secret}"),
+        secret_hash: hash_secret(&secret),
+        credential_id,
+    })
+}
+
+/// Splits a token into (credential id, secret); `None` if it is not shaped like one of ours.
+pub fn parse(token: &str) -> Option<(String, &str)> {
+    let rest = token.strip_prefix(TOKEN_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    let id = ulid::Ulid::from_string(id).ok()?.to_string();
+    let well_formed = secret.len() == SECRET_BYTES * 2
+        && secret.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    well_formed.then_some((id, secret))
+}
+
+pub fn hash_secret(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `secret` matches the stored hash, in time independent of where they differ.
+pub fn verify(secret: &str, stored_hash: &str) -> bool {
+    hash_secret(secret)
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
+}
+
+/// Authenticates a request's `Authorization` header for `tenant`: one GetItem. Every failure is the
+/// same 401, so the answer reveals nothing about which part was wrong.
+pub async fn authenticate(
+    store: &Store,
+    tenant: &str,
+    authorization: Option<&str>,
+) -> Result<Credential, ScimError> {
+    let token = authorization
+        .and_then(|h| {
+            let (scheme, rest) = h.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
+        })
+        .ok_or_else(ScimError::unauthorized)?;
+    let (credential_id, secret) = parse(token).ok_or_else(ScimError::unauthorized)?;
+    let credential = match store.get_credential(tenant, &credential_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(ScimError::unauthorized()),
+        Err(StoreError::Throttled) => return Err(ScimError::throttled()),
+        Err(e) => return Err(e.into()),
+    };
+    let expired = credential
+        .expires
+        .as_deref()
+        .is_some_and(|e| e <= crate::store::now().as_str());
+    if credential.status != CredentialStatus::Enabled
+        || expired
+        || credential.tenant_id != tenant
+        || !verify(secret, &credential.secret_hash)
+    {
+        return Err(ScimError::unauthorized());
+    }
+    Ok(credential)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_tokens_parse_back_to_their_credential_and_verify() {
+        let issued = issue().unwrap();
+        let (id, secret) = parse(&issued.token).unwrap();
+        assert_eq!(id, issued.credential_id);
+        assert!(verify(secret, &issued.secret_hash));
+        assert!(!issued.token.contains(&issued.secret_hash));
+    }
+
+    #[test]
+    fn tokens_carry_256_bits_and_differ_every_time() {
+        let (a, b) = (issue().unwrap(), issue().unwrap());
+        assert_ne!(a.token, b.token);
+        let (_, secret) = parse(&a.token).unwrap();
+        assert_eq!(secret.len() * 4, 256);
+    }
+
+    #[test]
+    fn malformed_tokens_do_not_parse() {
+        let good = issue().unwrap().token;
+        for bad in [
+            "",
+            "scimv2_",
+            "Bearer x",
+            &good[..good.len() - 1],
+            &good.replace("scimv2_", "scim_"),
+            &format!("{good}0"),
+            &good.to_uppercase(),
+        ] {
+            assert!(parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_different_secret_does_not_verify() {
+        let a = issue().unwrap();
+        let b = issue().unwrap();
+        let (_, secret_b) = parse(&b.token).unwrap();
+        assert!(!verify(secret_b, &a.secret_hash));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_token() {
+        let issued = issue().unwrap();
+        assert!(!format!("{issued:?}").contains(&issued.token));
+    }
+}

@@ -1,0 +1,161 @@
+//! HTTP glue between API Gateway (through `lambda_http`) and the protocol and store modules:
+//! route → authenticate → handle → respond, with one structured log line per request.
+
+mod discovery;
+pub mod request;
+mod resources;
+pub mod response;
+
+use std::time::Instant;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+
+use crate::auth;
+use crate::protocol::resource::ResourceKind;
+use crate::protocol::ScimError;
+use crate::store::{counted, Store};
+use request::{parse_route, Route, Target};
+
+/// Which routes a Lambda function serves; `All` serves everything (tests, a single local server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Users,
+    Groups,
+    Discovery,
+    All,
+}
+
+impl Function {
+    fn serves(self, target: &Target) -> bool {
+        let kind = match target {
+            Target::Collection(k) | Target::Search(k) | Target::Resource(k, _) => Some(*k),
+            _ => None,
+        };
+        match self {
+            Function::All => true,
+            Function::Users => kind == Some(ResourceKind::User),
+            Function::Groups => kind == Some(ResourceKind::Group),
+            Function::Discovery => kind.is_none(),
+        }
+    }
+}
+
+/// Everything a handler needs, built once per process.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub store: Store,
+    pub function: Function,
+}
+
+/// A request that passed routing and authentication.
+pub(crate) struct Ctx<'a> {
+    pub store: &'a Store,
+    pub tenant: String,
+    pub base_url: String,
+    pub request: &'a Request,
+}
+
+impl App {
+    pub fn new(store: Store, function: Function) -> Self {
+        App { store, function }
+    }
+
+    /// Handles one request. Never fails: every error becomes a SCIM error response.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let (outcome, ddb_requests) = counted(self.dispatch(&request)).await;
+        let response = outcome.unwrap_or_else(|e| response::error(&e));
+        tracing::info!(
+            method = %request.method(),
+            path = request.uri().path(),
+            status = response.status().as_u16(),
+            ddb_requests,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
+        response
+    }
+
+    async fn dispatch(&self, request: &Request) -> Result<Response<Body>, ScimError> {
+        let Route { tenant, target } = parse_route(request.uri().path())
+            .filter(|r| self.function.serves(&r.target))
+            .ok_or_else(|| {
+                ScimError::not_found(format!(
+                    "no SCIM endpoint at {}; expected /{{tenantId}}/scim/v2/{{Users|Groups|ServiceProviderConfig|Schemas|ResourceTypes}}",
+                    request.uri().path()
+                ))
+            })?;
+        check_method(request.method(), &target)?;
+        auth::authenticate(
+            &self.store,
+            &tenant,
+            request::header(request, "authorization"),
+        )
+        .await?;
+        let ctx = Ctx {
+            store: &self.store,
+            base_url: request::base_url(request, &tenant),
+            tenant,
+            request,
+        };
+        match target {
+            Target::Collection(kind) if request.method() == Method::GET => {
+                resources::list(&ctx, kind, None).await
+            }
+            Target::Collection(kind) => resources::create(&ctx, kind).await,
+            Target::Search(kind) => {
+                let body = request::json_body(request)?;
+                resources::list(&ctx, kind, Some(&body)).await
+            }
+            Target::Resource(kind, id) => match *request.method() {
+                Method::GET => resources::get(&ctx, kind, &id).await,
+                Method::PUT => resources::replace(&ctx, kind, &id).await,
+                Method::PATCH => resources::patch(&ctx, kind, &id).await,
+                _ => resources::delete(&ctx, kind, &id).await,
+            },
+            other => discovery::handle(&ctx, &other),
+        }
+    }
+}
+
+fn check_method(method: &Method, target: &Target) -> Result<(), ScimError> {
+    let allowed: &[Method] = match target {
+        Target::Collection(_) => &[Method::GET, Method::POST],
+        Target::Search(_) => &[Method::POST],
+        Target::Resource(..) => &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE],
+        _ => &[Method::GET],
+    };
+    if allowed.contains(method) {
+        return Ok(());
+    }
+    let list: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+    Err(ScimError::method_not_allowed(format!(
+        "{method} is not allowed here; allowed: {}",
+        list.join(", ")
+    )))
+}
+
+/// Sets up JSON logs once per process; the level comes from `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+/// The body of each Lambda `main`: build the client once, then serve.
+pub async fn serve(function: Function) -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let app = App::new(Store::from_env().await?, function);
+    let app = &app;
+    lambda_http::run(lambda_http::service_fn(move |request: Request| async move {
+        Ok::<_, std::convert::Infallible>(app.handle(request).await)
+    }))
+    .await
+}

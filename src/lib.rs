@@ -1,0 +1,11 @@
+//! A multi-tenant SCIM 2.0 service provider (RFC 7643, RFC 7644) for AWS Lambda and DynamoDB.
+//!
+//! - [`protocol`]: SCIM itself, pure (schemas, filters, PATCH, projection, errors);
+//! - [`store`]: DynamoDB, single-table (no HTTP);
+//! - [`auth`]: bearer tokens;
+//! - [`http`]: the Lambda handler gluing them together.
+
+pub mod auth;
+pub mod http;
+pub mod protocol;
+pub mod store;

@@ -1,0 +1,84 @@
+//! Storage errors, and their one mapping to SCIM errors.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+use crate::protocol::ScimError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Uniqueness(String),
+    #[error("the resource was changed by another request")]
+    VersionConflict,
+    #[error("no user with id {0} in this tenant")]
+    UnknownMember(String),
+    #[error("{0}")]
+    Limit(String),
+    #[error("DynamoDB is throttling requests")]
+    Throttled,
+    #[error("concurrent transactions kept conflicting")]
+    TransactionConflict,
+    #[error("DynamoDB request failed: {0}")]
+    Backend(String),
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+}
+
+const THROTTLING_CODES: [&str; 4] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "ThrottlingError",
+];
+
+pub fn is_throttling(code: Option<&str>) -> bool {
+    code.is_some_and(|c| THROTTLING_CODES.contains(&c))
+}
+
+impl<E, R> From<SdkError<E, R>> for StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    fn from(err: SdkError<E, R>) -> Self {
+        if is_throttling(err.code()) {
+            return StoreError::Throttled;
+        }
+        StoreError::Backend(
+            aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string(),
+        )
+    }
+}
+
+impl From<serde_dynamo::Error> for StoreError {
+    fn from(err: serde_dynamo::Error) -> Self {
+        StoreError::Corrupt(err.to_string())
+    }
+}
+
+impl From<StoreError> for ScimError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ScimError::not_found("resource not found"),
+            StoreError::Uniqueness(detail) => ScimError::uniqueness(detail),
+            StoreError::VersionConflict => ScimError::precondition_failed(
+                "the resource was modified since the version given in If-Match",
+            ),
+            StoreError::UnknownMember(id) => ScimError::invalid_value(format!(
+                "member \"{id}\" is not a user of this tenant"
+            )),
+            StoreError::Limit(detail) => ScimError::new(409, None, detail),
+            StoreError::Throttled | StoreError::TransactionConflict => ScimError::throttled(),
+            StoreError::Backend(detail) => {
+                tracing::error!(error = %detail, "DynamoDB request failed");
+                ScimError::internal("the data store failed; the request was not applied")
+            }
+            StoreError::Corrupt(detail) => {
+                tracing::error!(error = %detail, "malformed item");
+                ScimError::internal("a stored item could not be read")
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! DynamoDB storage: one table, single-table design (see `docs/data-model.md`). Knows SCIM resources
+//! as attribute maps and nothing of HTTP.
+
+mod count;
+mod error;
+pub mod keys;
+mod resources;
+pub mod table;
+mod tenants;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+
+pub use count::{counted, CountRequests};
+pub use error::StoreError;
+pub use resources::{parse_id, StoredResource, UserWithGroups};
+pub use tenants::{Credential, CredentialStatus, Tenant};
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// DynamoDB allows at most 100 actions in one `TransactWriteItems`.
+const MAX_TRANSACTION_ACTIONS: usize = 100;
+const MAX_TRANSACTION_ATTEMPTS: u32 = 6;
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Builds the client once per process from the standard AWS configuration (which honours
+    /// `AWS_ENDPOINT_URL_DYNAMODB`), with the request counter installed. The table name comes from
+    /// `TABLE_NAME`.
+    pub async fn from_env() -> Result<Self, StoreError> {
+        let table = std::env::var("TABLE_NAME")
+            .map_err(|_| StoreError::Backend("TABLE_NAME is not set".into()))?;
+        let config = aws_config::load_from_env().await;
+        Ok(Store::new(client_for(&config), table))
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Runs one transaction, retrying when it collides with a concurrent one, and maps a failed
+    /// condition to the error its action declares.
+    async fn transact(&self, actions: Vec<Action>) -> Result<(), StoreError> {
+        let items: Vec<TransactWriteItem> = actions.iter().map(|a| a.item.clone()).collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(()),
+                Err(err) => err,
+            };
+            let retry = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                    let codes = cancellation_codes(e);
+                    if let Some(i) = codes.iter().position(|c| c == "ConditionalCheckFailed") {
+                        return Err(actions
+                            .get(i)
+                            .map_or(StoreError::VersionConflict, |a| a.on_fail.clone()));
+                    }
+                    if codes.iter().any(|c| error::is_throttling(Some(c))) {
+                        return Err(StoreError::Throttled);
+                    }
+                    codes.iter().any(|c| c == "TransactionConflict")
+                }
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
+                _ => false,
+            };
+            if !retry {
+                return Err(err.into());
+            }
+            if attempt >= MAX_TRANSACTION_ATTEMPTS {
+                return Err(StoreError::TransactionConflict);
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+    }
+
+    /// Writes actions in as few transactions as possible. `units` are groups of actions that must
+    /// land together (a membership and the check that its user exists); `anchor` (the resource item
+    /// and its guards) goes into the first transaction, or the last when `anchor_last`.
+    async fn transact_in_chunks(
+        &self,
+        anchor: Vec<Action>,
+        units: Vec<Vec<Action>>,
+        anchor_last: bool,
+    ) -> Result<(), StoreError> {
+        let mut units = units;
+        if anchor_last {
+            units.push(anchor);
+        } else {
+            units.insert(0, anchor);
+        }
+        let mut chunks: Vec<Vec<Action>> = Vec::new();
+        let mut current: Vec<Action> = Vec::new();
+        for unit in units {
+            if !current.is_empty() && current.len() + unit.len() > MAX_TRANSACTION_ACTIONS {
+                chunks.push(std::mem::take(&mut current));
+            }
+            current.extend(unit);
+        }
+        if !current.is_empty() {
+            chunks.push(current);
+        }
+        for chunk in chunks {
+            self.transact(chunk).await?;
+        }
+        Ok(())
+    }
+}
+
+pub fn client_for(config: &aws_config::SdkConfig) -> Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(config)
+        .interceptor(CountRequests)
+        .build();
+    Client::from_conf(conf)
+}
+
+/// One action of a transaction, and what a failure of its condition means.
+#[derive(Debug, Clone)]
+struct Action {
+    item: TransactWriteItem,
+    on_fail: StoreError,
+}
+
+fn cancellation_codes(
+    e: &aws_sdk_dynamodb::types::error::TransactionCanceledException,
+) -> Vec<String> {
+    let reasons = e.cancellation_reasons();
+    if !reasons.is_empty() {
+        return reasons
+            .iter()
+            .map(|r| r.code().unwrap_or("None").to_string())
+            .collect();
+    }
+    // Some emulators only spell the reasons in the message: "... [ConditionalCheckFailed, None]".
+    e.message()
+        .and_then(|m| m.rsplit_once('[').map(|(_, rest)| rest.trim_end_matches(']')))
+        .map(|list| list.split(',').map(|c| c.trim().to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let mut jitter = [0u8; 1];
+    let _ = getrandom::fill(&mut jitter);
+    Duration::from_millis(10 * 2u64.pow(attempt.min(6)) + u64::from(jitter[0] % 20))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| StoreError::Corrupt(format!("missing string attribute {name}")))
+}
+
+fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("missing number attribute {name}")))
+}
+
+fn opt_s(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+/// Current time as RFC 3339 with millisecond precision.
+pub fn now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now
+        .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
+        .unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,571 @@
+//! Users, groups and memberships. A resource item holds the SCIM attributes as a DynamoDB map; its
+//! unique name is guarded by a separate item written in the same transaction; each membership is
+//! its own item in the user's partition, indexed by group on GSI1.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_dynamodb::types::{
+    ConditionCheck, Delete, KeysAndAttributes, Put, Select, TransactWriteItem,
+};
+use serde_json::{Map, Value};
+
+use super::keys::*;
+use super::{get_n, get_s, n, now, s, Action, Item, Store, StoreError, MAX_TRANSACTION_ACTIONS};
+use crate::protocol::list::Lookup;
+use crate::protocol::resource::ResourceKind;
+
+/// BatchGetItem takes at most 100 keys.
+const MAX_BATCH_GET: usize = 100;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResource {
+    pub kind: ResourceKind,
+    pub id: String,
+    pub version: u64,
+    pub created: String,
+    pub last_modified: String,
+    /// The SCIM attributes, as `resource::normalize` produced them.
+    pub attributes: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserWithGroups {
+    pub user: StoredResource,
+    pub group_ids: Vec<String>,
+}
+
+/// Resource ids are ULIDs; anything else cannot name a stored resource.
+pub fn parse_id(raw: &str) -> Option<String> {
+    ulid::Ulid::from_string(raw).ok().map(|u| u.to_string())
+}
+
+fn name_attribute(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "userName",
+        ResourceKind::Group => "displayName",
+    }
+}
+
+impl StoredResource {
+    pub fn unique_name(&self) -> Option<&str> {
+        self.attributes
+            .get(name_attribute(self.kind))
+            .and_then(Value::as_str)
+    }
+
+    fn external_id(&self) -> Option<&str> {
+        self.attributes.get("externalId").and_then(Value::as_str)
+    }
+
+    fn to_item(&self, tenant: &str) -> Result<Item, StoreError> {
+        let mut item = Item::from([
+            (PK.into(), s(resource_pk(tenant, self.kind, &self.id))),
+            (SK.into(), s(RESOURCE_SK)),
+            ("kind".into(), s(self.kind.name())),
+            ("id".into(), s(&self.id)),
+            ("version".into(), n(self.version)),
+            ("created".into(), s(&self.created)),
+            ("lastModified".into(), s(&self.last_modified)),
+            (
+                "attributes".into(),
+                serde_dynamo::to_attribute_value(&self.attributes)?,
+            ),
+            (GSI1PK.into(), s(collection_pk(tenant, self.kind))),
+            (GSI1SK.into(), s(&self.id)),
+        ]);
+        if let Some(name) = self.unique_name() {
+            item.insert(GSI2PK.into(), s(name_pk(tenant, self.kind, name)));
+        }
+        if let Some(external_id) = self.external_id() {
+            item.insert(
+                GSI3PK.into(),
+                s(external_id_pk(tenant, self.kind, external_id)),
+            );
+        }
+        Ok(item)
+    }
+
+    fn from_item(item: &Item) -> Result<Self, StoreError> {
+        let kind = match get_s(item, "kind")? {
+            "User" => ResourceKind::User,
+            "Group" => ResourceKind::Group,
+            other => return Err(StoreError::Corrupt(format!("unknown kind {other}"))),
+        };
+        let attributes = item
+            .get("attributes")
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt("missing attributes".into()))?;
+        Ok(StoredResource {
+            kind,
+            id: get_s(item, "id")?.to_string(),
+            version: get_n(item, "version")?,
+            created: get_s(item, "created")?.to_string(),
+            last_modified: get_s(item, "lastModified")?.to_string(),
+            attributes: serde_dynamo::from_attribute_value(attributes)?,
+        })
+    }
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    Item::from([(PK.into(), s(pk)), (SK.into(), s(sk))])
+}
+
+fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
+    r.map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+impl Store {
+    fn put(&self, item: Item, condition: &str, values: Item, on_fail: StoreError) -> Result<Action, StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if !values.is_empty() {
+            put = put.set_expression_attribute_values(Some(values));
+        }
+        Ok(Action {
+            item: TransactWriteItem::builder().put(build(put.build())?).build(),
+            on_fail,
+        })
+    }
+
+    fn delete(&self, key: Item, condition: Option<(&str, Item)>, on_fail: StoreError) -> Result<Action, StoreError> {
+        let mut delete = Delete::builder().table_name(&self.table).set_key(Some(key));
+        if let Some((expr, values)) = condition {
+            delete = delete.condition_expression(expr);
+            if !values.is_empty() {
+                delete = delete.set_expression_attribute_values(Some(values));
+            }
+        }
+        Ok(Action {
+            item: TransactWriteItem::builder().delete(build(delete.build())?).build(),
+            on_fail,
+        })
+    }
+
+    fn guard(&self, tenant: &str, kind: ResourceKind, name: &str, owner: &str) -> Result<Action, StoreError> {
+        let mut item = key(unique_pk(tenant, kind, name), UNIQUE_SK);
+        item.insert("ownerId".into(), s(owner));
+        self.put(
+            item,
+            "attribute_not_exists(PK)",
+            Item::new(),
+            StoreError::Uniqueness(format!(
+                "a {} with {} \"{name}\" already exists (compared case-insensitively)",
+                kind.name(),
+                name_attribute(kind)
+            )),
+        )
+    }
+
+    fn release_guard(&self, tenant: &str, kind: ResourceKind, name: &str, owner: &str) -> Result<Action, StoreError> {
+        self.delete(
+            key(unique_pk(tenant, kind, name), UNIQUE_SK),
+            Some(("ownerId = :owner", Item::from([(":owner".into(), s(owner))]))),
+            StoreError::VersionConflict,
+        )
+    }
+
+    /// Checks that the user exists, then writes the membership item: both or neither.
+    fn add_member(&self, tenant: &str, group_id: &str, user_id: &str) -> Result<Vec<Action>, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(resource_pk(tenant, ResourceKind::User, user_id), RESOURCE_SK)))
+            .condition_expression("attribute_exists(PK)");
+        let membership = Item::from([
+            (PK.into(), s(resource_pk(tenant, ResourceKind::User, user_id))),
+            (SK.into(), s(member_of_sk(group_id))),
+            ("kind".into(), s("Membership")),
+            (GSI1PK.into(), s(members_pk(tenant, group_id))),
+            (GSI1SK.into(), s(user_id)),
+        ]);
+        let put = Put::builder().table_name(&self.table).set_item(Some(membership));
+        Ok(vec![
+            Action {
+                item: TransactWriteItem::builder()
+                    .condition_check(build(check.build())?)
+                    .build(),
+                on_fail: StoreError::UnknownMember(user_id.into()),
+            },
+            Action {
+                item: TransactWriteItem::builder().put(build(put.build())?).build(),
+                on_fail: StoreError::VersionConflict,
+            },
+        ])
+    }
+
+    fn remove_member(&self, tenant: &str, group_id: &str, user_id: &str) -> Result<Vec<Action>, StoreError> {
+        Ok(vec![self.delete(
+            key(resource_pk(tenant, ResourceKind::User, user_id), &member_of_sk(group_id)),
+            None,
+            StoreError::VersionConflict,
+        )?])
+    }
+
+    fn member_units(
+        &self,
+        tenant: &str,
+        group_id: &str,
+        add: &BTreeSet<String>,
+        remove: &BTreeSet<String>,
+    ) -> Result<Vec<Vec<Action>>, StoreError> {
+        let mut units = Vec::with_capacity(add.len() + remove.len());
+        for raw in add {
+            let id = parse_id(raw).ok_or_else(|| StoreError::UnknownMember(raw.clone()))?;
+            units.push(self.add_member(tenant, group_id, &id)?);
+        }
+        for raw in remove {
+            // An id that cannot exist cannot be a member: removing it is a no-op.
+            if let Some(id) = parse_id(raw) {
+                units.push(self.remove_member(tenant, group_id, &id)?);
+            }
+        }
+        Ok(units)
+    }
+
+    /// When member writes need more than one transaction, all new members are checked up front
+    /// (BatchGetItem) so an unknown id fails the request before anything is written.
+    async fn write_resource(
+        &self,
+        tenant: &str,
+        anchor: Vec<Action>,
+        units: Vec<Vec<Action>>,
+        added: &BTreeSet<String>,
+    ) -> Result<(), StoreError> {
+        let actions = anchor.len() + units.iter().map(Vec::len).sum::<usize>();
+        if actions > MAX_TRANSACTION_ACTIONS && !added.is_empty() {
+            self.ensure_users_exist(tenant, added).await?;
+        }
+        self.transact_in_chunks(anchor, units, false).await
+    }
+
+    pub async fn create(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        attributes: Map<String, Value>,
+        members: &BTreeSet<String>,
+    ) -> Result<StoredResource, StoreError> {
+        let at = now();
+        let resource = StoredResource {
+            kind,
+            id: ulid::Ulid::new().to_string(),
+            version: 1,
+            created: at.clone(),
+            last_modified: at,
+            attributes,
+        };
+        let mut anchor = vec![self.put(
+            resource.to_item(tenant)?,
+            "attribute_not_exists(PK)",
+            Item::new(),
+            StoreError::Backend("resource id collision".into()),
+        )?];
+        if let Some(name) = resource.unique_name() {
+            anchor.push(self.guard(tenant, kind, name, &resource.id)?);
+        }
+        let units = self.member_units(tenant, &resource.id, members, &BTreeSet::new())?;
+        self.write_resource(tenant, anchor, units, members).await?;
+        Ok(resource)
+    }
+
+    /// Replaces a resource's attributes if it is still at `current.version`, and applies member
+    /// changes. Returns the new state.
+    pub async fn update(
+        &self,
+        tenant: &str,
+        current: &StoredResource,
+        attributes: Map<String, Value>,
+        add: &BTreeSet<String>,
+        remove: &BTreeSet<String>,
+    ) -> Result<StoredResource, StoreError> {
+        let updated = StoredResource {
+            version: current.version + 1,
+            last_modified: now(),
+            attributes,
+            ..current.clone()
+        };
+        let mut anchor = vec![self.put(
+            updated.to_item(tenant)?,
+            "version = :v",
+            Item::from([(":v".into(), n(current.version))]),
+            StoreError::VersionConflict,
+        )?];
+        let (old, new) = (current.unique_name(), updated.unique_name());
+        if old.map(name_key) != new.map(name_key) {
+            if let Some(old) = old {
+                anchor.push(self.release_guard(tenant, current.kind, old, &current.id)?);
+            }
+            if let Some(new) = new {
+                anchor.push(self.guard(tenant, current.kind, new, &current.id)?);
+            }
+        }
+        let units = self.member_units(tenant, &current.id, add, remove)?;
+        self.write_resource(tenant, anchor, units, add).await?;
+        Ok(updated)
+    }
+
+    pub async fn get(&self, tenant: &str, kind: ResourceKind, id: &str) -> Result<StoredResource, StoreError> {
+        let id = parse_id(id).ok_or(StoreError::NotFound)?;
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(resource_pk(tenant, kind, &id), RESOURCE_SK)))
+            .consistent_read(true)
+            .send()
+            .await?
+            .item
+            .ok_or(StoreError::NotFound)?;
+        StoredResource::from_item(&item)
+    }
+
+    /// The user and the ids of its groups: one partition, one strongly consistent query.
+    pub async fn get_user(&self, tenant: &str, id: &str) -> Result<UserWithGroups, StoreError> {
+        let id = parse_id(id).ok_or(StoreError::NotFound)?;
+        let mut user = None;
+        let mut group_ids = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(resource_pk(tenant, ResourceKind::User, &id)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in page.items() {
+                let sk = get_s(item, SK)?;
+                if sk == RESOURCE_SK {
+                    user = Some(StoredResource::from_item(item)?);
+                } else if let Some(group_id) = sk.strip_prefix(MEMBER_OF_PREFIX) {
+                    group_ids.push(group_id.to_string());
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let user = user.ok_or(StoreError::NotFound)?;
+        Ok(UserWithGroups { user, group_ids })
+    }
+
+    /// Ids of a group's members, paging through GSI1.
+    pub async fn group_members(&self, tenant: &str, group_id: &str) -> Result<Vec<String>, StoreError> {
+        let mut members = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(members_pk(tenant, group_id)))
+                .projection_expression("GSI1SK")
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in page.items() {
+                members.push(get_s(item, GSI1SK)?.to_string());
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(members)
+    }
+
+    /// Resources matching an indexed lookup: one GetItem or one index query.
+    pub async fn find(&self, tenant: &str, kind: ResourceKind, lookup: &Lookup) -> Result<Vec<StoredResource>, StoreError> {
+        let (index, pk_name, pk) = match lookup {
+            Lookup::Id(id) => {
+                return match self.get(tenant, kind, id).await {
+                    Ok(r) => Ok(vec![r]),
+                    Err(StoreError::NotFound) => Ok(vec![]),
+                    Err(e) => Err(e),
+                };
+            }
+            Lookup::UserName(name) | Lookup::DisplayName(name) => (GSI2, GSI2PK, name_pk(tenant, kind, name)),
+            Lookup::ExternalId(ext) => (GSI3, GSI3PK, external_id_pk(tenant, kind, ext)),
+        };
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in page.items() {
+                found.push(StoredResource::from_item(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    /// One page of a kind's resources in id order, and the total count. A collection that fits in the
+    /// page query needs no separate count.
+    pub async fn list(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        start_index: usize,
+        count: usize,
+    ) -> Result<(usize, Vec<StoredResource>), StoreError> {
+        let pk = collection_pk(tenant, kind);
+        if count == 0 {
+            return Ok((self.count(&pk).await?, Vec::new()));
+        }
+        let skip = start_index.saturating_sub(1);
+        let wanted = skip + count;
+        let mut items: Vec<Item> = Vec::new();
+        let mut start = None;
+        loop {
+            let limit = i32::try_from(wanted + 1 - items.len()).unwrap_or(i32::MAX);
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .limit(limit)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() || items.len() > wanted {
+                break;
+            }
+        }
+        let total = if items.len() <= wanted && start.is_none() {
+            items.len()
+        } else {
+            self.count(&pk).await?
+        };
+        let page = items
+            .iter()
+            .skip(skip)
+            .take(count)
+            .map(StoredResource::from_item)
+            .collect::<Result<_, _>>()?;
+        Ok((total, page))
+    }
+
+    async fn count(&self, collection: &str) -> Result<usize, StoreError> {
+        let mut total = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(collection))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            total += usize::try_from(page.count).unwrap_or(0);
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Deletes a user, its name guard and its memberships (the user item goes last, so a failure
+    /// part-way leaves a user that a retried DELETE finishes).
+    pub async fn delete_user(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
+        let UserWithGroups { user, group_ids } = self.get_user(tenant, id).await?;
+        let units = group_ids
+            .iter()
+            .map(|g| self.remove_member(tenant, g, &user.id))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.delete_resource(tenant, &user, units).await
+    }
+
+    pub async fn delete_group(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
+        let group = self.get(tenant, ResourceKind::Group, id).await?;
+        let members = self.group_members(tenant, &group.id).await?;
+        let units = members
+            .iter()
+            .map(|u| self.remove_member(tenant, &group.id, u))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.delete_resource(tenant, &group, units).await
+    }
+
+    async fn delete_resource(&self, tenant: &str, resource: &StoredResource, units: Vec<Vec<Action>>) -> Result<(), StoreError> {
+        let mut anchor = vec![self.delete(
+            key(resource_pk(tenant, resource.kind, &resource.id), RESOURCE_SK),
+            Some(("attribute_exists(PK)", Item::new())),
+            StoreError::NotFound,
+        )?];
+        if let Some(name) = resource.unique_name() {
+            anchor.push(self.delete(
+                key(unique_pk(tenant, resource.kind, name), UNIQUE_SK),
+                None,
+                StoreError::VersionConflict,
+            )?);
+        }
+        self.transact_in_chunks(anchor, units, true).await
+    }
+
+    async fn ensure_users_exist(&self, tenant: &str, ids: &BTreeSet<String>) -> Result<(), StoreError> {
+        let ids: Vec<String> = ids
+            .iter()
+            .map(|raw| parse_id(raw).ok_or_else(|| StoreError::UnknownMember(raw.clone())))
+            .collect::<Result<_, _>>()?;
+        for chunk in ids.chunks(MAX_BATCH_GET) {
+            let mut found = BTreeSet::new();
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| key(resource_pk(tenant, ResourceKind::User, id), RESOURCE_SK))
+                .collect();
+            let mut request = Some(build(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .projection_expression("id")
+                    .build(),
+            )?);
+            while let Some(keys) = request.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await?;
+                for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                    found.insert(get_s(&item, "id")?.to_string());
+                }
+                request = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+            }
+            if let Some(missing) = chunk.iter().find(|id| !found.contains(*id)) {
+                return Err(StoreError::UnknownMember(missing.clone()));
+            }
+        }
+        Ok(())
+    }
+}

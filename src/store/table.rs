@@ -1,0 +1,99 @@
+//! The table's definition, used to create it locally (moto, DynamoDB Local) and checked against
+//! `template.yaml` by a test, so the local table is the deployed table.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+
+use super::error::StoreError;
+use super::keys::*;
+
+/// (index name, partition key, sort key)
+pub const INDEXES: [(&str, &str, Option<&str>); 3] = [
+    (GSI1, GSI1PK, Some(GSI1SK)),
+    (GSI2, GSI2PK, None),
+    (GSI3, GSI3PK, None),
+];
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+/// Creates the table if it does not exist and waits until it is active. Returns whether it created it.
+pub async fn ensure_table(client: &Client, table: &str) -> Result<bool, StoreError> {
+    if client.describe_table().table_name(table).send().await.is_ok() {
+        return Ok(false);
+    }
+    let mut attributes = vec![string_attribute(PK)?, string_attribute(SK)?];
+    let mut request = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(PK, KeyType::Hash)?)
+        .key_schema(key(SK, KeyType::Range)?);
+    for (name, pk, sk) in INDEXES {
+        attributes.push(string_attribute(pk)?);
+        let mut index = GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(pk, KeyType::Hash)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build());
+        if let Some(sk) = sk {
+            attributes.push(string_attribute(sk)?);
+            index = index.key_schema(key(sk, KeyType::Range)?);
+        }
+        request = request.global_secondary_indexes(
+            index.build().map_err(|e| StoreError::Backend(e.to_string()))?,
+        );
+    }
+    for attribute in attributes {
+        request = request.attribute_definitions(attribute);
+    }
+    match request.send().await {
+        Ok(_) => {}
+        // Another process created it first: fine.
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {
+            return Ok(false)
+        }
+        Err(e) => return Err(e.into()),
+    }
+    for _ in 0..600 {
+        let status = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await?
+            .table
+            .and_then(|t| t.table_status);
+        if status == Some(TableStatus::Active) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(TTL_ATTRIBUTE)
+                .enabled(true)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?,
+        )
+        .send()
+        .await?;
+    Ok(true)
+}

@@ -1,0 +1,202 @@
+//! Tenants and their SCIM credentials. A credential item holds only the SHA-256 of its secret and
+//! sits in the tenant's partition, so authenticating a request is one GetItem on a key that the
+//! tenant in the URL and the credential id in the token both pin down.
+
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+
+use super::keys::*;
+use super::{get_n, get_s, n, now, opt_s, s, Action, Item, Store, StoreError};
+
+/// At most two credentials per tenant, as the IAM Identity Center and CloudSSO consoles allow.
+pub const MAX_CREDENTIALS: u64 = 2;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialStatus {
+    Enabled,
+    Disabled,
+}
+
+impl CredentialStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialStatus::Enabled => "enabled",
+            CredentialStatus::Disabled => "disabled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub tenant_id: String,
+    pub id: String,
+    pub status: CredentialStatus,
+    pub description: String,
+    pub created: String,
+    /// RFC 3339; `None` never expires.
+    pub expires: Option<String>,
+    pub last_used: Option<String>,
+    /// Hex SHA-256 of the token's secret part.
+    pub secret_hash: String,
+}
+
+impl Credential {
+    fn to_item(&self) -> Item {
+        let mut item = Item::from([
+            (PK.into(), s(tenant_pk(&self.tenant_id))),
+            (SK.into(), s(credential_sk(&self.id))),
+            ("kind".into(), s("Credential")),
+            ("tenantId".into(), s(&self.tenant_id)),
+            ("id".into(), s(&self.id)),
+            ("status".into(), s(self.status.as_str())),
+            ("description".into(), s(&self.description)),
+            ("created".into(), s(&self.created)),
+            ("secretHash".into(), s(&self.secret_hash)),
+        ]);
+        if let Some(expires) = &self.expires {
+            item.insert("expires".into(), s(expires));
+        }
+        if let Some(last_used) = &self.last_used {
+            item.insert("lastUsed".into(), s(last_used));
+        }
+        item
+    }
+
+    fn from_item(item: &Item) -> Result<Self, StoreError> {
+        Ok(Credential {
+            tenant_id: get_s(item, "tenantId")?.into(),
+            id: get_s(item, "id")?.into(),
+            status: match get_s(item, "status")? {
+                "enabled" => CredentialStatus::Enabled,
+                _ => CredentialStatus::Disabled,
+            },
+            description: opt_s(item, "description").unwrap_or_default(),
+            created: get_s(item, "created")?.into(),
+            expires: opt_s(item, "expires"),
+            last_used: opt_s(item, "lastUsed"),
+            secret_hash: get_s(item, "secretHash")?.into(),
+        })
+    }
+}
+
+impl Store {
+    pub async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {
+        let tenant = Tenant {
+            id: ulid::Ulid::new().to_string(),
+            name: name.to_string(),
+            created: now(),
+        };
+        let item = Item::from([
+            (PK.into(), s(tenant_pk(&tenant.id))),
+            (SK.into(), s(TENANT_SK)),
+            ("kind".into(), s("Tenant")),
+            ("id".into(), s(&tenant.id)),
+            ("name".into(), s(&tenant.name)),
+            ("created".into(), s(&tenant.created)),
+            ("credentialCount".into(), n(0)),
+            (GSI1PK.into(), s(TENANTS_PK)),
+            (GSI1SK.into(), s(&tenant.id)),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await?;
+        Ok(tenant)
+    }
+
+    pub async fn get_tenant(&self, id: &str) -> Result<Tenant, StoreError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(id)))
+            .key(SK, s(TENANT_SK))
+            .consistent_read(true)
+            .send()
+            .await?
+            .item
+            .ok_or(StoreError::NotFound)?;
+        Ok(Tenant {
+            id: get_s(&item, "id")?.into(),
+            name: get_s(&item, "name")?.into(),
+            created: get_s(&item, "created")?.into(),
+        })
+    }
+
+    /// Stores a new credential; the tenant's credential count is raised in the same transaction,
+    /// so concurrent creates can never exceed `MAX_CREDENTIALS`.
+    pub async fn create_credential(&self, credential: &Credential) -> Result<(), StoreError> {
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(&credential.tenant_id)))
+            .key(SK, s(TENANT_SK))
+            .update_expression("SET credentialCount = credentialCount + :one")
+            .condition_expression("attribute_exists(PK) AND credentialCount < :max")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(MAX_CREDENTIALS))
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(credential.to_item()))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.transact(vec![
+            Action {
+                item: TransactWriteItem::builder().update(count).build(),
+                on_fail: StoreError::Limit(format!(
+                    "the tenant does not exist or already has {MAX_CREDENTIALS} credentials: \
+                     delete or rotate one first"
+                )),
+            },
+            Action {
+                item: TransactWriteItem::builder().put(put).build(),
+                on_fail: StoreError::Backend("credential id collision".into()),
+            },
+        ])
+        .await
+    }
+
+    /// The credential, if it exists in this tenant: one GetItem.
+    pub async fn get_credential(
+        &self,
+        tenant: &str,
+        credential_id: &str,
+    ) -> Result<Option<Credential>, StoreError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(credential_sk(credential_id)))
+            .send()
+            .await?
+            .item;
+        item.as_ref().map(Credential::from_item).transpose()
+    }
+
+    pub async fn credential_count(&self, tenant: &str) -> Result<u64, StoreError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(TENANT_SK))
+            .consistent_read(true)
+            .send()
+            .await?
+            .item
+            .ok_or(StoreError::NotFound)?;
+        get_n(&item, "credentialCount")
+    }
+}
