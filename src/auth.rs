@@ -45,7 +45,9 @@ pub fn parse(token: &str) -> Option<(String, &str)> {
     let (id, secret) = rest.split_once('_')?;
     let id = ulid::Ulid::from_string(id).ok()?.to_string();
     let well_formed = secret.len() == SECRET_BYTES * 2
-        && secret.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     well_formed.then_some((id, secret))
 }
 

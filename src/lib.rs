@@ -5,6 +5,7 @@
 //! - [`auth`]: bearer tokens;
 //! - [`http`]: the Lambda handler gluing them together.
 
+pub mod admin;
 pub mod auth;
 pub mod http;
 pub mod protocol;

@@ -63,6 +63,11 @@ impl App {
 
     /// Handles one request. Never fails: every error becomes a SCIM error response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
+        self.handle_counted(request).await.0
+    }
+
+    /// `handle`, also returning the number of DynamoDB requests made (the auth GetItem included).
+    pub async fn handle_counted(&self, request: Request) -> (Response<Body>, u32) {
         let started = Instant::now();
         let (outcome, ddb_requests) = counted(self.dispatch(&request)).await;
         let response = outcome.unwrap_or_else(|e| response::error(&e));
@@ -74,7 +79,7 @@ impl App {
             duration_ms = started.elapsed().as_millis() as u64,
             "request"
         );
-        response
+        (response, ddb_requests)
     }
 
     async fn dispatch(&self, request: &Request) -> Result<Response<Body>, ScimError> {
@@ -154,8 +159,10 @@ pub async fn serve(function: Function) -> Result<(), lambda_http::Error> {
     init_tracing();
     let app = App::new(Store::from_env().await?, function);
     let app = &app;
-    lambda_http::run(lambda_http::service_fn(move |request: Request| async move {
-        Ok::<_, std::convert::Infallible>(app.handle(request).await)
-    }))
+    lambda_http::run(lambda_http::service_fn(
+        move |request: Request| async move {
+            Ok::<_, std::convert::Infallible>(app.handle(request).await)
+        },
+    ))
     .await
 }

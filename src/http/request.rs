@@ -134,7 +134,8 @@ pub fn base_url(request: &Request, tenant: &str) -> String {
         .map(|a| a.as_str())
         .or_else(|| header(request, "host"))
         .unwrap_or("localhost");
-    let local = host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]");
+    let local =
+        host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]");
     let scheme = header(request, "x-forwarded-proto")
         .or(uri.scheme_str())
         .unwrap_or(if local { "http" } else { "https" });
@@ -168,14 +169,23 @@ mod tests {
 
     #[test]
     fn unknown_paths_do_not_route() {
-        for p in ["/", "/T1", "/T1/scim/v1/Users", "/T1/scim/v2/Things", "/T1/scim/v2/Users/a/b"] {
+        for p in [
+            "/",
+            "/T1",
+            "/T1/scim/v1/Users",
+            "/T1/scim/v2/Things",
+            "/T1/scim/v2/Users/a/b",
+        ] {
             assert!(parse_route(p).is_none(), "{p}");
         }
     }
 
     #[test]
     fn percent_decoding_handles_utf8_and_bad_escapes() {
-        assert_eq!(percent_decode("userName%20eq%20%22%C3%A9%22"), "userName eq \"é\"");
+        assert_eq!(
+            percent_decode("userName%20eq%20%22%C3%A9%22"),
+            "userName eq \"é\""
+        );
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
     }

@@ -77,13 +77,11 @@ fn render(ctx: &Ctx<'_>, resource: &StoredResource, related: Option<&BTreeSet<St
     Value::Object(out)
 }
 
-fn respond(
-    ctx: &Ctx<'_>,
-    status: u16,
-    loaded: &Loaded,
-    projection: &Projection,
-) -> Response<Body> {
-    let body = projection.apply(loaded.resource.kind, render(ctx, &loaded.resource, loaded.related.as_ref()));
+fn respond(ctx: &Ctx<'_>, status: u16, loaded: &Loaded, projection: &Projection) -> Response<Body> {
+    let body = projection.apply(
+        loaded.resource.kind,
+        render(ctx, &loaded.resource, loaded.related.as_ref()),
+    );
     let mut headers = vec![("ETag", etag(&loaded.resource))];
     if status == 201 {
         if let Some(location) = body["meta"]["location"].as_str() {
@@ -112,7 +110,13 @@ async fn load(
         ResourceKind::Group => {
             let resource = ctx.store.get(&ctx.tenant, kind, id).await?;
             let related = if with_members {
-                Some(ctx.store.group_members(&ctx.tenant, &resource.id).await?.into_iter().collect())
+                Some(
+                    ctx.store
+                        .group_members(&ctx.tenant, &resource.id)
+                        .await?
+                        .into_iter()
+                        .collect(),
+                )
             } else {
                 None
             };
@@ -124,7 +128,9 @@ async fn load(
 
 fn check_if_match(ctx: &Ctx<'_>, resource: &StoredResource) -> Result<(), ScimError> {
     match header(ctx.request, "if-match") {
-        Some(wanted) if wanted.trim() != "*" && !wanted.split(',').any(|w| w.trim() == etag(resource)) => {
+        Some(wanted)
+            if wanted.trim() != "*" && !wanted.split(',').any(|w| w.trim() == etag(resource)) =>
+        {
             Err(ScimError::precondition_failed(format!(
                 "If-Match {wanted} does not match the current version {}",
                 etag(resource)
@@ -135,7 +141,10 @@ fn check_if_match(ctx: &Ctx<'_>, resource: &StoredResource) -> Result<(), ScimEr
 }
 
 /// Takes `members` out of a group's attributes: they are stored as their own items.
-fn take_members(kind: ResourceKind, attributes: &mut Map<String, Value>) -> Result<Option<BTreeSet<String>>, ScimError> {
+fn take_members(
+    kind: ResourceKind,
+    attributes: &mut Map<String, Value>,
+) -> Result<Option<BTreeSet<String>>, ScimError> {
     match (kind, attributes.remove("members")) {
         (ResourceKind::Group, Some(value)) => member_ids(&value).map(Some),
         _ => Ok(None),
@@ -146,54 +155,101 @@ pub(super) async fn create(ctx: &Ctx<'_>, kind: ResourceKind) -> Result<Response
     let projection = projection(ctx)?;
     let mut attributes = normalize(kind, &json_body(ctx.request)?)?;
     let members = take_members(kind, &mut attributes)?.unwrap_or_default();
-    let resource = ctx.store.create(&ctx.tenant, kind, attributes, &members).await?;
-    let related = members.iter().filter_map(|m| crate::store::parse_id(m)).collect();
-    Ok(respond(ctx, 201, &Loaded { resource, related: Some(related) }, &projection))
+    let resource = ctx
+        .store
+        .create(&ctx.tenant, kind, attributes, &members)
+        .await?;
+    let related = members
+        .iter()
+        .filter_map(|m| crate::store::parse_id(m))
+        .collect();
+    Ok(respond(
+        ctx,
+        201,
+        &Loaded {
+            resource,
+            related: Some(related),
+        },
+        &projection,
+    ))
 }
 
-pub(super) async fn get(ctx: &Ctx<'_>, kind: ResourceKind, id: &str) -> Result<Response<Body>, ScimError> {
+pub(super) async fn get(
+    ctx: &Ctx<'_>,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<Response<Body>, ScimError> {
     let projection = projection(ctx)?;
     let loaded = load(ctx, kind, id, projection.includes("members")).await?;
     Ok(respond(ctx, 200, &loaded, &projection))
 }
 
-pub(super) async fn list(ctx: &Ctx<'_>, kind: ResourceKind, search: Option<&Value>) -> Result<Response<Body>, ScimError> {
+pub(super) async fn list(
+    ctx: &Ctx<'_>,
+    kind: ResourceKind,
+    search: Option<&Value>,
+) -> Result<Response<Body>, ScimError> {
     let query = match search {
         Some(body) => ListQuery::from_search_body(kind, body)?,
         None => ListQuery::from_params(kind, &query_params(ctx.request))?,
     };
     let (total, page) = match &query.filter {
         Some(filter) => {
-            let found = ctx.store.find(&ctx.tenant, kind, &plan(kind, filter)?).await?;
+            let found = ctx
+                .store
+                .find(&ctx.tenant, kind, &plan(kind, filter)?)
+                .await?;
             let matched: Vec<StoredResource> = found
                 .into_iter()
                 .filter(|r| query.admits(kind, &render(ctx, r, None)))
                 .collect();
             let total = matched.len();
-            let page = matched.into_iter().skip(query.start_index - 1).take(query.count).collect();
+            let page = matched
+                .into_iter()
+                .skip(query.start_index - 1)
+                .take(query.count)
+                .collect();
             (total, page)
         }
-        None => ctx.store.list(&ctx.tenant, kind, query.start_index, query.count).await?,
+        None => {
+            ctx.store
+                .list(&ctx.tenant, kind, query.start_index, query.count)
+                .await?
+        }
     };
-    let members: Vec<Option<BTreeSet<String>>> = if kind == ResourceKind::Group && query.projection.includes("members") {
-        let reads = page.iter().map(|g: &StoredResource| ctx.store.group_members(&ctx.tenant, &g.id));
-        futures::future::try_join_all(reads)
-            .await?
-            .into_iter()
-            .map(|ids| Some(ids.into_iter().collect()))
-            .collect()
-    } else {
-        vec![None; page.len()]
-    };
+    let members: Vec<Option<BTreeSet<String>>> =
+        if kind == ResourceKind::Group && query.projection.includes("members") {
+            let reads = page
+                .iter()
+                .map(|g: &StoredResource| ctx.store.group_members(&ctx.tenant, &g.id));
+            futures::future::try_join_all(reads)
+                .await?
+                .into_iter()
+                .map(|ids| Some(ids.into_iter().collect()))
+                .collect()
+        } else {
+            vec![None; page.len()]
+        };
     let resources = page
         .iter()
         .zip(&members)
-        .map(|(r, related)| query.projection.apply(kind, render(ctx, r, related.as_ref())))
+        .map(|(r, related)| {
+            query
+                .projection
+                .apply(kind, render(ctx, r, related.as_ref()))
+        })
         .collect();
-    Ok(response::json(200, &list_response(total, query.start_index, query.count, resources)))
+    Ok(response::json(
+        200,
+        &list_response(total, query.start_index, query.count, resources),
+    ))
 }
 
-pub(super) async fn replace(ctx: &Ctx<'_>, kind: ResourceKind, id: &str) -> Result<Response<Body>, ScimError> {
+pub(super) async fn replace(
+    ctx: &Ctx<'_>,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<Response<Body>, ScimError> {
     let projection = projection(ctx)?;
     let mut attributes = normalize(kind, &json_body(ctx.request)?)?;
     // A PUT without `members` leaves them as they are: replacing them with nothing by omission
@@ -203,10 +259,17 @@ pub(super) async fn replace(ctx: &Ctx<'_>, kind: ResourceKind, id: &str) -> Resu
         replace_with: new_members,
         ..MemberChanges::default()
     };
-    write_with_retry(ctx, kind, id, &projection, |_| Ok((attributes.clone(), changes.clone()))).await
+    write_with_retry(ctx, kind, id, &projection, |_| {
+        Ok((attributes.clone(), changes.clone()))
+    })
+    .await
 }
 
-pub(super) async fn patch(ctx: &Ctx<'_>, kind: ResourceKind, id: &str) -> Result<Response<Body>, ScimError> {
+pub(super) async fn patch(
+    ctx: &Ctx<'_>,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<Response<Body>, ScimError> {
     let projection = projection(ctx)?;
     let ops = patch::parse_request(&json_body(ctx.request)?)?;
     let (changes, ops) = match kind {
@@ -216,7 +279,10 @@ pub(super) async fn patch(ctx: &Ctx<'_>, kind: ResourceKind, id: &str) -> Result
     write_with_retry(ctx, kind, id, &projection, |current| {
         let mut attributes = current.attributes.clone();
         patch::apply(kind, &mut attributes, &ops)?;
-        Ok((normalize(kind, &Value::Object(attributes))?, changes.clone()))
+        Ok((
+            normalize(kind, &Value::Object(attributes))?,
+            changes.clone(),
+        ))
     })
     .await
 }
@@ -238,8 +304,16 @@ async fn write_with_retry(
         let (attributes, changes) = compute(&current.resource)?;
         let (add, remove, known_members) = match &changes.replace_with {
             Some(wanted) => {
-                let existing: BTreeSet<String> = ctx.store.group_members(&ctx.tenant, &current.resource.id).await?.into_iter().collect();
-                let wanted: BTreeSet<String> = wanted.iter().map(|m| crate::store::parse_id(m).unwrap_or_else(|| m.clone())).collect();
+                let existing: BTreeSet<String> = ctx
+                    .store
+                    .group_members(&ctx.tenant, &current.resource.id)
+                    .await?
+                    .into_iter()
+                    .collect();
+                let wanted: BTreeSet<String> = wanted
+                    .iter()
+                    .map(|m| crate::store::parse_id(m).unwrap_or_else(|| m.clone()))
+                    .collect();
                 (
                     wanted.difference(&existing).cloned().collect(),
                     existing.difference(&wanted).cloned().collect(),
@@ -248,13 +322,22 @@ async fn write_with_retry(
             }
             None => (changes.add.clone(), changes.remove.clone(), None),
         };
-        let unchanged = attributes == current.resource.attributes && add.is_empty() && remove.is_empty();
+        let unchanged =
+            attributes == current.resource.attributes && add.is_empty() && remove.is_empty();
         let resource = if unchanged {
             current.resource
         } else {
-            match ctx.store.update(&ctx.tenant, &current.resource, attributes, &add, &remove).await {
+            match ctx
+                .store
+                .update(&ctx.tenant, &current.resource, attributes, &add, &remove)
+                .await
+            {
                 Ok(updated) => updated,
-                Err(StoreError::VersionConflict) if !explicit_version && attempt < WRITE_ATTEMPTS => continue,
+                Err(StoreError::VersionConflict)
+                    if !explicit_version && attempt < WRITE_ATTEMPTS =>
+                {
+                    continue
+                }
                 Err(e) => return Err(e.into()),
             }
         };
@@ -265,7 +348,12 @@ async fn write_with_retry(
                 Some(all) => Some(all),
                 // The index may lag the write just made: show this request's own changes for sure.
                 None => {
-                    let mut ids: BTreeSet<String> = ctx.store.group_members(&ctx.tenant, &resource.id).await?.into_iter().collect();
+                    let mut ids: BTreeSet<String> = ctx
+                        .store
+                        .group_members(&ctx.tenant, &resource.id)
+                        .await?
+                        .into_iter()
+                        .collect();
                     ids.extend(add.iter().filter_map(|m| crate::store::parse_id(m)));
                     for gone in &remove {
                         ids.remove(gone);
@@ -278,7 +366,11 @@ async fn write_with_retry(
     }
 }
 
-pub(super) async fn delete(ctx: &Ctx<'_>, kind: ResourceKind, id: &str) -> Result<Response<Body>, ScimError> {
+pub(super) async fn delete(
+    ctx: &Ctx<'_>,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<Response<Body>, ScimError> {
     if header(ctx.request, "if-match").is_some() {
         let current = ctx.store.get(&ctx.tenant, kind, id).await?;
         check_if_match(ctx, &current)?;

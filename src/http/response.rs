@@ -12,7 +12,11 @@ pub fn json(status: u16, body: &Value) -> Response<Body> {
     build(status, Some(body), &[])
 }
 
-pub fn with_headers(status: u16, body: Option<&Value>, headers: &[(&str, String)]) -> Response<Body> {
+pub fn with_headers(
+    status: u16,
+    body: Option<&Value>,
+    headers: &[(&str, String)],
+) -> Response<Body> {
     build(status, body, headers)
 }
 

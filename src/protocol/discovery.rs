@@ -75,7 +75,10 @@ pub fn schema_json(id: &str, base_url: &str) -> Option<Value> {
 }
 
 pub fn all_schemas_json(base_url: &str) -> Vec<Value> {
-    schema::schemas().iter().map(|s| s.to_json(base_url)).collect()
+    schema::schemas()
+        .iter()
+        .map(|s| s.to_json(base_url))
+        .collect()
 }
 
 #[cfg(test)]
@@ -97,6 +100,8 @@ mod tests {
         let rt = resource_type(ResourceKind::User, "https://x");
         assert_eq!(rt["schemaExtensions"][0]["schema"], schema::ENTERPRISE_USER);
         assert_eq!(rt["endpoint"], "/Users");
-        assert!(resource_type(ResourceKind::Group, "https://x").get("schemaExtensions").is_none());
+        assert!(resource_type(ResourceKind::Group, "https://x")
+            .get("schemaExtensions")
+            .is_none());
     }
 }

@@ -45,7 +45,9 @@ impl ListQuery {
             get(name)
                 .map(|v| {
                     v.trim().parse::<i64>().map_err(|_| {
-                        ScimError::invalid_value(format!("\"{name}\" must be an integer, got \"{v}\""))
+                        ScimError::invalid_value(format!(
+                            "\"{name}\" must be an integer, got \"{v}\""
+                        ))
                     })
                 })
                 .transpose()
@@ -83,7 +85,9 @@ impl ListQuery {
                         })
                     })
                     .collect(),
-                Some(_) => Err(ScimError::invalid_value(format!("\"{name}\" must be an array"))),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "\"{name}\" must be an array"
+                ))),
             }
         };
         let filter = match get_ci(obj, "filter") {
@@ -121,7 +125,9 @@ impl ListQuery {
             filter,
             // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1; a negative count as 0.
             start_index: start_index.unwrap_or(1).max(1) as usize,
-            count: count.unwrap_or(MAX_PAGE_SIZE as i64).clamp(0, MAX_PAGE_SIZE as i64) as usize,
+            count: count
+                .unwrap_or(MAX_PAGE_SIZE as i64)
+                .clamp(0, MAX_PAGE_SIZE as i64) as usize,
             projection,
         })
     }
@@ -137,10 +143,7 @@ impl ListQuery {
 fn check_attributes(kind: ResourceKind, filter: &Filter) -> Result<(), ScimError> {
     let check = |path: &AttrPath| {
         resolve(kind, path).map(|_| ()).ok_or_else(|| {
-            ScimError::invalid_filter(format!(
-                "\"{path}\" is not an attribute of {}",
-                kind.name()
-            ))
+            ScimError::invalid_filter(format!("\"{path}\" is not an attribute of {}", kind.name()))
         })
     };
     match filter {
@@ -164,7 +167,8 @@ pub fn plan(kind: ResourceKind, filter: &Filter) -> Result<Lookup, ScimError> {
         let Filter::Compare(path, CompareOp::Eq, Value::String(value)) = clause else {
             continue;
         };
-        let Some(resolved) = resolve(kind, path).filter(|r| r.extension.is_none() && r.sub.is_none())
+        let Some(resolved) =
+            resolve(kind, path).filter(|r| r.extension.is_none() && r.sub.is_none())
         else {
             continue;
         };
@@ -203,7 +207,12 @@ fn flatten_and<'a>(filter: &'a Filter, out: &mut Vec<&'a Filter>) {
 }
 
 /// RFC 7644 §3.4.2: `totalResults` is every match; `Resources` is omitted when `count=0` asked for none.
-pub fn list_response(total: usize, start_index: usize, count: usize, resources: Vec<Value>) -> Value {
+pub fn list_response(
+    total: usize,
+    start_index: usize,
+    count: usize,
+    resources: Vec<Value>,
+) -> Value {
     let mut body = json!({
         "schemas": [LIST_RESPONSE_SCHEMA],
         "totalResults": total,
@@ -221,7 +230,10 @@ mod tests {
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn query(pairs: &[(&str, &str)]) -> Result<ListQuery, ScimError> {
@@ -248,23 +260,41 @@ mod tests {
 
     #[test]
     fn and_of_eq_clauses_prefers_the_most_selective_key() {
-        let q = query(&[("filter", "externalId eq \"e\" and id eq \"i\" and active eq true")]).unwrap();
-        assert_eq!(plan(ResourceKind::User, q.filter.as_ref().unwrap()).unwrap(), Lookup::Id("i".into()));
+        let q = query(&[(
+            "filter",
+            "externalId eq \"e\" and id eq \"i\" and active eq true",
+        )])
+        .unwrap();
+        assert_eq!(
+            plan(ResourceKind::User, q.filter.as_ref().unwrap()).unwrap(),
+            Lookup::Id("i".into())
+        );
     }
 
     #[test]
     fn unindexed_filters_are_invalid_filter_not_ignored() {
-        for f in ["userName co \"a\"", "displayName eq \"x\"", "userName eq \"a\" or id eq \"b\""] {
+        for f in [
+            "userName co \"a\"",
+            "displayName eq \"x\"",
+            "userName eq \"a\" or id eq \"b\"",
+        ] {
             let q = query(&[("filter", f)]).unwrap();
             let err = plan(ResourceKind::User, q.filter.as_ref().unwrap()).unwrap_err();
-            assert_eq!(err.scim_type, Some(super::super::error::ScimType::InvalidFilter), "{f}");
+            assert_eq!(
+                err.scim_type,
+                Some(super::super::error::ScimType::InvalidFilter),
+                "{f}"
+            );
         }
     }
 
     #[test]
     fn unparseable_filter_and_unknown_attribute_are_invalid_filter() {
         assert_eq!(query(&[("filter", "userName eq")]).unwrap_err().status, 400);
-        assert_eq!(query(&[("filter", "shoe eq \"x\"")]).unwrap_err().status, 400);
+        assert_eq!(
+            query(&[("filter", "shoe eq \"x\"")]).unwrap_err().status,
+            400
+        );
     }
 
     #[test]

@@ -148,7 +148,10 @@ pub fn split(ops: Vec<PatchOp>) -> Result<(MemberChanges, Vec<PatchOp>), ScimErr
 }
 
 fn take_members(value: Option<&Value>) -> (Option<Value>, Map<String, Value>) {
-    let mut others = value.and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut others = value
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let key = others
         .keys()
         .find(|k| k.eq_ignore_ascii_case("members"))
@@ -184,7 +187,9 @@ mod tests {
     use serde_json::json;
 
     fn changes(ops: Value) -> Result<(MemberChanges, Vec<PatchOp>), ScimError> {
-        split(parse_request(&json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops}))?)
+        split(parse_request(
+            &json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops}),
+        )?)
     }
 
     fn set(ids: &[&str]) -> BTreeSet<String> {
@@ -193,14 +198,19 @@ mod tests {
 
     #[test]
     fn entra_remove_with_value_list_removes_only_listed_members() {
-        let (c, rest) = changes(json!([{"op": "Remove", "path": "members", "value": [{"value": "u1"}]}])).unwrap();
+        let (c, rest) =
+            changes(json!([{"op": "Remove", "path": "members", "value": [{"value": "u1"}]}]))
+                .unwrap();
         assert_eq!(c.remove, set(&["u1"]));
         assert!(c.replace_with.is_none() && rest.is_empty());
     }
 
     #[test]
     fn remove_by_value_filter_and_or_of_filters() {
-        let (c, _) = changes(json!([{"op": "remove", "path": "members[value eq \"u1\" or value eq \"u2\"]"}])).unwrap();
+        let (c, _) = changes(
+            json!([{"op": "remove", "path": "members[value eq \"u1\" or value eq \"u2\"]"}]),
+        )
+        .unwrap();
         assert_eq!(c.remove, set(&["u1", "u2"]));
     }
 
@@ -217,7 +227,9 @@ mod tests {
 
     #[test]
     fn replace_and_remove_without_value_set_the_whole_member_list() {
-        let (c, _) = changes(json!([{"op": "replace", "path": "members", "value": [{"value": "u3"}]}])).unwrap();
+        let (c, _) =
+            changes(json!([{"op": "replace", "path": "members", "value": [{"value": "u3"}]}]))
+                .unwrap();
         assert_eq!(c.replace_with, Some(set(&["u3"])));
         let (c, _) = changes(json!([{"op": "remove", "path": "members"}])).unwrap();
         assert_eq!(c.replace_with, Some(BTreeSet::new()));
@@ -228,14 +240,25 @@ mod tests {
         let (c, rest) = changes(json!([{"op": "replace", "value": {"id": "g", "displayName": "New", "members": [{"value": "u9"}]}}])).unwrap();
         assert_eq!(c.replace_with, Some(set(&["u9"])));
         assert_eq!(rest.len(), 1);
-        assert_eq!(rest[0].value, Some(json!({"id": "g", "displayName": "New"})));
+        assert_eq!(
+            rest[0].value,
+            Some(json!({"id": "g", "displayName": "New"}))
+        );
     }
 
     #[test]
     fn unsupported_member_shapes_are_rejected() {
-        assert!(changes(json!([{"op": "add", "path": "members", "value": [{"display": "x"}]}])).is_err());
-        assert!(changes(json!([{"op": "add", "path": "members", "value": [{"value": "g", "type": "Group"}]}])).is_err());
+        assert!(
+            changes(json!([{"op": "add", "path": "members", "value": [{"display": "x"}]}]))
+                .is_err()
+        );
+        assert!(changes(
+            json!([{"op": "add", "path": "members", "value": [{"value": "g", "type": "Group"}]}])
+        )
+        .is_err());
         assert!(changes(json!([{"op": "remove", "path": "members[display eq \"x\"]"}])).is_err());
-        assert!(changes(json!([{"op": "replace", "path": "members.display", "value": "x"}])).is_err());
+        assert!(
+            changes(json!([{"op": "replace", "path": "members.display", "value": "x"}])).is_err()
+        );
     }
 }

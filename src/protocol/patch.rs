@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::error::ScimError;
 use super::filter::{matches, parse_patch_path, AttrPath, CompareOp, Filter, PatchPath};
-use super::resource::{case_exact, resolve, ResourceKind, Resolved};
+use super::resource::{case_exact, resolve, Resolved, ResourceKind};
 use super::schema::{AttrType, Mutability};
 
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -34,8 +34,10 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
     let declares_schema = get_ci(body, "schemas")
         .and_then(Value::as_array)
         .is_some_and(|s| {
-            s.iter()
-                .any(|u| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(PATCH_OP_SCHEMA)))
+            s.iter().any(|u| {
+                u.as_str()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(PATCH_OP_SCHEMA))
+            })
         });
     if !declares_schema {
         return Err(ScimError::invalid_syntax(format!(
@@ -48,7 +50,11 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
         .ok_or_else(|| {
             ScimError::invalid_syntax("\"Operations\" must be a non-empty array of operations")
         })?;
-    operations.iter().enumerate().map(|(i, op)| parse_op(i, op)).collect()
+    operations
+        .iter()
+        .enumerate()
+        .map(|(i, op)| parse_op(i, op))
+        .collect()
 }
 
 fn parse_op(index: usize, raw: &Value) -> Result<PatchOp, ScimError> {
@@ -163,7 +169,9 @@ fn apply_path(
         ))
     })?;
     if resolved.attr.mutability == Mutability::ReadOnly
-        || resolved.sub.is_some_and(|s| s.mutability == Mutability::ReadOnly)
+        || resolved
+            .sub
+            .is_some_and(|s| s.mutability == Mutability::ReadOnly)
     {
         // Path-less values may echo read-only attributes (Okta sends `id`); only an explicit path is an error.
         return if explicit {
@@ -185,9 +193,7 @@ fn apply_path(
     let container = match resolved.extension {
         None => doc,
         Some(ext) => {
-            let entry = doc
-                .entry(ext)
-                .or_insert_with(|| Value::Object(Map::new()));
+            let entry = doc.entry(ext).or_insert_with(|| Value::Object(Map::new()));
             if !entry.is_object() {
                 *entry = Value::Object(Map::new());
             }
@@ -200,7 +206,14 @@ fn apply_path(
     let key = resolved.attr.name;
     match op {
         OpKind::Remove => {
-            remove(kind, container, &resolved, path.value_filter.as_ref(), sub, value);
+            remove(
+                kind,
+                container,
+                &resolved,
+                path.value_filter.as_ref(),
+                sub,
+                value,
+            );
             Ok(())
         }
         OpKind::Add | OpKind::Replace => {
@@ -214,7 +227,9 @@ fn apply_path(
                     set_sub_everywhere(container, key, resolved.attr.multi_valued, sub, value);
                     Ok(())
                 }
-                (Some(filter), sub) => set_filtered(kind, container, &resolved, op, filter, sub, value),
+                (Some(filter), sub) => {
+                    set_filtered(kind, container, &resolved, op, filter, sub, value)
+                }
             }
         }
     }
@@ -452,7 +467,11 @@ mod tests {
 
     #[test]
     fn capitalised_ops_and_string_booleans_from_entra_work() {
-        let out = patched(base(), json!([{"op": "Replace", "path": "active", "value": "False"}])).unwrap();
+        let out = patched(
+            base(),
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )
+        .unwrap();
         assert_eq!(out["active"], json!(false));
     }
 
@@ -472,31 +491,65 @@ mod tests {
 
     #[test]
     fn urn_prefixed_extension_path_sets_and_removes() {
-        let out = patched(base(), json!([{"op": "add", "path": format!("{ENT}:department"), "value": "R&D"}])).unwrap();
+        let out = patched(
+            base(),
+            json!([{"op": "add", "path": format!("{ENT}:department"), "value": "R&D"}]),
+        )
+        .unwrap();
         assert_eq!(out[ENT]["department"], "R&D");
-        let out = patched(out, json!([{"op": "remove", "path": format!("{ENT}:department")}])).unwrap();
+        let out = patched(
+            out,
+            json!([{"op": "remove", "path": format!("{ENT}:department")}]),
+        )
+        .unwrap();
         assert!(out.get(ENT).is_none());
-        assert_eq!(out["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:User"]));
+        assert_eq!(
+            out["schemas"],
+            json!(["urn:ietf:params:scim:schemas:core:2.0:User"])
+        );
     }
 
     #[test]
     fn manager_sent_as_plain_string_path_value() {
-        let out = patched(base(), json!([{"op": "Add", "path": format!("{ENT}:manager"), "value": "boss"}])).unwrap();
+        let out = patched(
+            base(),
+            json!([{"op": "Add", "path": format!("{ENT}:manager"), "value": "boss"}]),
+        )
+        .unwrap();
         assert_eq!(out[ENT]["manager"]["value"], "boss");
     }
 
     #[test]
     fn sub_attribute_path_creates_parent_and_keeps_siblings() {
-        let out = patched(base(), json!([{"op": "add", "path": "name.familyName", "value": "Lee"}])).unwrap();
-        let out = patched(out, json!([{"op": "replace", "path": "name.givenName", "value": "Ann"}])).unwrap();
-        assert_eq!(out["name"], json!({"familyName": "Lee", "givenName": "Ann"}));
+        let out = patched(
+            base(),
+            json!([{"op": "add", "path": "name.familyName", "value": "Lee"}]),
+        )
+        .unwrap();
+        let out = patched(
+            out,
+            json!([{"op": "replace", "path": "name.givenName", "value": "Ann"}]),
+        )
+        .unwrap();
+        assert_eq!(
+            out["name"],
+            json!({"familyName": "Lee", "givenName": "Ann"})
+        );
     }
 
     #[test]
     fn add_to_multi_valued_appends_and_replace_swaps_whole_list() {
-        let out = patched(base(), json!([{"op": "add", "path": "emails", "value": [{"value": "n@x.com"}]}])).unwrap();
+        let out = patched(
+            base(),
+            json!([{"op": "add", "path": "emails", "value": [{"value": "n@x.com"}]}]),
+        )
+        .unwrap();
         assert_eq!(out["emails"].as_array().unwrap().len(), 3);
-        let out = patched(out, json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x.com"}]}])).unwrap();
+        let out = patched(
+            out,
+            json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x.com"}]}]),
+        )
+        .unwrap();
         assert_eq!(out["emails"], json!([{"value": "only@x.com"}]));
     }
 
@@ -518,18 +571,29 @@ mod tests {
             json!([{"op": "add", "path": "addresses[type eq \"work\"].streetAddress", "value": "1 Main St"}]),
         )
         .unwrap();
-        assert_eq!(out["addresses"], json!([{"type": "work", "streetAddress": "1 Main St"}]));
+        assert_eq!(
+            out["addresses"],
+            json!([{"type": "work", "streetAddress": "1 Main St"}])
+        );
     }
 
     #[test]
     fn remove_with_value_list_removes_only_listed_elements() {
-        let out = patched(base(), json!([{"op": "Remove", "path": "emails", "value": [{"value": "a@h.com"}]}])).unwrap();
+        let out = patched(
+            base(),
+            json!([{"op": "Remove", "path": "emails", "value": [{"value": "a@h.com"}]}]),
+        )
+        .unwrap();
         assert_eq!(out["emails"], json!([{"value": "a@w.com", "type": "work"}]));
     }
 
     #[test]
     fn remove_by_filter_and_whole_attribute() {
-        let out = patched(base(), json!([{"op": "remove", "path": "emails[type eq \"work\"]"}])).unwrap();
+        let out = patched(
+            base(),
+            json!([{"op": "remove", "path": "emails[type eq \"work\"]"}]),
+        )
+        .unwrap();
         assert_eq!(out["emails"], json!([{"value": "a@h.com", "type": "home"}]));
         let out = patched(out, json!([{"op": "remove", "path": "emails"}])).unwrap();
         assert!(out.get("emails").is_none());
@@ -539,13 +603,28 @@ mod tests {
     fn bad_requests_get_precise_scim_types() {
         use crate::protocol::error::ScimType::*;
         let cases = [
-            (json!([{"op": "jump", "path": "active", "value": true}]), InvalidSyntax),
+            (
+                json!([{"op": "jump", "path": "active", "value": true}]),
+                InvalidSyntax,
+            ),
             (json!([{"op": "remove"}]), NoTarget),
             (json!([{"op": "add", "path": "active"}]), InvalidValue),
-            (json!([{"op": "add", "path": "shoeSize", "value": 1}]), InvalidPath),
-            (json!([{"op": "add", "path": "emails[type eq", "value": 1}]), InvalidPath),
-            (json!([{"op": "replace", "path": "id", "value": "x"}]), Mutability),
-            (json!([{"op": "replace", "path": "active", "value": "maybe"}]), InvalidValue),
+            (
+                json!([{"op": "add", "path": "shoeSize", "value": 1}]),
+                InvalidPath,
+            ),
+            (
+                json!([{"op": "add", "path": "emails[type eq", "value": 1}]),
+                InvalidPath,
+            ),
+            (
+                json!([{"op": "replace", "path": "id", "value": "x"}]),
+                Mutability,
+            ),
+            (
+                json!([{"op": "replace", "path": "active", "value": "maybe"}]),
+                InvalidValue,
+            ),
             (json!([{"op": "remove", "path": "userName"}]), InvalidValue),
             (json!([{"op": "replace", "value": 5}]), InvalidValue),
         ];
@@ -563,7 +642,11 @@ mod tests {
 
     #[test]
     fn pathless_value_may_echo_read_only_id() {
-        let out = patched(base(), json!([{"op": "replace", "value": {"id": "x", "displayName": "A"}}])).unwrap();
+        let out = patched(
+            base(),
+            json!([{"op": "replace", "value": {"id": "x", "displayName": "A"}}]),
+        )
+        .unwrap();
         assert_eq!(out["displayName"], "A");
     }
 }

@@ -39,8 +39,14 @@ impl Projection {
     /// Builds from lists of attribute names, as a `SearchRequest` body carries them.
     pub fn from_lists(attributes: &[String], excluded: &[String]) -> Result<Self, ScimError> {
         Ok(Projection {
-            attributes: attributes.iter().map(|a| target(a)).collect::<Result<_, _>>()?,
-            excluded: excluded.iter().map(|a| target(a)).collect::<Result<_, _>>()?,
+            attributes: attributes
+                .iter()
+                .map(|a| target(a))
+                .collect::<Result<_, _>>()?,
+            excluded: excluded
+                .iter()
+                .map(|a| target(a))
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -92,7 +98,9 @@ fn is_known_extension(raw: &str) -> bool {
 }
 
 fn is_extension_path(p: &AttrPath) -> bool {
-    p.uri.as_deref().is_some_and(|u| !u.starts_with("urn:ietf:params:scim:schemas:core:"))
+    p.uri
+        .as_deref()
+        .is_some_and(|u| !u.starts_with("urn:ietf:params:scim:schemas:core:"))
 }
 
 /// The object holding the path's attribute: the resource itself, or the extension object.
@@ -108,7 +116,12 @@ fn key_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a String> {
     map.keys().find(|k| k.eq_ignore_ascii_case(name))
 }
 
-fn copy_target(kind: ResourceKind, target: &Target, from: &Map<String, Value>, to: &mut Map<String, Value>) {
+fn copy_target(
+    kind: ResourceKind,
+    target: &Target,
+    from: &Map<String, Value>,
+    to: &mut Map<String, Value>,
+) {
     let path = match target {
         Target::Extension(uri) => {
             if let Some(key) = key_ci(from, uri) {
@@ -132,7 +145,12 @@ fn copy_target(kind: ResourceKind, target: &Target, from: &Map<String, Value>, t
     let value = match (&path.sub, &source[key]) {
         (None, v) => v.clone(),
         (Some(sub), Value::Object(obj)) => match key_ci(obj, sub) {
-            Some(k) => merge_into(to, container, key, Value::Object(Map::from_iter([(k.clone(), obj[k].clone())]))),
+            Some(k) => merge_into(
+                to,
+                container,
+                key,
+                Value::Object(Map::from_iter([(k.clone(), obj[k].clone())])),
+            ),
             None => return,
         },
         (Some(sub), Value::Array(items)) => Value::Array(
@@ -221,7 +239,10 @@ fn remove_target(kind: ResourceKind, target: &Target, map: &mut Map<String, Valu
             };
             match container.get_mut(&key) {
                 Some(Value::Object(obj)) => strip(obj),
-                Some(Value::Array(items)) => items.iter_mut().filter_map(Value::as_object_mut).for_each(strip),
+                Some(Value::Array(items)) => items
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .for_each(strip),
                 _ => {}
             }
         }
@@ -247,7 +268,9 @@ mod tests {
     }
 
     fn project(attrs: Option<&str>, excluded: Option<&str>) -> Value {
-        Projection::parse(attrs, excluded).unwrap().apply(ResourceKind::User, user())
+        Projection::parse(attrs, excluded)
+            .unwrap()
+            .apply(ResourceKind::User, user())
     }
 
     #[test]

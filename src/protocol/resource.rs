@@ -392,16 +392,24 @@ mod tests {
 
     #[test]
     fn password_is_validated_but_never_kept() {
-        let out = normalize(ResourceKind::User, &json!({"userName": "a", "password": "pw"})).unwrap();
+        let out = normalize(
+            ResourceKind::User,
+            &json!({"userName": "a", "password": "pw"}),
+        )
+        .unwrap();
         assert!(!out.contains_key("password"));
-        let err = normalize(ResourceKind::User, &json!({"userName": "a", "password": 5})).unwrap_err();
+        let err =
+            normalize(ResourceKind::User, &json!({"userName": "a", "password": 5})).unwrap_err();
         assert_eq!(err.status, 400);
     }
 
     #[test]
     fn missing_required_user_name_is_invalid_value() {
         let err = normalize(ResourceKind::User, &json!({"displayName": "x"})).unwrap_err();
-        assert_eq!(err.scim_type, Some(super::super::error::ScimType::InvalidValue));
+        assert_eq!(
+            err.scim_type,
+            Some(super::super::error::ScimType::InvalidValue)
+        );
         assert!(err.detail.contains("userName"));
     }
 

@@ -46,9 +46,7 @@ where
         if is_throttling(err.code()) {
             return StoreError::Throttled;
         }
-        StoreError::Backend(
-            aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string(),
-        )
+        StoreError::Backend(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string())
     }
 }
 
@@ -66,9 +64,9 @@ impl From<StoreError> for ScimError {
             StoreError::VersionConflict => ScimError::precondition_failed(
                 "the resource was modified since the version given in If-Match",
             ),
-            StoreError::UnknownMember(id) => ScimError::invalid_value(format!(
-                "member \"{id}\" is not a user of this tenant"
-            )),
+            StoreError::UnknownMember(id) => {
+                ScimError::invalid_value(format!("member \"{id}\" is not a user of this tenant"))
+            }
             StoreError::Limit(detail) => ScimError::new(409, None, detail),
             StoreError::Throttled | StoreError::TransactionConflict => ScimError::throttled(),
             StoreError::Backend(detail) => {

@@ -160,7 +160,10 @@ fn cancellation_codes(
     }
     // Some emulators only spell the reasons in the message: "... [ConditionalCheckFailed, None]".
     e.message()
-        .and_then(|m| m.rsplit_once('[').map(|(_, rest)| rest.trim_end_matches(']')))
+        .and_then(|m| {
+            m.rsplit_once('[')
+                .map(|(_, rest)| rest.trim_end_matches(']'))
+        })
         .map(|list| list.split(',').map(|c| c.trim().to_string()).collect())
         .unwrap_or_default()
 }
@@ -197,12 +200,22 @@ fn opt_s(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
 
-/// Current time as RFC 3339 with millisecond precision.
+/// Current time as RFC 3339 UTC with millisecond precision.
 pub fn now() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let now = now
-        .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
-        .unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    timestamp(time::OffsetDateTime::now_utc())
+}
+
+/// RFC 3339 UTC with millisecond precision: one fixed width, so timestamps compare as strings.
+pub fn timestamp(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
 }

@@ -115,7 +115,13 @@ fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
 }
 
 impl Store {
-    fn put(&self, item: Item, condition: &str, values: Item, on_fail: StoreError) -> Result<Action, StoreError> {
+    fn put(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Item,
+        on_fail: StoreError,
+    ) -> Result<Action, StoreError> {
         let mut put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -124,12 +130,19 @@ impl Store {
             put = put.set_expression_attribute_values(Some(values));
         }
         Ok(Action {
-            item: TransactWriteItem::builder().put(build(put.build())?).build(),
+            item: TransactWriteItem::builder()
+                .put(build(put.build())?)
+                .build(),
             on_fail,
         })
     }
 
-    fn delete(&self, key: Item, condition: Option<(&str, Item)>, on_fail: StoreError) -> Result<Action, StoreError> {
+    fn delete(
+        &self,
+        key: Item,
+        condition: Option<(&str, Item)>,
+        on_fail: StoreError,
+    ) -> Result<Action, StoreError> {
         let mut delete = Delete::builder().table_name(&self.table).set_key(Some(key));
         if let Some((expr, values)) = condition {
             delete = delete.condition_expression(expr);
@@ -138,12 +151,20 @@ impl Store {
             }
         }
         Ok(Action {
-            item: TransactWriteItem::builder().delete(build(delete.build())?).build(),
+            item: TransactWriteItem::builder()
+                .delete(build(delete.build())?)
+                .build(),
             on_fail,
         })
     }
 
-    fn guard(&self, tenant: &str, kind: ResourceKind, name: &str, owner: &str) -> Result<Action, StoreError> {
+    fn guard(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        name: &str,
+        owner: &str,
+    ) -> Result<Action, StoreError> {
         let mut item = key(unique_pk(tenant, kind, name), UNIQUE_SK);
         item.insert("ownerId".into(), s(owner));
         self.put(
@@ -158,28 +179,50 @@ impl Store {
         )
     }
 
-    fn release_guard(&self, tenant: &str, kind: ResourceKind, name: &str, owner: &str) -> Result<Action, StoreError> {
+    fn release_guard(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        name: &str,
+        owner: &str,
+    ) -> Result<Action, StoreError> {
         self.delete(
             key(unique_pk(tenant, kind, name), UNIQUE_SK),
-            Some(("ownerId = :owner", Item::from([(":owner".into(), s(owner))]))),
+            Some((
+                "ownerId = :owner",
+                Item::from([(":owner".into(), s(owner))]),
+            )),
             StoreError::VersionConflict,
         )
     }
 
     /// Checks that the user exists, then writes the membership item: both or neither.
-    fn add_member(&self, tenant: &str, group_id: &str, user_id: &str) -> Result<Vec<Action>, StoreError> {
+    fn add_member(
+        &self,
+        tenant: &str,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<Action>, StoreError> {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(key(resource_pk(tenant, ResourceKind::User, user_id), RESOURCE_SK)))
+            .set_key(Some(key(
+                resource_pk(tenant, ResourceKind::User, user_id),
+                RESOURCE_SK,
+            )))
             .condition_expression("attribute_exists(PK)");
         let membership = Item::from([
-            (PK.into(), s(resource_pk(tenant, ResourceKind::User, user_id))),
+            (
+                PK.into(),
+                s(resource_pk(tenant, ResourceKind::User, user_id)),
+            ),
             (SK.into(), s(member_of_sk(group_id))),
             ("kind".into(), s("Membership")),
             (GSI1PK.into(), s(members_pk(tenant, group_id))),
             (GSI1SK.into(), s(user_id)),
         ]);
-        let put = Put::builder().table_name(&self.table).set_item(Some(membership));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(membership));
         Ok(vec![
             Action {
                 item: TransactWriteItem::builder()
@@ -188,15 +231,25 @@ impl Store {
                 on_fail: StoreError::UnknownMember(user_id.into()),
             },
             Action {
-                item: TransactWriteItem::builder().put(build(put.build())?).build(),
+                item: TransactWriteItem::builder()
+                    .put(build(put.build())?)
+                    .build(),
                 on_fail: StoreError::VersionConflict,
             },
         ])
     }
 
-    fn remove_member(&self, tenant: &str, group_id: &str, user_id: &str) -> Result<Vec<Action>, StoreError> {
+    fn remove_member(
+        &self,
+        tenant: &str,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<Action>, StoreError> {
         Ok(vec![self.delete(
-            key(resource_pk(tenant, ResourceKind::User, user_id), &member_of_sk(group_id)),
+            key(
+                resource_pk(tenant, ResourceKind::User, user_id),
+                &member_of_sk(group_id),
+            ),
             None,
             StoreError::VersionConflict,
         )?])
@@ -305,7 +358,12 @@ impl Store {
         Ok(updated)
     }
 
-    pub async fn get(&self, tenant: &str, kind: ResourceKind, id: &str) -> Result<StoredResource, StoreError> {
+    pub async fn get(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<StoredResource, StoreError> {
         let id = parse_id(id).ok_or(StoreError::NotFound)?;
         let item = self
             .client
@@ -355,7 +413,11 @@ impl Store {
     }
 
     /// Ids of a group's members, paging through GSI1.
-    pub async fn group_members(&self, tenant: &str, group_id: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn group_members(
+        &self,
+        tenant: &str,
+        group_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let mut members = Vec::new();
         let mut start = None;
         loop {
@@ -382,7 +444,12 @@ impl Store {
     }
 
     /// Resources matching an indexed lookup: one GetItem or one index query.
-    pub async fn find(&self, tenant: &str, kind: ResourceKind, lookup: &Lookup) -> Result<Vec<StoredResource>, StoreError> {
+    pub async fn find(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        lookup: &Lookup,
+    ) -> Result<Vec<StoredResource>, StoreError> {
         let (index, pk_name, pk) = match lookup {
             Lookup::Id(id) => {
                 return match self.get(tenant, kind, id).await {
@@ -391,7 +458,9 @@ impl Store {
                     Err(e) => Err(e),
                 };
             }
-            Lookup::UserName(name) | Lookup::DisplayName(name) => (GSI2, GSI2PK, name_pk(tenant, kind, name)),
+            Lookup::UserName(name) | Lookup::DisplayName(name) => {
+                (GSI2, GSI2PK, name_pk(tenant, kind, name))
+            }
             Lookup::ExternalId(ext) => (GSI3, GSI3PK, external_id_pk(tenant, kind, ext)),
         };
         let mut found = Vec::new();
@@ -514,9 +583,17 @@ impl Store {
         self.delete_resource(tenant, &group, units).await
     }
 
-    async fn delete_resource(&self, tenant: &str, resource: &StoredResource, units: Vec<Vec<Action>>) -> Result<(), StoreError> {
+    async fn delete_resource(
+        &self,
+        tenant: &str,
+        resource: &StoredResource,
+        units: Vec<Vec<Action>>,
+    ) -> Result<(), StoreError> {
         let mut anchor = vec![self.delete(
-            key(resource_pk(tenant, resource.kind, &resource.id), RESOURCE_SK),
+            key(
+                resource_pk(tenant, resource.kind, &resource.id),
+                RESOURCE_SK,
+            ),
             Some(("attribute_exists(PK)", Item::new())),
             StoreError::NotFound,
         )?];
@@ -530,7 +607,11 @@ impl Store {
         self.transact_in_chunks(anchor, units, true).await
     }
 
-    async fn ensure_users_exist(&self, tenant: &str, ids: &BTreeSet<String>) -> Result<(), StoreError> {
+    async fn ensure_users_exist(
+        &self,
+        tenant: &str,
+        ids: &BTreeSet<String>,
+    ) -> Result<(), StoreError> {
         let ids: Vec<String> = ids
             .iter()
             .map(|raw| parse_id(raw).ok_or_else(|| StoreError::UnknownMember(raw.clone())))
@@ -554,7 +635,12 @@ impl Store {
                     .request_items(&self.table, keys)
                     .send()
                     .await?;
-                for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
                     found.insert(get_s(&item, "id")?.to_string());
                 }
                 request = out

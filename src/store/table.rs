@@ -35,7 +35,13 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
 
 /// Creates the table if it does not exist and waits until it is active. Returns whether it created it.
 pub async fn ensure_table(client: &Client, table: &str) -> Result<bool, StoreError> {
-    if client.describe_table().table_name(table).send().await.is_ok() {
+    if client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .is_ok()
+    {
         return Ok(false);
     }
     let mut attributes = vec![string_attribute(PK)?, string_attribute(SK)?];
@@ -50,13 +56,19 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<bool, StoreErr
         let mut index = GlobalSecondaryIndex::builder()
             .index_name(name)
             .key_schema(key(pk, KeyType::Hash)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build());
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            );
         if let Some(sk) = sk {
             attributes.push(string_attribute(sk)?);
             index = index.key_schema(key(sk, KeyType::Range)?);
         }
         request = request.global_secondary_indexes(
-            index.build().map_err(|e| StoreError::Backend(e.to_string()))?,
+            index
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?,
         );
     }
     for attribute in attributes {
@@ -65,7 +77,10 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<bool, StoreErr
     match request.send().await {
         Ok(_) => {}
         // Another process created it first: fine.
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
             return Ok(false)
         }
         Err(e) => return Err(e.into()),

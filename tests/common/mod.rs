@@ -1,0 +1,192 @@
+//! Test harness: every test gets its own tenant (and token) on the shared local DynamoDB, and drives
+//! the real handler in-process, so tests run in parallel and never see each other's data.
+#![allow(dead_code)]
+
+pub mod cost;
+
+use lambda_http::http::{HeaderMap, Request};
+use lambda_http::Body;
+use serde_json::Value;
+
+use scim_serverless::admin;
+use scim_serverless::http::{App, Function};
+use scim_serverless::store::{table, Store};
+
+pub struct TestApp {
+    pub app: App,
+    pub tenant: String,
+    pub token: String,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub async fn store() -> Store {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests through scripts/test.sh, which starts a local DynamoDB"
+    );
+    let table_name = std::env::var("TABLE_NAME").unwrap_or_else(|_| "scim-test".into());
+    let store = admin::connect(None, &table_name).await;
+    table::ensure_table(store.client(), store.table())
+        .await
+        .expect("create the test table");
+    store
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let store = store().await;
+        let tenant = store.create_tenant("test").await.expect("create tenant");
+        let (_, token) = admin::create_token(&store, &tenant.id, "test", 0)
+            .await
+            .expect("create token");
+        TestApp {
+            app: App::new(store, Function::All),
+            tenant: tenant.id,
+            token,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.app.store
+    }
+
+    /// A request to `path` under this tenant's base URL, authenticated with its token.
+    pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Request<Body> {
+        self.raw_request(
+            method,
+            path,
+            body.map(|b| Body::Text(b.to_string()))
+                .unwrap_or(Body::Empty),
+            &[("authorization", &format!("Bearer {}", self.token))],
+        )
+    }
+
+    pub fn raw_request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Body,
+        headers: &[(&str, &str)],
+    ) -> Request<Body> {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(format!(
+                "http://localhost/{}/scim/v2{}",
+                self.tenant,
+                encode(path)
+            ))
+            .header("content-type", "application/scim+json");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(body).expect("valid test request")
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Resp {
+        self.send_counted(request).await.0
+    }
+
+    /// The response and the DynamoDB requests it cost, not counting the auth GetItem.
+    pub async fn send_counted(&self, request: Request<Body>) -> (Resp, u32) {
+        let (response, count) = self.app.handle_counted(request).await;
+        let (parts, body) = response.into_parts();
+        let body = match body {
+            Body::Empty => Value::Null,
+            Body::Text(t) => serde_json::from_str(&t).expect("response body is JSON"),
+            Body::Binary(b) => serde_json::from_slice(&b).expect("response body is JSON"),
+            _ => Value::Null,
+        };
+        let resp = Resp {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        };
+        (resp, count.saturating_sub(1))
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        self.send(self.request(method, path, body.as_ref())).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.call("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.call("POST", path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, operations: Value) -> Resp {
+        self.call(
+            "PATCH",
+            path,
+            Some(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": operations
+            })),
+        )
+        .await
+    }
+
+    /// Creates a user and returns its id.
+    pub async fn user(&self, user_name: &str) -> String {
+        let r = self
+            .post("/Users", serde_json::json!({"userName": user_name}))
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body["id"].as_str().expect("id").to_string()
+    }
+
+    /// Creates a group with the given members and returns its id.
+    pub async fn group(&self, name: &str, members: &[String]) -> String {
+        let members: Vec<Value> = members
+            .iter()
+            .map(|m| serde_json::json!({"value": m}))
+            .collect();
+        let r = self
+            .post(
+                "/Groups",
+                serde_json::json!({"displayName": name, "members": members}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body["id"].as_str().expect("id").to_string()
+    }
+}
+
+/// Percent-encodes what a URI may not carry raw (test paths are written readably).
+fn encode(path: &str) -> String {
+    path.chars()
+        .map(|c| match c {
+            ' ' => "%20".to_string(),
+            '"' => "%22".to_string(),
+            '[' => "%5B".to_string(),
+            ']' => "%5D".to_string(),
+            c if c.is_ascii() => c.to_string(),
+            c => c.to_string().bytes().map(|b| format!("%{b:02X}")).collect(),
+        })
+        .collect()
+}
+
+pub fn assert_scim_error(r: &Resp, status: u16, scim_type: Option<&str>) {
+    assert_eq!(r.status, status, "{:?}", r.body);
+    assert_eq!(
+        r.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    assert_eq!(r.body["status"], status.to_string());
+    assert_eq!(r.body["scimType"].as_str(), scim_type, "{:?}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/scim+json"));
+}
