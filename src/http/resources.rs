@@ -17,8 +17,8 @@ use crate::protocol::resource::{normalize, ResourceKind};
 use crate::protocol::ScimError;
 use crate::store::{StoreError, StoredResource};
 
-/// A PUT or PATCH that loses a race with another write is re-read and re-applied this often.
-const WRITE_ATTEMPTS: usize = 3;
+/// A PUT or PATCH that loses a race with another write is re-read and re-applied, up to this often.
+const WRITE_ATTEMPTS: u32 = 8;
 
 /// A resource with the related ids the response shows: a user's groups or a group's members
 /// (`None` when not loaded because the response leaves them out).

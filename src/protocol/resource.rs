@@ -229,11 +229,12 @@ pub fn normalize_attribute(
         return Ok(None);
     }
     let normalized = if attr.multi_valued {
-        let items = match value {
-            Value::Array(items) => items.as_slice(),
-            // A lone value where a list is expected is read as a one-element list.
-            single => std::slice::from_ref(single),
-        };
+        let items = value.as_array().ok_or_else(|| {
+            ScimError::invalid_value(format!(
+                "attribute \"{path}\" is multi-valued and must be an array, got {}",
+                describe(value)
+            ))
+        })?;
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             if let Some(v) = normalize_single(attr, item, path)? {

@@ -168,10 +168,11 @@ fn cancellation_codes(
         .unwrap_or_default()
 }
 
-fn backoff(attempt: u32) -> Duration {
+/// Exponential backoff with jitter, for retrying writes that lost a race.
+pub fn backoff(attempt: u32) -> Duration {
     let mut jitter = [0u8; 1];
     let _ = getrandom::fill(&mut jitter);
-    Duration::from_millis(10 * 2u64.pow(attempt.min(6)) + u64::from(jitter[0] % 20))
+    Duration::from_millis(5 * 2u64.pow(attempt.min(6)) + u64::from(jitter[0] % 25))
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
