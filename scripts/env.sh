@@ -25,7 +25,7 @@ start_moto() {
   ensure_venv
   local port="${1:-$(free_port)}"
   mkdir -p "$LOCAL"
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$LOCAL/moto-$port.log" 2>&1 &
+  "$VENV/bin/python" "$ROOT/scripts/moto_server.py" "$port" >"$LOCAL/moto-$port.log" 2>&1 &
   MOTO_PID=$!
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
   export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"

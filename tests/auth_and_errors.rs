@@ -106,6 +106,7 @@ async fn badly_typed_or_missing_attributes_are_400_invalid_value() {
     for body in [
         json!({}),
         json!({"userName": 5}),
+        json!({"userName": "  "}),
         json!({"userName": "a", "active": "yes"}),
         json!({"userName": "a", "emails": "x@y"}),
         json!({"userName": "a", "name": {"givenName": 7}}),

@@ -226,6 +226,9 @@ async fn filters_on_indexed_attributes_and_their_conjunctions() {
         total(&t.get(&format!("/Users?filter=id eq \"{a}\"")).await),
         1
     );
+    let lower = a.to_lowercase();
+    let by_lower_id = t.get(&format!("/Users?filter=id eq \"{lower}\"")).await;
+    assert_eq!(total(&by_lower_id), 1, "ids are case-insensitive ULIDs");
     assert_eq!(
         total(
             &t.get("/Users?filter=userName eq \"FAY\" and active eq true")

@@ -92,6 +92,8 @@ impl App {
                 ))
             })?;
         check_method(request.method(), &target)?;
+        // Tenant ids are ULIDs; anything else is answered like an unknown tenant, before any I/O.
+        let tenant = crate::store::parse_id(&tenant).ok_or_else(ScimError::unauthorized)?;
         auth::authenticate(
             &self.store,
             &tenant,

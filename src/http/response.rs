@@ -44,3 +44,21 @@ fn build(status: u16, body: Option<&Value>, headers: &[(&str, String)]) -> Respo
         fallback
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttled_responses_carry_retry_after_and_401s_www_authenticate() {
+        let r = error(&ScimError::throttled());
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()["retry-after"], "1");
+        let r = error(&ScimError::unauthorized());
+        assert!(r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"));
+        assert_eq!(r.headers()["content-type"], SCIM_CONTENT_TYPE);
+    }
+}

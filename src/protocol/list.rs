@@ -142,9 +142,17 @@ impl ListQuery {
 
 fn check_attributes(kind: ResourceKind, filter: &Filter) -> Result<(), ScimError> {
     let check = |path: &AttrPath| {
-        resolve(kind, path).map(|_| ()).ok_or_else(|| {
+        let resolved = resolve(kind, path).ok_or_else(|| {
             ScimError::invalid_filter(format!("\"{path}\" is not an attribute of {}", kind.name()))
-        })
+        })?;
+        // Memberships live in their own items, not in the resources a filter is checked against.
+        if matches!(resolved.attr.name, "groups" | "members") && resolved.extension.is_none() {
+            return Err(ScimError::invalid_filter(format!(
+                "filtering on \"{}\" is not supported yet",
+                resolved.attr.name
+            )));
+        }
+        Ok(())
     };
     match filter {
         Filter::Present(p) | Filter::Compare(p, _, _) => check(p),

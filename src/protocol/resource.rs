@@ -80,7 +80,11 @@ const fn common(name: &'static str, mutability: Mutability, returned: Returned) 
 }
 
 /// RFC 7643 §3.1 common attributes: not part of any schema, but paths and filters may name them.
-static ID: AttributeDef = common("id", Mutability::ReadOnly, Returned::Always);
+/// Ids are ULIDs, whose letters are case-insensitive.
+static ID: AttributeDef = AttributeDef {
+    case_exact: false,
+    ..common("id", Mutability::ReadOnly, Returned::Always)
+};
 static EXTERNAL_ID: AttributeDef = common("externalId", Mutability::ReadWrite, Returned::Default);
 static META_SUBS: [AttributeDef; 5] = [
     common("resourceType", Mutability::ReadOnly, Returned::Default),
@@ -189,10 +193,12 @@ pub fn normalize(kind: ResourceKind, input: &Value) -> Result<Map<String, Value>
         }
     }
     for attr in kind.core().attributes {
-        if attr.required && attr.mutability != Mutability::ReadOnly && !out.contains_key(attr.name)
-        {
+        let blank = out
+            .get(attr.name)
+            .is_none_or(|v| v.as_str().is_some_and(|s| s.trim().is_empty()));
+        if attr.required && attr.mutability != Mutability::ReadOnly && blank {
             return Err(ScimError::invalid_value(format!(
-                "attribute \"{}\" is required",
+                "attribute \"{}\" is required and must not be empty",
                 attr.name
             )));
         }

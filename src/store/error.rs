@@ -80,3 +80,34 @@ impl From<StoreError> for ScimError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_becomes_429_and_conditions_become_client_errors() {
+        assert_eq!(ScimError::from(StoreError::Throttled).status, 429);
+        assert_eq!(ScimError::from(StoreError::TransactionConflict).status, 429);
+        let e = ScimError::from(StoreError::Uniqueness("taken".into()));
+        assert_eq!(
+            (e.status, e.scim_type.map(|t| t.as_str())),
+            (409, Some("uniqueness"))
+        );
+        assert_eq!(ScimError::from(StoreError::VersionConflict).status, 412);
+        assert_eq!(ScimError::from(StoreError::NotFound).status, 404);
+        assert_eq!(
+            ScimError::from(StoreError::UnknownMember("x".into())).status,
+            400
+        );
+    }
+
+    #[test]
+    fn every_dynamodb_throttling_code_is_recognised() {
+        for code in THROTTLING_CODES {
+            assert!(is_throttling(Some(code)));
+        }
+        assert!(!is_throttling(Some("ConditionalCheckFailedException")));
+        assert!(!is_throttling(None));
+    }
+}

@@ -141,7 +141,7 @@ pub async fn measure() -> Vec<Row> {
         &format!("PATCH /Groups/{{id}} removing {n} members"),
         t.send_counted(t.request(
             "PATCH",
-            &format!("/Groups/{group}?excludedAttributes=members"),
+            &format!("/Groups/{group}"),
             Some(&json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{"op": "Remove", "path": "members", "value": members(&add)}]})),

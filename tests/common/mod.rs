@@ -46,6 +46,7 @@ pub async fn store() -> Store {
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        scim_serverless::http::init_tracing();
         let store = store().await;
         let tenant = store.create_tenant("test").await.expect("create tenant");
         let (_, token) = admin::create_token(&store, &tenant.id, "test", 0)
