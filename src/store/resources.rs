@@ -626,6 +626,7 @@ impl Store {
                 KeysAndAttributes::builder()
                     .set_keys(Some(keys))
                     .projection_expression("id")
+                    .consistent_read(true)
                     .build(),
             )?);
             while let Some(keys) = request.take() {
