@@ -36,6 +36,7 @@ impl Function {
             Function::All => true,
             Function::Users => kind == Some(ResourceKind::User),
             Function::Groups => kind == Some(ResourceKind::Group),
+            // Discovery also answers the root `/.search`, which spans resource types.
             Function::Discovery => kind.is_none(),
         }
     }
@@ -115,6 +116,10 @@ impl App {
                 let body = request::json_body(request)?;
                 resources::list(&ctx, kind, Some(&body)).await
             }
+            Target::SearchAll => {
+                let body = request::json_body(request)?;
+                resources::search_all(&ctx, &body).await
+            }
             Target::Resource(kind, id) => match *request.method() {
                 Method::GET => resources::get(&ctx, kind, &id).await,
                 Method::PUT => resources::replace(&ctx, kind, &id).await,
@@ -129,7 +134,7 @@ impl App {
 fn check_method(method: &Method, target: &Target) -> Result<(), ScimError> {
     let allowed: &[Method] = match target {
         Target::Collection(_) => &[Method::GET, Method::POST],
-        Target::Search(_) => &[Method::POST],
+        Target::Search(_) | Target::SearchAll => &[Method::POST],
         Target::Resource(..) => &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE],
         _ => &[Method::GET],
     };

@@ -14,6 +14,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub enum Target {
     Collection(ResourceKind),
     Search(ResourceKind),
+    /// `POST /.search` at the root: every resource type at once.
+    SearchAll,
     Resource(ResourceKind, String),
     ServiceProviderConfig,
     Schemas,
@@ -48,6 +50,7 @@ pub fn parse_route(path: &str) -> Option<Route> {
     };
     let target = match rest {
         [name] if kind(name).is_some() => Target::Collection(kind(name)?),
+        [search] if search == ".search" => Target::SearchAll,
         [name, search] if search == ".search" => Target::Search(kind(name)?),
         [name, id] if kind(name).is_some() && !id.is_empty() => {
             Target::Resource(kind(name)?, id.clone())

@@ -194,15 +194,8 @@ pub(super) async fn list(
         None => ListQuery::from_params(kind, &query_params(ctx.request))?,
     };
     let (total, page) = match &query.filter {
-        Some(filter) => {
-            let found = ctx
-                .store
-                .find(&ctx.tenant, kind, &plan(kind, filter)?)
-                .await?;
-            let matched: Vec<StoredResource> = found
-                .into_iter()
-                .filter(|r| query.admits(kind, &render(ctx, r, None)))
-                .collect();
+        Some(_) => {
+            let matched = filtered(ctx, kind, &query).await?;
             let total = matched.len();
             let page = matched
                 .into_iter()
@@ -217,31 +210,108 @@ pub(super) async fn list(
                 .await?
         }
     };
-    let members: Vec<Option<BTreeSet<String>>> =
-        if kind == ResourceKind::Group && query.projection.includes("members") {
-            let reads = page
-                .iter()
-                .map(|g: &StoredResource| ctx.store.group_members(&ctx.tenant, &g.id));
-            futures::future::try_join_all(reads)
-                .await?
-                .into_iter()
-                .map(|ids| Some(ids.into_iter().collect()))
-                .collect()
+    let resources = render_page(ctx, &query, &page).await?;
+    Ok(response::json(
+        200,
+        &list_response(total, query.start_index, query.count, resources),
+    ))
+}
+
+/// Every resource matching the query's filter: one indexed lookup, then the whole filter in memory.
+async fn filtered(
+    ctx: &Ctx<'_>,
+    kind: ResourceKind,
+    query: &ListQuery,
+) -> Result<Vec<StoredResource>, ScimError> {
+    let Some(filter) = &query.filter else {
+        return Ok(Vec::new());
+    };
+    let found = ctx
+        .store
+        .find(&ctx.tenant, kind, &plan(kind, filter)?)
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter(|r| query.admits(kind, &render(ctx, r, None)))
+        .collect())
+}
+
+/// Renders a page; groups' members are read (concurrently) only if the response shows them.
+async fn render_page(
+    ctx: &Ctx<'_>,
+    query: &ListQuery,
+    page: &[StoredResource],
+) -> Result<Vec<Value>, ScimError> {
+    let reads = page.iter().map(|r| async move {
+        if r.kind == ResourceKind::Group && query.projection.includes("members") {
+            let ids = ctx.store.group_members(&ctx.tenant, &r.id).await?;
+            Ok::<_, StoreError>(Some(ids.into_iter().collect::<BTreeSet<String>>()))
         } else {
-            vec![None; page.len()]
-        };
-    let resources = page
+            Ok(None)
+        }
+    });
+    let members = futures::future::try_join_all(reads).await?;
+    Ok(page
         .iter()
         .zip(&members)
         .map(|(r, related)| {
             query
                 .projection
-                .apply(kind, render(ctx, r, related.as_ref()))
+                .apply(r.kind, render(ctx, r, related.as_ref()))
+        })
+        .collect())
+}
+
+/// `POST /.search` at the root (RFC 7644 §3.4.3): users, then groups, paged as one list. A filter
+/// that does not fit a kind's schema (`userName eq` for groups) selects nothing of that kind.
+pub(super) async fn search_all(ctx: &Ctx<'_>, body: &Value) -> Result<Response<Body>, ScimError> {
+    let kinds = [ResourceKind::User, ResourceKind::Group];
+    let queries: Vec<Result<ListQuery, ScimError>> = kinds
+        .iter()
+        .map(|k| ListQuery::from_search_body(*k, body))
+        .collect();
+    let usable: Vec<(ResourceKind, ListQuery)> = kinds
+        .iter()
+        .zip(&queries)
+        .filter_map(|(k, q)| {
+            q.as_ref()
+                .ok()
+                .filter(|q| q.filter.as_ref().is_none_or(|f| plan(*k, f).is_ok()))
+                .map(|q| (*k, q.clone()))
         })
         .collect();
+    let Some((_, shape)) = usable.first().cloned() else {
+        // No kind can answer: the users' error says why.
+        let users = ListQuery::from_search_body(ResourceKind::User, body)?;
+        if let Some(filter) = &users.filter {
+            plan(ResourceKind::User, filter)?;
+        }
+        return Err(ScimError::invalid_filter("this filter is not supported"));
+    };
+    let (start, count) = (shape.start_index, shape.count);
+    let mut total = 0;
+    let mut page: Vec<StoredResource> = Vec::new();
+    for (kind, query) in &usable {
+        // Where this kind starts within the combined list, and how many the page still wants.
+        let offset = start.saturating_sub(1).saturating_sub(total);
+        let wanted = count - page.len();
+        if query.filter.is_some() {
+            let matched = filtered(ctx, *kind, query).await?;
+            total += matched.len();
+            page.extend(matched.into_iter().skip(offset).take(wanted));
+        } else {
+            let (kind_total, items) = ctx
+                .store
+                .list(&ctx.tenant, *kind, offset + 1, wanted)
+                .await?;
+            total += kind_total;
+            page.extend(items);
+        }
+    }
+    let resources = render_page(ctx, &shape, &page).await?;
     Ok(response::json(
         200,
-        &list_response(total, query.start_index, query.count, resources),
+        &list_response(total, start, count, resources),
     ))
 }
 

@@ -23,6 +23,8 @@ pub struct PatchOp {
     pub op: OpKind,
     pub path: Option<PatchPath>,
     pub value: Option<Value>,
+    /// Set for a `remove` whose path is an extension schema URN: the whole extension goes.
+    pub remove_extension: Option<&'static str>,
 }
 
 /// Parses a PatchOp request body. Keys and `op` values are matched case-insensitively
@@ -73,15 +75,39 @@ fn parse_op(index: usize, raw: &Value) -> Result<PatchOp, ScimError> {
             )))
         }
     };
+    let value = get_ci(obj, "value").filter(|v| !v.is_null()).cloned();
     let path = match get_ci(obj, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
+        // A path naming a whole extension: `add`/`replace` are path-less ops on `{urn: value}`.
+        Some(Value::String(s)) if extension_schema(s.trim()).is_some() => {
+            let urn = extension_schema(s.trim()).unwrap_or_default();
+            return match (op, value) {
+                (OpKind::Remove, _) => Ok(PatchOp {
+                    op,
+                    path: None,
+                    value: None,
+                    remove_extension: Some(urn),
+                }),
+                (_, Some(Value::Object(attrs))) => Ok(PatchOp {
+                    op,
+                    path: None,
+                    value: Some(Value::Object(Map::from_iter([(
+                        urn.to_string(),
+                        Value::Object(attrs),
+                    )]))),
+                    remove_extension: None,
+                }),
+                _ => Err(ScimError::invalid_value(format!(
+                    "Operations[{index}]: the value for \"{urn}\" must be an object of its attributes"
+                ))),
+            };
+        }
         Some(Value::String(s)) => Some(parse_patch_path(s).map_err(|e| {
             ScimError::invalid_path(format!("Operations[{index}]: invalid path \"{s}\": {e}"))
         })?),
         Some(_) => return Err(at("\"path\" must be a string".into())),
     };
-    let value = get_ci(obj, "value").filter(|v| !v.is_null()).cloned();
     match (op, &path, &value) {
         (OpKind::Remove, None, _) => Err(ScimError::no_target(format!(
             "Operations[{index}]: \"remove\" needs a \"path\""
@@ -95,7 +121,12 @@ fn parse_op(index: usize, raw: &Value) -> Result<PatchOp, ScimError> {
                 "Operations[{index}]: without a \"path\", \"value\" must be an object of attributes"
             )))
         }
-        _ => Ok(PatchOp { op, path, value }),
+        _ => Ok(PatchOp {
+            op,
+            path,
+            value,
+            remove_extension: None,
+        }),
     }
 }
 
@@ -107,6 +138,10 @@ pub fn apply(
     ops: &[PatchOp],
 ) -> Result<(), ScimError> {
     for op in ops {
+        if let Some(urn) = op.remove_extension {
+            doc.remove(urn);
+            continue;
+        }
         match (&op.path, &op.value) {
             (None, Some(Value::Object(values))) => apply_pathless(kind, doc, op.op, values)?,
             (Some(path), value) => apply_path(kind, doc, op.op, path, value.as_ref(), true)?,
@@ -131,7 +166,11 @@ fn apply_pathless(
             let inner = value.as_object().ok_or_else(|| {
                 ScimError::invalid_value(format!("\"{}\" must be an object", ext.id))
             })?;
-            for (name, v) in inner {
+            // Clients that serialise the extension as a model may include its `schemas`.
+            for (name, v) in inner
+                .iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+            {
                 let path = PatchPath {
                     attr: AttrPath {
                         uri: Some(ext.id.into()),
@@ -430,6 +469,13 @@ fn eq_constraints(filter: &Filter) -> Option<Map<String, Value>> {
     }
 }
 
+fn extension_schema(path: &str) -> Option<&'static str> {
+    [ResourceKind::User, ResourceKind::Group]
+        .into_iter()
+        .find_map(|k| k.extension(path))
+        .map(|e| e.id)
+}
+
 pub fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     map.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -507,6 +553,25 @@ mod tests {
             out["schemas"],
             json!(["urn:ietf:params:scim:schemas:core:2.0:User"])
         );
+    }
+
+    #[test]
+    fn a_path_naming_a_whole_extension_adds_replaces_and_removes_it() {
+        let out = patched(
+            base(),
+            json!([{"op": "add", "path": ENT, "value": {"department": "Ops"}}]),
+        )
+        .unwrap();
+        assert_eq!(out[ENT], json!({"department": "Ops"}));
+        let out = patched(
+            out,
+            json!([{"op": "replace", "path": ENT, "value": {"costCenter": "7"}}]),
+        )
+        .unwrap();
+        assert_eq!(out[ENT], json!({"department": "Ops", "costCenter": "7"}));
+        let out = patched(out, json!([{"op": "remove", "path": ENT}])).unwrap();
+        assert!(out.get(ENT).is_none());
+        assert!(patched(base(), json!([{"op": "add", "path": ENT, "value": "x"}])).is_err());
     }
 
     #[test]

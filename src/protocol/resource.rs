@@ -176,7 +176,17 @@ pub fn normalize(kind: ResourceKind, input: &Value) -> Result<Map<String, Value>
         } else if key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("meta") {
             // Read-only common attributes are ignored on input (RFC 7643 §3.1).
         } else if let Some(ext) = kind.extension(key) {
-            let attrs = normalize_complex_members(ext.attributes, value, ext.id)?;
+            let attrs = match value {
+                // Clients that serialise the extension as a model may include its `schemas`.
+                Value::Object(obj) => Value::Object(
+                    obj.iter()
+                        .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                other => other.clone(),
+            };
+            let attrs = normalize_complex_members(ext.attributes, &attrs, ext.id)?;
             if !attrs.is_empty() {
                 schemas.push(Value::String(ext.id.into()));
                 out.insert(ext.id.into(), Value::Object(attrs));
