@@ -8,28 +8,37 @@ LOCAL="$ROOT/.local"
 # Any credentials and region will do for a local endpoint; real AWS uses the caller's own.
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 
+# Python tools, pinned to major versions, in a project-local venv: moto (local DynamoDB),
+# cargo-lambda (prebuilt), cfn-lint (template checks), scim2-cli (conformance suite).
+PY_TOOLS=('moto[server]>=5,<6' 'cargo-lambda>=1,<2' 'cfn-lint>=1,<2' 'scim2-cli==0.6.0' 'scim2-tester==0.5.2')
+
 ensure_venv() {
-  if [ ! -x "$VENV/bin/moto_server" ]; then
-    echo "==> installing moto into $VENV"
+  if [ ! -f "$VENV/.tools-installed" ] || [ "$(cat "$VENV/.tools-installed")" != "${PY_TOOLS[*]}" ]; then
+    echo "==> installing ${PY_TOOLS[*]} into $VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5'
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_TOOLS[@]}"
+    echo "${PY_TOOLS[*]}" > "$VENV/.tools-installed"
   fi
+  export PATH="$VENV/bin:$PATH"
 }
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_moto [PORT]: starts moto on loopback, exports AWS_ENDPOINT_URL_DYNAMODB, sets MOTO_PID.
+# start_moto [PORT [STATE_FILE]]: starts moto on loopback (replaying STATE_FILE, and recording
+# writes to it, when given), exports AWS_ENDPOINT_URL_DYNAMODB, sets MOTO_PID.
 start_moto() {
   ensure_venv
   local port="${1:-$(free_port)}"
+  local state=()
+  [ -n "${2:-}" ] && state=(--state "$2")
   mkdir -p "$LOCAL"
-  "$VENV/bin/python" "$ROOT/scripts/moto_server.py" "$port" >"$LOCAL/moto-$port.log" 2>&1 &
+  "$VENV/bin/python" "$ROOT/scripts/moto_server.py" "$port" "${state[@]}" >"$LOCAL/moto-$port.log" 2>&1 &
   MOTO_PID=$!
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
   export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 600); do
     if curl -s -o /dev/null "$AWS_ENDPOINT_URL_DYNAMODB/moto-api/"; then
       echo "==> moto DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB (pid $MOTO_PID)"
       return 0
@@ -45,4 +54,48 @@ stop_moto() {
     kill "$MOTO_PID" 2>/dev/null || true
     wait "$MOTO_PID" 2>/dev/null || true
   fi
+}
+
+# Writes the environment a local function process needs (for `cargo lambda watch --env-file`).
+write_lambda_env() {
+  cat >"$1" <<ENV
+TABLE_NAME=$TABLE_NAME
+AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
+AWS_REGION=$AWS_REGION
+AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}
+AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}
+RUST_LOG=${RUST_LOG:-info}
+ENV
+}
+
+# json_field FIELD: reads one field of a JSON object on stdin.
+json_field() {
+  python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+# start_api PORT ENV_FILE LOG: `cargo lambda watch` serving every function under one base URL, in
+# its own process group (WATCH_PGID) so that stop_api ends it and every function it spawned.
+start_api() {
+  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$1" --env-file "$2" \
+    --concurrency 4 >"$3" 2>&1 &
+  WATCH_PGID=$!
+}
+
+stop_api() {
+  if [ -n "${WATCH_PGID:-}" ]; then
+    kill -- "-$WATCH_PGID" 2>/dev/null || true
+    wait "$WATCH_PGID" 2>/dev/null || true
+  fi
+}
+
+# wait_for_api URL TOKEN: until the discovery function answers (its first build can take a while).
+wait_for_api() {
+  for _ in $(seq 1 600); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "$1/ServiceProviderConfig")" = 200 ]; then
+      return 0
+    fi
+    sleep 1
+  done
+  echo "the local API did not answer at $1" >&2
+  return 1
 }

@@ -6,10 +6,16 @@
 2. A transaction snapshots only the items it touches, not the whole table, so its cost does not
    grow with the table (a deep copy of a few thousand items took seconds per transaction).
 
-usage: moto_server.py PORT
+With --state FILE, every successful write is appended to FILE and replayed at start, so the data
+survives a restart (moto itself keeps everything in memory).
+
+usage: moto_server.py PORT [--state FILE]
 """
 
 import copy
+import io
+import json
+import os
 import sys
 import threading
 
@@ -21,15 +27,65 @@ from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.server import DomainDispatcherApplication, create_backend_app
 
 
+WRITES = {
+    "CreateTable", "DeleteTable", "UpdateTable", "UpdateTimeToLive",
+    "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
+}
+
+
 class Serialised:
-    def __init__(self, app):
+    """One request at a time; successful writes optionally appended to a state file."""
+
+    def __init__(self, app, state=None):
         self.app = app
+        self.state = state
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
         with self.lock:
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            statuses = []
+
+            def record_status(status, headers, exc_info=None):
+                statuses.append(status)
+                return start_response(status, headers, exc_info)
+
             # Materialise the body inside the lock: WSGI apps may compute lazily.
-            return list(self.app(environ, start_response))
+            out = list(self.app(environ, record_status))
+            operation = environ.get("HTTP_X_AMZ_TARGET", "").rsplit(".", 1)[-1]
+            if self.state and operation in WRITES and statuses and statuses[0].startswith("200"):
+                entry = {
+                    "target": environ.get("HTTP_X_AMZ_TARGET"),
+                    "authorization": environ.get("HTTP_AUTHORIZATION", ""),
+                    "content_type": environ.get("CONTENT_TYPE", "application/x-amz-json-1.0"),
+                    "body": body.decode("utf-8"),
+                }
+                with open(self.state, "a") as f:
+                    f.write(json.dumps(entry) + "\n")
+            return out
+
+
+def replay(app, state):
+    """Re-applies the recorded writes, in order, straight to the app (not recorded again)."""
+    from werkzeug.test import Client
+
+    client = Client(app)
+    count = 0
+    with open(state) as f:
+        for line in f:
+            entry = json.loads(line)
+            client.post(
+                "/",
+                data=entry["body"],
+                headers={
+                    "X-Amz-Target": entry["target"],
+                    "Authorization": entry["authorization"],
+                    "Content-Type": entry["content_type"],
+                },
+            )
+            count += 1
+    print(f"replayed {count} recorded writes from {state}", flush=True)
 
 
 class _KeepTables:
@@ -94,8 +150,17 @@ dynamodb_models.DynamoDBBackend.transact_write_items = _transact_write_items
 
 def main() -> None:
     port = int(sys.argv[1])
-    app = Serialised(DomainDispatcherApplication(create_backend_app))
-    run_simple("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    state = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--state" else None
+    app = DomainDispatcherApplication(create_backend_app)
+    if state and os.path.exists(state):
+        replay(app, state)
+    run_simple(
+        "127.0.0.1",
+        port,
+        Serialised(app, state),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# README command 2: the whole test suite. Starts a local moto DynamoDB unless
-# AWS_ENDPOINT_URL_DYNAMODB already points at one (DynamoDB Local, moto, or a real table).
+# README command 2: the whole test suite. Uses AWS_ENDPOINT_URL_DYNAMODB when set (DynamoDB Local,
+# moto, or a real table); otherwise starts a local moto DynamoDB for the run and stops it after.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
+ensure_venv
 
 if [ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]; then
   start_moto
@@ -15,7 +16,14 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+echo "==> cfn-lint template.yaml"
+cfn-lint template.yaml
+echo "==> the template's table is the local table"
+cargo run --quiet --locked --bin scimctl -- table definition >"$LOCAL/table-definition.json"
+python "$ROOT/scripts/check-template.py" template.yaml "$LOCAL/table-definition.json"
 echo "==> cargo test (DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB, table $TABLE_NAME)"
 cargo test --all-targets --locked
 echo "==> request-count benchmark"
 cargo bench --locked --bench cost
+echo "==> scim2-tester conformance against cargo lambda watch"
+TABLE_NAME="$TABLE_NAME-conformance" "$ROOT/scripts/conformance.sh"

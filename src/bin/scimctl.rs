@@ -46,6 +46,8 @@ enum Command {
 #[derive(Subcommand)]
 enum TableAction {
     Create,
+    /// Print the table definition (CloudFormation shape) the local stack creates.
+    Definition,
 }
 
 #[derive(Subcommand)]
@@ -65,6 +67,8 @@ enum TokenAction {
         #[arg(long, default_value_t = admin::DEFAULT_TOKEN_DAYS)]
         expires_in_days: u32,
     },
+    /// Check that a token authenticates for a tenant, as a SCIM request would (exit 1 if not).
+    Check { tenant: String, token: String },
 }
 
 #[tokio::main]
@@ -77,8 +81,18 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    if let Command::Table {
+        action: TableAction::Definition,
+    } = cli.command
+    {
+        println!("{}", scim_serverless::store::table::definition());
+        return Ok(());
+    }
     let store = admin::connect(cli.endpoint.as_deref(), &cli.table).await;
     match cli.command {
+        Command::Table {
+            action: TableAction::Definition,
+        } => {}
         Command::Table {
             action: TableAction::Create,
         } => {
@@ -105,6 +119,19 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 cli.json,
                 json!({"tenantId": tenant.id, "name": tenant.name, "created": tenant.created, "scimBasePath": path}),
                 || format!("tenant {}\nSCIM base path {path}", tenant.id),
+            );
+        }
+        Command::Token {
+            action: TokenAction::Check { tenant, token },
+        } => {
+            let header = format!("Bearer {token}");
+            let credential = scim_serverless::auth::authenticate(&store, &tenant, Some(&header))
+                .await
+                .map_err(|e| e.detail)?;
+            print(
+                cli.json,
+                json!({"valid": true, "credentialId": credential.id}),
+                || format!("valid: credential {}", credential.id),
             );
         }
         Command::Token {

@@ -139,9 +139,14 @@ pub fn base_url(request: &Request, tenant: &str) -> String {
         .unwrap_or("localhost");
     let local =
         host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]");
-    let scheme = header(request, "x-forwarded-proto")
-        .or(uri.scheme_str())
-        .unwrap_or(if local { "http" } else { "https" });
+    // Local emulators (cargo lambda watch) claim https; a loopback host is served over http.
+    let scheme = if local {
+        "http"
+    } else {
+        header(request, "x-forwarded-proto")
+            .or(uri.scheme_str())
+            .unwrap_or("https")
+    };
     format!("{scheme}://{host}/{tenant}/scim/v2")
 }
 

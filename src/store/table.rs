@@ -112,3 +112,30 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<bool, StoreErr
         .await?;
     Ok(true)
 }
+
+/// The table definition in CloudFormation's shape, for comparison with `template.yaml`.
+pub fn definition() -> serde_json::Value {
+    use serde_json::json;
+    let key = |name: &str, kind: &str| json!({"AttributeName": name, "KeyType": kind});
+    let mut attributes = vec![PK, SK];
+    let mut indexes = Vec::new();
+    for (name, pk, sk) in INDEXES {
+        attributes.push(pk);
+        let mut schema = vec![key(pk, "HASH")];
+        if let Some(sk) = sk {
+            attributes.push(sk);
+            schema.push(key(sk, "RANGE"));
+        }
+        indexes.push(json!({"IndexName": name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}}));
+    }
+    json!({
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [key(PK, "HASH"), key(SK, "RANGE")],
+        "AttributeDefinitions": attributes
+            .iter()
+            .map(|a| json!({"AttributeName": a, "AttributeType": "S"}))
+            .collect::<Vec<_>>(),
+        "GlobalSecondaryIndexes": indexes,
+        "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": true},
+    })
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Black-box conformance: the public scim2-tester suite (through scim2-cli) against the real HTTP
+# surface, `cargo lambda watch` on the local DynamoDB. Needs AWS_ENDPOINT_URL_DYNAMODB and
+# TABLE_NAME (scripts/test.sh sets both). Fails if any check does not succeed.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+ensure_venv
+
+cargo build --quiet --bins
+scimctl() { "$ROOT/target/debug/scimctl" "$@"; }
+scimctl table create >/dev/null
+tenant=$(scimctl tenant create conformance --json | json_field tenantId)
+token=$(scimctl token create "$tenant" --description conformance --json | json_field token)
+
+port=$(free_port)
+mkdir -p "$LOCAL"
+write_lambda_env "$LOCAL/conformance.env"
+start_api "$port" "$LOCAL/conformance.env" "$LOCAL/conformance-api.log"
+trap stop_api EXIT
+url="http://127.0.0.1:$port/$tenant/scim/v2"
+wait_for_api "$url" "$token"
+
+report="$LOCAL/conformance-report.txt"
+set +e
+scim2 --url "$url" -h "Authorization: Bearer $token" test >"$report" 2>&1
+status=$?
+set -e
+passed=$(grep -c '^SUCCESS' "$report" || true)
+failed=$(grep -cE '^(ERROR|CRITICAL|FAILURE|WARNING)' "$report" || true)
+grep -E '^(ERROR|CRITICAL|FAILURE|WARNING)' -A1 "$report" || true
+echo "scim2-tester: $passed passed, $failed failed"
+if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
+  echo "conformance failed (exit $status); full report: $report" >&2
+  exit 1
+fi

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# README command 1: run the service locally. Starts a local DynamoDB (moto; or uses
+# AWS_ENDPOINT_URL_DYNAMODB if set), creates the table, prints a demo tenant's SCIM URL and token,
+# and serves every function with `cargo lambda watch` at http://127.0.0.1:$PORT (default 9000).
+# Data is kept in .local/dynamodb-state.jsonl between runs; `scripts/dev.sh --reset` starts afresh.
+# Ctrl-C stops everything it started.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+ensure_venv
+
+PORT="${PORT:-9000}"
+STATE="$LOCAL/dynamodb-state.jsonl"
+DEMO="$LOCAL/demo.env"
+mkdir -p "$LOCAL"
+if [ "${1:-}" = "--reset" ]; then
+  echo "==> --reset: deleting the local data ($STATE) and the demo tenant"
+  rm -f "$STATE" "$DEMO"
+fi
+
+cleanup() {
+  stop_api
+  stop_moto
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]; then
+  start_moto "$(free_port)" "$STATE"
+fi
+export TABLE_NAME="${TABLE_NAME:-scim-local}"
+
+echo "==> building (the first build takes a few minutes)"
+cargo build --quiet --bins
+scimctl() { "$ROOT/target/debug/scimctl" "$@"; }
+scimctl table create
+
+# Reuse the demo tenant and token while they still work; otherwise make new ones.
+if [ -f "$DEMO" ]; then
+  source "$DEMO"
+  if ! scimctl token check "$SCIM_TENANT" "$SCIM_TOKEN" >/dev/null 2>&1; then
+    echo "==> the saved demo token no longer works: creating a new demo tenant"
+    rm -f "$DEMO"
+  fi
+fi
+if [ ! -f "$DEMO" ]; then
+  SCIM_TENANT=$(scimctl tenant create demo --json | json_field tenantId)
+  SCIM_TOKEN=$(scimctl token create "$SCIM_TENANT" --description "local demo" --json | json_field token)
+  printf 'SCIM_TENANT=%s\nSCIM_TOKEN=%s\n' "$SCIM_TENANT" "$SCIM_TOKEN" >"$DEMO"
+fi
+
+write_lambda_env "$LOCAL/dev.env"
+start_api "$PORT" "$LOCAL/dev.env" "$LOCAL/api.log"
+SCIM_URL="http://127.0.0.1:$PORT/$SCIM_TENANT/scim/v2"
+wait_for_api "$SCIM_URL" "$SCIM_TOKEN"
+
+cat <<MSG
+
+The SCIM service is running. Paste these into your IdP, or export them in a shell:
+
+SCIM_URL=$SCIM_URL
+SCIM_TOKEN=$SCIM_TOKEN
+
+Try it:
+  curl -s -H "Authorization: Bearer \$SCIM_TOKEN" -H 'Content-Type: application/scim+json' \\
+    -d '{"userName":"ann@example.com","name":{"givenName":"Ann"}}' "\$SCIM_URL/Users"
+  curl -s -H "Authorization: Bearer \$SCIM_TOKEN" "\$SCIM_URL/Users?filter=userName%20eq%20%22ann@example.com%22"
+
+Function logs: $LOCAL/api.log   Data: $STATE   Stop: Ctrl-C
+MSG
+wait "$WATCH_PGID"
