@@ -11,6 +11,8 @@ mod tenants;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
@@ -131,6 +133,22 @@ impl Store {
             self.transact(chunk).await?;
         }
         Ok(())
+    }
+}
+
+/// Runs a query to its end, page by page (DynamoDB returns at most 1 MB per request).
+async fn query_all(
+    query: QueryFluentBuilder,
+    mut each: impl FnMut(QueryOutput) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut start = None;
+    loop {
+        let mut page = query.clone().set_exclusive_start_key(start).send().await?;
+        start = page.last_evaluated_key.take();
+        each(page)?;
+        if start.is_none() {
+            return Ok(());
+        }
     }
 }
 

@@ -10,7 +10,9 @@ use aws_sdk_dynamodb::types::{
 use serde_json::{Map, Value};
 
 use super::keys::*;
-use super::{get_n, get_s, n, now, s, Action, Item, Store, StoreError, MAX_TRANSACTION_ACTIONS};
+use super::{
+    get_n, get_s, n, now, query_all, s, Action, Item, Store, StoreError, MAX_TRANSACTION_ACTIONS,
+};
 use crate::protocol::list::Lookup;
 use crate::protocol::resource::ResourceKind;
 
@@ -383,18 +385,14 @@ impl Store {
         let id = parse_id(id).ok_or(StoreError::NotFound)?;
         let mut user = None;
         let mut group_ids = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(resource_pk(tenant, ResourceKind::User, &id)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(resource_pk(tenant, ResourceKind::User, &id)))
+            .consistent_read(true);
+        query_all(query, |page| {
             for item in page.items() {
                 let sk = get_s(item, SK)?;
                 if sk == RESOURCE_SK {
@@ -403,11 +401,9 @@ impl Store {
                     group_ids.push(group_id.to_string());
                 }
             }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+            Ok(())
+        })
+        .await?;
         let user = user.ok_or(StoreError::NotFound)?;
         Ok(UserWithGroups { user, group_ids })
     }
@@ -419,27 +415,21 @@ impl Store {
         group_id: &str,
     ) -> Result<Vec<String>, StoreError> {
         let mut members = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s(members_pk(tenant, group_id)))
-                .projection_expression("GSI1SK")
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(members_pk(tenant, group_id)))
+            .projection_expression("GSI1SK");
+        query_all(query, |page| {
             for item in page.items() {
                 members.push(get_s(item, GSI1SK)?.to_string());
             }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+            Ok(())
+        })
+        .await?;
         Ok(members)
     }
 
@@ -464,27 +454,21 @@ impl Store {
             Lookup::ExternalId(ext) => (GSI3, GSI3PK, external_id_pk(tenant, kind, ext)),
         };
         let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", pk_name)
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_values(":pk", s(pk));
+        query_all(query, |page| {
             for item in page.items() {
                 found.push(StoredResource::from_item(item)?);
             }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+            Ok(())
+        })
+        .await?;
         Ok(found)
     }
 
@@ -540,25 +524,19 @@ impl Store {
 
     async fn count(&self, collection: &str) -> Result<usize, StoreError> {
         let mut total = 0;
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s(collection))
-                .select(Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(collection))
+            .select(Select::Count);
+        query_all(query, |page| {
             total += usize::try_from(page.count).unwrap_or(0);
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+            Ok(())
+        })
+        .await?;
         Ok(total)
     }
 

@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::keys::*;
-use super::{get_n, get_s, n, now, opt_s, s, Action, Item, Store, StoreError};
+use super::{get_s, n, now, opt_s, s, Action, Item, Store, StoreError};
 
 /// At most two credentials per tenant, as the IAM Identity Center and CloudSSO consoles allow.
 pub const MAX_CREDENTIALS: u64 = 2;
@@ -183,20 +183,5 @@ impl Store {
             .await?
             .item;
         item.as_ref().map(Credential::from_item).transpose()
-    }
-
-    pub async fn credential_count(&self, tenant: &str) -> Result<u64, StoreError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant)))
-            .key(SK, s(TENANT_SK))
-            .consistent_read(true)
-            .send()
-            .await?
-            .item
-            .ok_or(StoreError::NotFound)?;
-        get_n(&item, "credentialCount")
     }
 }
