@@ -73,11 +73,12 @@ json_field() {
   python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
 
-# start_api PORT ENV_FILE LOG: `cargo lambda watch` serving every function under one base URL, in
-# its own process group (WATCH_PGID) so that stop_api ends it and every function it spawned.
+# start_api PORT ENV_FILE LOG [CONCURRENCY]: `cargo lambda watch` serving every function under one
+# base URL (up to CONCURRENCY instances of each, default 4), in its own process group (WATCH_PGID)
+# so that stop_api ends it and every function it spawned.
 start_api() {
   setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$1" --env-file "$2" \
-    --concurrency 4 >"$3" 2>&1 &
+    --concurrency "${4:-4}" >"$3" 2>&1 &
   WATCH_PGID=$!
 }
 
@@ -88,14 +89,17 @@ stop_api() {
   fi
 }
 
-# wait_for_api URL TOKEN: until the discovery function answers (its first build can take a while).
+# wait_for_api URL TOKEN: until every function answers (the first start of each takes a while).
 wait_for_api() {
-  for _ in $(seq 1 600); do
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "$1/ServiceProviderConfig")" = 200 ]; then
-      return 0
-    fi
-    sleep 1
+  local path
+  for path in ServiceProviderConfig "Users?count=0" "Groups?count=0"; do
+    for _ in $(seq 1 600); do
+      if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "$1/$path")" = 200 ]; then
+        continue 2
+      fi
+      sleep 1
+    done
+    echo "the local API did not answer at $1/$path" >&2
+    return 1
   done
-  echo "the local API did not answer at $1" >&2
-  return 1
 }
