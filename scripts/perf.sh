@@ -27,7 +27,7 @@ for pair in users:users-list-filter groups:groups-list-filter discovery:discover
   event="$LOCAL/perf/$fn.json"
   sed -e "s/{{TENANT}}/$tenant/g" -e "s/{{TOKEN}}/$token/g" "events/${pair#*:}.json" >"$event"
   size=$(stat -c %s "target/release/$fn")
-  read -r median p90 min max status < <(python "$ROOT/scripts/measure_cold_start.py" "target/release/$fn" "$event" "$RUNS")
+  read -r median p90 min max status < <(python "$ROOT/scripts/measure_cold_start.py" "target/release/$fn" "$event" "$RUNS" "$LOCAL/perf/$fn.stderr")
   mib=$(python -c 'import sys; print(f"{int(sys.argv[1]) / 1048576:.1f}")' "$size")
   echo "| $fn | $mib MiB | $median ms | $p90 ms | $min ms | $max ms | $status |"
 done
