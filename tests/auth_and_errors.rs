@@ -186,6 +186,32 @@ async fn unknown_ids_routes_and_methods() {
 }
 
 #[tokio::test]
+async fn values_too_large_for_dynamodb_are_400_not_500() {
+    let t = TestApp::new().await;
+    let long = "n".repeat(2000);
+    assert_scim_error(
+        &t.post("/Users", json!({"userName": long})).await,
+        400,
+        Some("invalidValue"),
+    );
+    assert_scim_error(
+        &t.post("/Groups", json!({"displayName": long})).await,
+        400,
+        Some("invalidValue"),
+    );
+    let big = json!({"userName": "big", "title": "t".repeat(500 * 1024)});
+    assert_scim_error(&t.post("/Users", big).await, 400, Some("invalidValue"));
+    let id = t.user("grows").await;
+    let r = t
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "add", "path": "title", "value": "t".repeat(500 * 1024)}]),
+        )
+        .await;
+    assert_scim_error(&r, 400, Some("invalidValue"));
+}
+
+#[tokio::test]
 async fn bodies_over_one_mebibyte_are_413() {
     let t = TestApp::new().await;
     let big = json!({"userName": "big", "displayName": "x".repeat(1024 * 1024)});

@@ -288,3 +288,28 @@ async fn group_rename_by_pathless_replace_with_id_inside_value() {
         "old name released"
     );
 }
+
+#[tokio::test]
+async fn concurrent_member_patches_on_one_group_all_land() {
+    let t = TestApp::new().await;
+    let mut users = Vec::new();
+    for i in 0..12 {
+        users.push(t.user(&format!("c{i}")).await);
+    }
+    let g = t.group("Busy", &[]).await;
+    let path = format!("/Groups/{g}");
+    let patches = users.iter().map(|u| {
+        t.patch(
+            &path,
+            json!([{"op": "Add", "path": "members", "value": [{"value": u}]}]),
+        )
+    });
+    let results = futures::future::join_all(patches).await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status).collect();
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "{statuses:?} {:?}",
+        results.iter().find(|r| r.status != 200).map(|r| &r.body)
+    );
+    assert_eq!(member_ids(&t.get(&path).await.body).len(), 12);
+}

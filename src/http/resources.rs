@@ -20,6 +20,10 @@ use crate::store::{StoreError, StoredResource};
 /// A PUT or PATCH that loses a race with another write is re-read and re-applied, up to this often.
 const WRITE_ATTEMPTS: u32 = 8;
 
+/// Above this many members, `members[].$ref` (optional, RFC 7643 §4.2) is left out so that a group of
+/// 100,000 members still fits Lambda's 6 MB response limit (about 53 bytes a member without it).
+const MAX_MEMBERS_WITH_REF: usize = 20_000;
+
 /// A resource with the related ids the response shows: a user's groups or a group's members
 /// (`None` when not loaded because the response leaves them out).
 struct Loaded {
@@ -58,7 +62,10 @@ fn render(ctx: &Ctx<'_>, resource: &StoredResource, related: Option<&BTreeSet<St
             ResourceKind::Group => (
                 "members",
                 ids.iter()
-                    .map(|id| json!({"value": id, "$ref": format!("{base}/Users/{id}"), "type": "User"}))
+                    .map(|id| match ids.len() {
+                        n if n > MAX_MEMBERS_WITH_REF => json!({"value": id, "type": "User"}),
+                        _ => json!({"value": id, "$ref": format!("{base}/Users/{id}"), "type": "User"}),
+                    })
                     .collect(),
             ),
         };
@@ -403,10 +410,18 @@ async fn write_with_retry(
                 .await
             {
                 Ok(updated) => updated,
-                Err(StoreError::VersionConflict)
-                    if !explicit_version && attempt < WRITE_ATTEMPTS =>
-                {
-                    continue
+                // Lost a race with another write: re-read and re-apply, unless the client pinned
+                // the version with If-Match (then the 412 is the answer).
+                Err(StoreError::VersionConflict) if !explicit_version => {
+                    if attempt >= WRITE_ATTEMPTS {
+                        return Err(ScimError::new(
+                            409,
+                            None,
+                            "the resource is being modified by other requests; retry",
+                        ));
+                    }
+                    tokio::time::sleep(crate::store::backoff(attempt)).await;
+                    continue;
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -214,7 +214,33 @@ pub fn normalize(kind: ResourceKind, input: &Value) -> Result<Map<String, Value>
         }
     }
     out.insert("schemas".into(), Value::Array(schemas));
+    check_limits(&out)?;
     Ok(out)
+}
+
+/// Longest `userName`, group `displayName` or `externalId`, in bytes: they become parts of
+/// DynamoDB keys, which hold at most 2048 bytes.
+pub const MAX_KEY_VALUE_BYTES: usize = 1024;
+/// Largest resource, as JSON: a DynamoDB item holds at most 400 KB.
+pub const MAX_RESOURCE_BYTES: usize = 256 * 1024;
+
+fn check_limits(attributes: &Map<String, Value>) -> Result<(), ScimError> {
+    for name in ["userName", "displayName", "externalId"] {
+        if let Some(value) = attributes.get(name).and_then(Value::as_str) {
+            if value.len() > MAX_KEY_VALUE_BYTES {
+                return Err(ScimError::invalid_value(format!(
+                    "\"{name}\" is longer than {MAX_KEY_VALUE_BYTES} bytes"
+                )));
+            }
+        }
+    }
+    let size = serde_json::to_vec(attributes).map_or(0, |v| v.len());
+    if size > MAX_RESOURCE_BYTES {
+        return Err(ScimError::invalid_value(format!(
+            "the resource is {size} bytes as JSON; at most {MAX_RESOURCE_BYTES} are stored"
+        )));
+    }
+    Ok(())
 }
 
 fn check_schemas(kind: ResourceKind, value: &Value) -> Result<(), ScimError> {
@@ -443,6 +469,26 @@ mod tests {
             let err = normalize(ResourceKind::User, &body).unwrap_err();
             assert_eq!(err.status, 400, "{body}");
         }
+    }
+
+    #[test]
+    fn oversized_key_values_and_resources_are_invalid_value() {
+        let long = "x".repeat(MAX_KEY_VALUE_BYTES + 1);
+        assert!(normalize(ResourceKind::User, &json!({"userName": long})).is_err());
+        assert!(normalize(
+            ResourceKind::User,
+            &json!({"userName": "a", "externalId": long})
+        )
+        .is_err());
+        let big = "y".repeat(MAX_RESOURCE_BYTES);
+        let err =
+            normalize(ResourceKind::User, &json!({"userName": "a", "title": big})).unwrap_err();
+        assert_eq!(err.status, 400);
+        assert!(normalize(
+            ResourceKind::User,
+            &json!({"userName": "x".repeat(MAX_KEY_VALUE_BYTES)})
+        )
+        .is_ok());
     }
 
     #[test]
