@@ -313,3 +313,28 @@ async fn concurrent_member_patches_on_one_group_all_land() {
     );
     assert_eq!(member_ids(&t.get(&path).await.body).len(), 12);
 }
+
+#[tokio::test]
+async fn reads_page_through_every_query_page() {
+    // Five items per Query page: members, a user's groups and counts all need several pages.
+    let mut t = TestApp::new().await;
+    t.app.store = t.app.store.clone().with_page_limit(5);
+    let mut users = Vec::new();
+    for i in 0..23 {
+        users.push(t.user(&format!("p{i}")).await);
+    }
+    let g = t.group("Paged", &users).await;
+    assert_eq!(member_ids(&t.get(&format!("/Groups/{g}")).await.body).len(), 23);
+    let mut groups = Vec::new();
+    for i in 0..12 {
+        groups.push(t.group(&format!("G{i}"), std::slice::from_ref(&users[0])).await);
+    }
+    let user = t.get(&format!("/Users/{}", users[0])).await;
+    assert_eq!(user.body["groups"].as_array().unwrap().len(), 13);
+    let listed = t.get("/Users?startIndex=21&count=2").await;
+    assert_eq!(listed.body["totalResults"], 23);
+    assert_eq!(listed.body["Resources"].as_array().unwrap().len(), 2);
+    assert_eq!(t.get("/Groups?count=0").await.body["totalResults"], 13);
+    assert_eq!(t.call("DELETE", &format!("/Groups/{g}"), None).await.status, 204);
+    assert_eq!(t.get(&format!("/Users/{}", users[1])).await.body.get("groups"), None);
+}

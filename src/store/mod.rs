@@ -32,6 +32,9 @@ const MAX_TRANSACTION_ATTEMPTS: u32 = 6;
 pub struct Store {
     client: Client,
     table: String,
+    /// Items per Query page; `None` is DynamoDB's own 1 MB pages. Tests set it small so that
+    /// paging is exercised without writing megabytes.
+    page_limit: Option<i32>,
 }
 
 impl Store {
@@ -39,7 +42,24 @@ impl Store {
         Store {
             client,
             table: table.into(),
+            page_limit: None,
         }
+    }
+
+    /// The same store, reading Query results `limit` items per page.
+    pub fn with_page_limit(self, limit: i32) -> Self {
+        Store {
+            page_limit: Some(limit),
+            ..self
+        }
+    }
+
+    /// A Query on this table, paged as configured.
+    fn query(&self) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .set_limit(self.page_limit)
     }
 
     /// Builds the client once per process from the standard AWS configuration (which honours

@@ -386,9 +386,7 @@ impl Store {
         let mut user = None;
         let mut group_ids = Vec::new();
         let query = self
-            .client
             .query()
-            .table_name(&self.table)
             .key_condition_expression("PK = :pk")
             .expression_attribute_values(":pk", s(resource_pk(tenant, ResourceKind::User, &id)))
             .consistent_read(true);
@@ -416,9 +414,7 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         let mut members = Vec::new();
         let query = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(GSI1)
             .key_condition_expression("GSI1PK = :pk")
             .expression_attribute_values(":pk", s(members_pk(tenant, group_id)))
@@ -455,9 +451,7 @@ impl Store {
         };
         let mut found = Vec::new();
         let query = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(index)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", pk_name)
@@ -525,9 +519,7 @@ impl Store {
     async fn count(&self, collection: &str) -> Result<usize, StoreError> {
         let mut total = 0;
         let query = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(GSI1)
             .key_condition_expression("GSI1PK = :pk")
             .expression_attribute_values(":pk", s(collection))
