@@ -324,10 +324,16 @@ async fn reads_page_through_every_query_page() {
         users.push(t.user(&format!("p{i}")).await);
     }
     let g = t.group("Paged", &users).await;
-    assert_eq!(member_ids(&t.get(&format!("/Groups/{g}")).await.body).len(), 23);
+    assert_eq!(
+        member_ids(&t.get(&format!("/Groups/{g}")).await.body).len(),
+        23
+    );
     let mut groups = Vec::new();
     for i in 0..12 {
-        groups.push(t.group(&format!("G{i}"), std::slice::from_ref(&users[0])).await);
+        groups.push(
+            t.group(&format!("G{i}"), std::slice::from_ref(&users[0]))
+                .await,
+        );
     }
     let user = t.get(&format!("/Users/{}", users[0])).await;
     assert_eq!(user.body["groups"].as_array().unwrap().len(), 13);
@@ -335,6 +341,15 @@ async fn reads_page_through_every_query_page() {
     assert_eq!(listed.body["totalResults"], 23);
     assert_eq!(listed.body["Resources"].as_array().unwrap().len(), 2);
     assert_eq!(t.get("/Groups?count=0").await.body["totalResults"], 13);
-    assert_eq!(t.call("DELETE", &format!("/Groups/{g}"), None).await.status, 204);
-    assert_eq!(t.get(&format!("/Users/{}", users[1])).await.body.get("groups"), None);
+    assert_eq!(
+        t.call("DELETE", &format!("/Groups/{g}"), None).await.status,
+        204
+    );
+    assert_eq!(
+        t.get(&format!("/Users/{}", users[1]))
+            .await
+            .body
+            .get("groups"),
+        None
+    );
 }
