@@ -353,3 +353,30 @@ async fn reads_page_through_every_query_page() {
         None
     );
 }
+
+#[tokio::test]
+async fn root_search_pages_across_users_then_groups() {
+    let t = TestApp::new().await;
+    let (a, b) = (t.user("a").await, t.user("b").await);
+    let g = t.group("G", &[]).await;
+    let search = |body: Value| t.call("POST", "/.search", Some(body));
+    let r = search(json!({"startIndex": 2, "count": 2})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["totalResults"], 3);
+    let ids: Vec<&str> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![b.as_str(), g.as_str()]);
+    let r = search(json!({"filter": "userName eq \"A\""})).await;
+    assert_eq!(
+        r.body["totalResults"], 1,
+        "a users-only filter selects no groups"
+    );
+    assert_eq!(r.body["Resources"][0]["id"], a.as_str());
+    let r = search(json!({"filter": "title co \"x\""})).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["scimType"], "invalidFilter");
+}

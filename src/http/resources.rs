@@ -272,28 +272,25 @@ async fn render_page(
 /// `POST /.search` at the root (RFC 7644 §3.4.3): users, then groups, paged as one list. A filter
 /// that does not fit a kind's schema (`userName eq` for groups) selects nothing of that kind.
 pub(super) async fn search_all(ctx: &Ctx<'_>, body: &Value) -> Result<Response<Body>, ScimError> {
-    let kinds = [ResourceKind::User, ResourceKind::Group];
-    let queries: Vec<Result<ListQuery, ScimError>> = kinds
-        .iter()
-        .map(|k| ListQuery::from_search_body(*k, body))
-        .collect();
-    let usable: Vec<(ResourceKind, ListQuery)> = kinds
-        .iter()
-        .zip(&queries)
-        .filter_map(|(k, q)| {
-            q.as_ref()
-                .ok()
-                .filter(|q| q.filter.as_ref().is_none_or(|f| plan(*k, f).is_ok()))
-                .map(|q| (*k, q.clone()))
-        })
-        .collect();
-    let Some((_, shape)) = usable.first().cloned() else {
-        // No kind can answer: the users' error says why.
-        let users = ListQuery::from_search_body(ResourceKind::User, body)?;
-        if let Some(filter) = &users.filter {
-            plan(ResourceKind::User, filter)?;
+    let mut usable = Vec::new();
+    let mut first_error = None;
+    for kind in [ResourceKind::User, ResourceKind::Group] {
+        let query = ListQuery::from_search_body(kind, body).and_then(|q| {
+            if let Some(filter) = &q.filter {
+                plan(kind, filter)?;
+            }
+            Ok(q)
+        });
+        match query {
+            Ok(q) => usable.push((kind, q)),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
         }
-        return Err(ScimError::invalid_filter("this filter is not supported"));
+    }
+    let Some((_, shape)) = usable.first().cloned() else {
+        // No kind can answer: say why for users, the first kind tried.
+        return Err(first_error.unwrap_or_else(|| ScimError::invalid_filter("unsupported filter")));
     };
     let (start, count) = (shape.start_index, shape.count);
     let mut total = 0;
