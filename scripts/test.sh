@@ -24,6 +24,6 @@ python "$ROOT/scripts/check-template.py" template.yaml "$LOCAL/table-definition.
 echo "==> cargo test (DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB, table $TABLE_NAME)"
 cargo test --all-targets --locked
 echo "==> request-count benchmark"
-cargo run --quiet --locked --example cost_table
+RUST_LOG=warn cargo run --quiet --locked --example cost_table
 echo "==> scim2-tester conformance against cargo lambda watch"
 TABLE_NAME="$TABLE_NAME-conformance" "$ROOT/scripts/conformance.sh"
