@@ -50,3 +50,73 @@ pub async fn create_token(
     store.create_credential(&credential).await?;
     Ok((credential, issued.token))
 }
+
+/// `list` flags credentials expiring within this many days (as Huawei's config rule does).
+pub const EXPIRY_WARNING_DAYS: i64 = 90;
+
+/// A credential as the admin surfaces show it: metadata only, never the hash.
+pub fn credential_json(credential: &Credential) -> serde_json::Value {
+    let days_left = credential.expires.as_deref().and_then(days_until);
+    serde_json::json!({
+        "id": credential.id,
+        "tenantId": credential.tenant_id,
+        "status": credential.status.as_str(),
+        "description": credential.description,
+        "created": credential.created,
+        "expires": credential.expires,
+        "lastUsed": credential.last_used,
+        "daysUntilExpiry": days_left,
+        "expiringSoon": days_left.is_some_and(|d| d <= EXPIRY_WARNING_DAYS),
+    })
+}
+
+fn days_until(timestamp: &str) -> Option<i64> {
+    let at = time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
+        .ok()?;
+    Some((at - time::OffsetDateTime::now_utc()).whole_days())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credential(expires: Option<String>) -> Credential {
+        Credential {
+            tenant_id: "T".into(),
+            id: "C".into(),
+            status: CredentialStatus::Enabled,
+            description: "d".into(),
+            created: store::now(),
+            expires,
+            last_used: None,
+            secret_hash: "secret-hash".into(),
+        }
+    }
+
+    #[test]
+    fn credentials_expiring_within_90_days_are_flagged() {
+        let in_days = |d: i64| {
+            Some(store::timestamp(
+                time::OffsetDateTime::now_utc()
+                    + time::Duration::days(d)
+                    + time::Duration::hours(1),
+            ))
+        };
+        let soon = credential_json(&credential(in_days(30)));
+        assert_eq!(
+            (
+                soon["daysUntilExpiry"].as_i64(),
+                soon["expiringSoon"].as_bool()
+            ),
+            (Some(30), Some(true))
+        );
+        let later = credential_json(&credential(in_days(200)));
+        assert_eq!(later["expiringSoon"], false);
+        let never = credential_json(&credential(None));
+        assert!(never["daysUntilExpiry"].is_null() && never["expiringSoon"] == false);
+        assert!(
+            !never.to_string().contains("secret-hash"),
+            "the hash is never shown"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::protocol::ScimError;
-use crate::store::{Credential, CredentialStatus, Store, StoreError};
+use crate::store::{self, Credential, CredentialStatus, Store, StoreError};
 
 pub const TOKEN_PREFIX: &str = "scimv2_";
 const SECRET_BYTES: usize = 32;
@@ -67,8 +67,9 @@ pub fn verify(secret: &str, stored_hash: &str) -> bool {
         .into()
 }
 
-/// Authenticates a request's `Authorization` header for `tenant`: one GetItem. Every failure is the
-/// same 401, so the answer reveals nothing about which part was wrong.
+/// Authenticates a request's `Authorization` header for `tenant`: one GetItem (and, at most once a
+/// minute per credential, an update of its last use). Every failure is the same 401, so the answer
+/// reveals nothing about which part was wrong.
 pub async fn authenticate(
     store: &Store,
     tenant: &str,
@@ -87,10 +88,12 @@ pub async fn authenticate(
         Err(StoreError::Throttled) => return Err(ScimError::throttled()),
         Err(e) => return Err(e.into()),
     };
+    let now = time::OffsetDateTime::now_utc();
+    let now_text = store::timestamp(now);
     let expired = credential
         .expires
         .as_deref()
-        .is_some_and(|e| e <= crate::store::now().as_str());
+        .is_some_and(|e| e <= now_text.as_str());
     if credential.status != CredentialStatus::Enabled
         || expired
         || credential.tenant_id != tenant
@@ -98,8 +101,25 @@ pub async fn authenticate(
     {
         return Err(ScimError::unauthorized());
     }
+    let cutoff = store::timestamp(now - time::Duration::seconds(LAST_USED_RESOLUTION_SECONDS));
+    if credential
+        .last_used
+        .as_deref()
+        .is_none_or(|t| t < cutoff.as_str())
+    {
+        // Best effort: a failure to record the use must not fail the request.
+        if let Err(e) = store
+            .touch_credential(&credential, &now_text, &cutoff)
+            .await
+        {
+            tracing::warn!(error = %e, credential = %credential.id, "could not record last use");
+        }
+    }
     Ok(credential)
 }
+
+/// A credential's last use is recorded at most this often, so reads do not each become a write.
+pub const LAST_USED_RESOLUTION_SECONDS: i64 = 60;
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 
 use scim_serverless::admin;
+use scim_serverless::store::CredentialStatus;
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +55,10 @@ enum TableAction {
 enum TenantAction {
     /// Create a tenant; prints its id and SCIM base path.
     Create { name: String },
+    /// List every tenant.
+    List,
+    /// Show a tenant and its credentials.
+    Show { tenant: String },
 }
 
 #[derive(Subcommand)]
@@ -69,6 +74,14 @@ enum TokenAction {
     },
     /// Check that a token authenticates for a tenant, as a SCIM request would (exit 1 if not).
     Check { tenant: String, token: String },
+    /// List a tenant's credentials (never their secrets).
+    List { tenant: String },
+    /// Stop a credential from authenticating; it can be enabled again.
+    Disable { tenant: String, credential: String },
+    /// Let a disabled credential authenticate again.
+    Enable { tenant: String, credential: String },
+    /// Delete a credential for good, freeing its slot.
+    Delete { tenant: String, credential: String },
 }
 
 #[tokio::main]
@@ -121,6 +134,87 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 || format!("tenant {}\nSCIM base path {path}", tenant.id),
             );
         }
+        Command::Tenant {
+            action: TenantAction::List,
+        } => {
+            let tenants = store.list_tenants().await?;
+            let rows: Vec<serde_json::Value> = tenants
+                .iter()
+                .map(|t| json!({"tenantId": t.id, "name": t.name, "created": t.created}))
+                .collect();
+            print(cli.json, json!(rows), || {
+                tenants
+                    .iter()
+                    .map(|t| format!("{}  {}  {}", t.id, t.created, t.name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::Tenant {
+            action: TenantAction::Show { tenant },
+        } => {
+            let found = store.get_tenant(&tenant).await?;
+            let credentials = store.list_credentials(&found.id).await?;
+            let listed: Vec<serde_json::Value> =
+                credentials.iter().map(admin::credential_json).collect();
+            let path = admin::scim_base_path(&found.id);
+            print(
+                cli.json,
+                json!({"tenantId": found.id, "name": found.name, "created": found.created,
+                       "scimBasePath": path, "credentials": listed}),
+                || {
+                    format!(
+                        "tenant {} ({})\nSCIM base path {path}\n{}",
+                        found.id,
+                        found.name,
+                        credential_table(&listed)
+                    )
+                },
+            );
+        }
+        Command::Token {
+            action: TokenAction::List { tenant },
+        } => {
+            let listed: Vec<serde_json::Value> = store
+                .list_credentials(&tenant)
+                .await?
+                .iter()
+                .map(admin::credential_json)
+                .collect();
+            print(cli.json, json!(listed), || credential_table(&listed));
+        }
+        Command::Token {
+            action: TokenAction::Disable { tenant, credential },
+        } => {
+            store
+                .set_credential_status(&tenant, &credential, CredentialStatus::Disabled)
+                .await?;
+            print(
+                cli.json,
+                json!({"id": credential, "status": "disabled"}),
+                || format!("credential {credential} disabled"),
+            );
+        }
+        Command::Token {
+            action: TokenAction::Enable { tenant, credential },
+        } => {
+            store
+                .set_credential_status(&tenant, &credential, CredentialStatus::Enabled)
+                .await?;
+            print(
+                cli.json,
+                json!({"id": credential, "status": "enabled"}),
+                || format!("credential {credential} enabled"),
+            );
+        }
+        Command::Token {
+            action: TokenAction::Delete { tenant, credential },
+        } => {
+            store.delete_credential(&tenant, &credential).await?;
+            print(cli.json, json!({"id": credential, "deleted": true}), || {
+                format!("credential {credential} deleted")
+            });
+        }
         Command::Token {
             action: TokenAction::Check { tenant, token },
         } => {
@@ -161,6 +255,32 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// Human-readable credential list; `!` marks credentials expiring within 90 days.
+fn credential_table(credentials: &[serde_json::Value]) -> String {
+    let text = |v: &serde_json::Value| v.as_str().map_or("-".to_string(), String::from);
+    let mut out = format!(
+        "{:<26}  {:<8}  {:<24}  {:<24}  {:<24}  {:>5}  {}\n",
+        "ID", "STATUS", "CREATED", "EXPIRES", "LAST USED", "DAYS", "DESCRIPTION"
+    );
+    for c in credentials {
+        let days = c["daysUntilExpiry"]
+            .as_i64()
+            .map_or("-".into(), |d| d.to_string());
+        let flag = if c["expiringSoon"] == true { "!" } else { "" };
+        out.push_str(&format!(
+            "{:<26}  {:<8}  {:<24}  {:<24}  {:<24}  {:>5}{flag}  {}\n",
+            text(&c["id"]),
+            text(&c["status"]),
+            text(&c["created"]),
+            text(&c["expires"]),
+            text(&c["lastUsed"]),
+            days,
+            text(&c["description"])
+        ));
+    }
+    out.trim_end().to_string()
 }
 
 fn print(json: bool, value: serde_json::Value, human: impl FnOnce() -> String) {

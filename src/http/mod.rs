@@ -6,6 +6,7 @@ pub mod request;
 mod resources;
 pub mod response;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use lambda_http::http::Method;
@@ -42,6 +43,14 @@ impl Function {
     }
 }
 
+/// DynamoDB requests one SCIM request made: authenticating it (one GetItem, plus an update of the
+/// credential's last use at most once a minute), and handling it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestCost {
+    pub auth: u32,
+    pub handler: u32,
+}
+
 /// Everything a handler needs, built once per process.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -67,23 +76,33 @@ impl App {
         self.handle_counted(request).await.0
     }
 
-    /// `handle`, also returning the number of DynamoDB requests made (the auth GetItem included).
-    pub async fn handle_counted(&self, request: Request) -> (Response<Body>, u32) {
+    /// `handle`, also returning the DynamoDB requests it made.
+    pub async fn handle_counted(&self, request: Request) -> (Response<Body>, RequestCost) {
         let started = Instant::now();
-        let (outcome, ddb_requests) = counted(self.dispatch(&request)).await;
+        let auth_requests = AtomicU32::new(0);
+        // Boxed: the handlers' state machines are large, and a caller's stack should not hold them.
+        let (outcome, handler) = counted(Box::pin(self.dispatch(&request, &auth_requests))).await;
+        let cost = RequestCost {
+            auth: auth_requests.load(Ordering::Relaxed),
+            handler,
+        };
         let response = outcome.unwrap_or_else(|e| response::error(&e));
         tracing::info!(
             method = %request.method(),
             path = request.uri().path(),
             status = response.status().as_u16(),
-            ddb_requests,
+            ddb_requests = cost.auth + cost.handler,
             duration_ms = started.elapsed().as_millis() as u64,
             "request"
         );
-        (response, ddb_requests)
+        (response, cost)
     }
 
-    async fn dispatch(&self, request: &Request) -> Result<Response<Body>, ScimError> {
+    async fn dispatch(
+        &self,
+        request: &Request,
+        auth_requests: &AtomicU32,
+    ) -> Result<Response<Body>, ScimError> {
         let Route { tenant, target } = parse_route(request.uri().path())
             .filter(|r| self.function.serves(&r.target))
             .ok_or_else(|| {
@@ -95,12 +114,11 @@ impl App {
         check_method(request.method(), &target)?;
         // Tenant ids are ULIDs; anything else is answered like an unknown tenant, before any I/O.
         let tenant = crate::store::parse_id(&tenant).ok_or_else(ScimError::unauthorized)?;
-        auth::authenticate(
-            &self.store,
-            &tenant,
-            request::header(request, "authorization"),
-        )
-        .await?;
+        // Counted apart: the cost targets are per SCIM operation, authentication aside.
+        let header = request::header(request, "authorization");
+        let (authenticated, n) = counted(auth::authenticate(&self.store, &tenant, header)).await;
+        auth_requests.store(n, Ordering::Relaxed);
+        authenticated?;
         let ctx = Ctx {
             store: &self.store,
             base_url: request::base_url(request, &tenant),

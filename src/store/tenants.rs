@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::keys::*;
-use super::{get_s, n, now, opt_s, s, Action, Item, Store, StoreError};
+use super::{get_s, n, now, opt_s, query_all, s, Action, Item, Store, StoreError};
 
 /// At most two credentials per tenant, as the IAM Identity Center and CloudSSO consoles allow.
 pub const MAX_CREDENTIALS: u64 = 2;
@@ -183,5 +183,147 @@ impl Store {
             .await?
             .item;
         item.as_ref().map(Credential::from_item).transpose()
+    }
+
+    /// Every tenant, oldest first (GSI1 `TENANTS`).
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let mut tenants = Vec::new();
+        let query = self
+            .query()
+            .index_name(GSI1)
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(TENANTS_PK));
+        query_all(query, |page| {
+            for item in page.items() {
+                tenants.push(Tenant {
+                    id: get_s(item, "id")?.into(),
+                    name: get_s(item, "name")?.into(),
+                    created: get_s(item, "created")?.into(),
+                });
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(tenants)
+    }
+
+    /// A tenant's credentials (without their secrets' hashes being of any use): one Query.
+    pub async fn list_credentials(&self, tenant: &str) -> Result<Vec<Credential>, StoreError> {
+        let mut credentials = Vec::new();
+        let query = self
+            .query()
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+            .expression_attribute_values(":prefix", s(CREDENTIAL_PREFIX))
+            .consistent_read(true);
+        query_all(query, |page| {
+            for item in page.items() {
+                credentials.push(Credential::from_item(item)?);
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(credentials)
+    }
+
+    /// Enables or disables a credential; `NotFound` if the tenant has no such credential.
+    pub async fn set_credential_status(
+        &self,
+        tenant: &str,
+        credential_id: &str,
+        status: CredentialStatus,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(credential_sk(credential_id)))
+            .update_expression("SET #status = :status")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::NotFound)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes a credential and frees its slot, in one transaction.
+    pub async fn delete_credential(
+        &self,
+        tenant: &str,
+        credential_id: &str,
+    ) -> Result<(), StoreError> {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(credential_sk(credential_id)))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(TENANT_SK))
+            .update_expression("SET credentialCount = credentialCount - :one")
+            .condition_expression("credentialCount > :zero")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.transact(vec![
+            Action {
+                item: TransactWriteItem::builder().delete(delete).build(),
+                on_fail: StoreError::NotFound,
+            },
+            Action {
+                item: TransactWriteItem::builder().update(count).build(),
+                on_fail: StoreError::Corrupt("credential count out of step".into()),
+            },
+        ])
+        .await
+    }
+
+    /// Records a credential's use, at most once per `LAST_USED_RESOLUTION_SECONDS`, so that reads
+    /// do not turn into a write each. Returns whether it wrote.
+    pub async fn touch_credential(
+        &self,
+        credential: &Credential,
+        now: &str,
+        cutoff: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(&credential.tenant_id)))
+            .key(SK, s(credential_sk(&credential.id)))
+            .update_expression("SET lastUsed = :now")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(lastUsed) OR lastUsed < :cutoff)",
+            )
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":cutoff", s(cutoff))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
