@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 
 use scim_serverless::admin;
-use scim_serverless::store::CredentialStatus;
+use scim_serverless::store::{CredentialStatus, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -188,7 +188,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         } => {
             store
                 .set_credential_status(&tenant, &credential, CredentialStatus::Disabled)
-                .await?;
+                .await
+                .map_err(|e| no_such_credential(e, &tenant, &credential))?;
             print(
                 cli.json,
                 json!({"id": credential, "status": "disabled"}),
@@ -200,7 +201,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         } => {
             store
                 .set_credential_status(&tenant, &credential, CredentialStatus::Enabled)
-                .await?;
+                .await
+                .map_err(|e| no_such_credential(e, &tenant, &credential))?;
             print(
                 cli.json,
                 json!({"id": credential, "status": "enabled"}),
@@ -210,7 +212,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Token {
             action: TokenAction::Delete { tenant, credential },
         } => {
-            store.delete_credential(&tenant, &credential).await?;
+            store
+                .delete_credential(&tenant, &credential)
+                .await
+                .map_err(|e| no_such_credential(e, &tenant, &credential))?;
             print(cli.json, json!({"id": credential, "deleted": true}), || {
                 format!("credential {credential} deleted")
             });
@@ -255,6 +260,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+fn no_such_credential(err: StoreError, tenant: &str, credential: &str) -> String {
+    match err {
+        StoreError::NotFound => format!("tenant {tenant} has no credential {credential}"),
+        other => other.to_string(),
+    }
 }
 
 /// Human-readable credential list; `!` marks credentials expiring within 90 days.
