@@ -20,8 +20,8 @@ pub fn scim_base_path(tenant_id: &str) -> String {
     format!("/{tenant_id}/scim/v2")
 }
 
-/// Issues a token for an existing tenant. Returns the stored credential and the token, which
-/// exists nowhere else.
+/// Issues a token for an existing tenant whose provisioning is on. Returns the stored credential
+/// and the token, which exists nowhere else.
 pub async fn create_token(
     store: &Store,
     tenant_id: &str,
@@ -29,25 +29,52 @@ pub async fn create_token(
     expires_in_days: u32,
 ) -> Result<(Credential, String), StoreError> {
     let tenant = store.get_tenant(tenant_id).await?;
+    if !tenant.provisioning_enabled {
+        return Err(StoreError::Limit(format!(
+            "provisioning is disabled for tenant {tenant_id}: `scimctl provisioning enable {tenant_id}` \
+             turns it on and issues its first token"
+        )));
+    }
+    let (credential, token) = new_credential(&tenant.id, description, expires_in_days)?;
+    store.create_credential(&credential).await?;
+    Ok((credential, token))
+}
+
+/// Turns provisioning on for a tenant and issues its first token (shown once).
+pub async fn enable_provisioning(
+    store: &Store,
+    tenant_id: &str,
+    description: &str,
+    expires_in_days: u32,
+) -> Result<(Credential, String), StoreError> {
+    let tenant = store.get_tenant(tenant_id).await?;
+    let (credential, token) = new_credential(&tenant.id, description, expires_in_days)?;
+    store.enable_provisioning(&credential).await?;
+    Ok((credential, token))
+}
+
+fn new_credential(
+    tenant_id: &str,
+    description: &str,
+    expires_in_days: u32,
+) -> Result<(Credential, String), StoreError> {
     let issued =
         auth::issue().map_err(|e| StoreError::Backend(format!("OS random source failed: {e}")))?;
-    let created = store::now();
     let expires = (expires_in_days > 0).then(|| {
         store::timestamp(
             time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(expires_in_days)),
         )
     });
     let credential = Credential {
-        tenant_id: tenant.id,
+        tenant_id: tenant_id.to_string(),
         id: issued.credential_id.clone(),
         status: CredentialStatus::Enabled,
         description: description.to_string(),
-        created,
+        created: store::now(),
         expires,
         last_used: None,
         secret_hash: issued.secret_hash.clone(),
     };
-    store.create_credential(&credential).await?;
     Ok((credential, issued.token))
 }
 

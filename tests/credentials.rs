@@ -126,3 +126,62 @@ async fn last_use_is_recorded_at_most_once_a_minute() {
     assert_eq!(shown["status"], "enabled");
     assert!(shown.get("secretHash").is_none());
 }
+
+#[tokio::test]
+async fn disabling_provisioning_revokes_every_token_and_keeps_the_data() {
+    let t = TestApp::new().await;
+    let (_, second) = admin::create_token(t.store(), &t.tenant, "second", 0)
+        .await
+        .unwrap();
+    let user = t.user("kept@example.com").await;
+    assert_eq!(t.store().disable_provisioning(&t.tenant).await.unwrap(), 2);
+    assert_eq!(status_with(&t, &t.token).await, 401);
+    assert_eq!(status_with(&t, &second).await, 401);
+    assert!(t
+        .store()
+        .list_credentials(&t.tenant)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(
+        !t.store()
+            .get_tenant(&t.tenant)
+            .await
+            .unwrap()
+            .provisioning_enabled
+    );
+    assert_eq!(
+        t.store().get_user(&t.tenant, &user).await.unwrap().user.id,
+        user,
+        "users stay"
+    );
+    let refused = admin::create_token(t.store(), &t.tenant, "while off", 0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::Limit(ref m) if m.contains("provisioning enable")),
+        "{refused:?}"
+    );
+
+    let (_, fresh) = admin::enable_provisioning(t.store(), &t.tenant, "again", 0)
+        .await
+        .unwrap();
+    assert_eq!(status_with(&t, &fresh).await, 200);
+    assert_eq!(
+        status_with(&t, &t.token).await,
+        401,
+        "old tokens never work again"
+    );
+    assert_eq!(status_with(&t, &second).await, 401);
+    assert!(
+        t.store()
+            .get_tenant(&t.tenant)
+            .await
+            .unwrap()
+            .provisioning_enabled
+    );
+    assert_eq!(
+        t.store().list_credentials(&t.tenant).await.unwrap().len(),
+        1
+    );
+}

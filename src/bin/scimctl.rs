@@ -42,6 +42,28 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Turn SCIM provisioning on or off for a tenant.
+    Provisioning {
+        #[command(subcommand)]
+        action: ProvisioningAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProvisioningAction {
+    /// Turn provisioning on; prints the SCIM endpoint and a first token, once.
+    Enable {
+        tenant: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Days until the token expires; 0 means never.
+        #[arg(long, default_value_t = admin::DEFAULT_TOKEN_DAYS)]
+        expires_in_days: u32,
+    },
+    /// Turn provisioning off: every token stops working and is deleted; users and groups stay.
+    Disable { tenant: String },
+    /// Show whether provisioning is on, the endpoint, and the credentials.
+    Status { tenant: String },
 }
 
 #[derive(Subcommand)]
@@ -132,6 +154,65 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 cli.json,
                 json!({"tenantId": tenant.id, "name": tenant.name, "created": tenant.created, "scimBasePath": path}),
                 || format!("tenant {}\nSCIM base path {path}", tenant.id),
+            );
+        }
+        Command::Provisioning {
+            action:
+                ProvisioningAction::Enable {
+                    tenant,
+                    description,
+                    expires_in_days,
+                },
+        } => {
+            let (credential, token) =
+                admin::enable_provisioning(&store, &tenant, &description, expires_in_days).await?;
+            let path = admin::scim_base_path(&tenant);
+            print(
+                cli.json,
+                json!({"tenantId": tenant, "provisioning": "enabled", "scimBasePath": path,
+                       "credential": admin::credential_json(&credential), "token": token}),
+                || {
+                    format!("provisioning enabled for {tenant}\nSCIM base path {path}\ncredential {}\ntoken {token}\n(shown once: store it now)", credential.id)
+                },
+            );
+        }
+        Command::Provisioning {
+            action: ProvisioningAction::Disable { tenant },
+        } => {
+            let deleted = store.disable_provisioning(&tenant).await?;
+            print(
+                cli.json,
+                json!({"tenantId": tenant, "provisioning": "disabled", "deletedCredentials": deleted}),
+                || {
+                    format!("provisioning disabled for {tenant}; {deleted} credential(s) deleted; users and groups kept")
+                },
+            );
+        }
+        Command::Provisioning {
+            action: ProvisioningAction::Status { tenant },
+        } => {
+            let found = store.get_tenant(&tenant).await?;
+            let listed: Vec<serde_json::Value> = store
+                .list_credentials(&found.id)
+                .await?
+                .iter()
+                .map(admin::credential_json)
+                .collect();
+            let state = if found.provisioning_enabled {
+                "enabled"
+            } else {
+                "disabled"
+            };
+            let path = admin::scim_base_path(&found.id);
+            print(
+                cli.json,
+                json!({"tenantId": found.id, "provisioning": state, "scimBasePath": path, "credentials": listed}),
+                || {
+                    format!(
+                        "provisioning {state}\nSCIM base path {path}\n{}",
+                        credential_table(&listed)
+                    )
+                },
             );
         }
         Command::Tenant {

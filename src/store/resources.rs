@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, Delete, KeysAndAttributes, Put, Select, TransactWriteItem,
+    ConditionCheck, Delete, KeysAndAttributes, Put, Select, TransactWriteItem, Update,
 };
 use serde_json::{Map, Value};
 
@@ -157,6 +157,25 @@ impl Store {
                 .delete(build(delete.build())?)
                 .build(),
             on_fail,
+        })
+    }
+
+    fn bump_version(&self, tenant: &str, resource: &StoredResource) -> Result<Action, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                resource_pk(tenant, resource.kind, &resource.id),
+                RESOURCE_SK,
+            )))
+            .update_expression("SET version = version + :one, lastModified = :now")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", s(&resource.last_modified));
+        Ok(Action {
+            item: TransactWriteItem::builder()
+                .update(build(update.build())?)
+                .build(),
+            on_fail: StoreError::NotFound,
         })
     }
 
@@ -340,12 +359,20 @@ impl Store {
             attributes,
             ..current.clone()
         };
-        let mut anchor = vec![self.put(
-            updated.to_item(tenant)?,
-            "version = :v",
-            Item::from([(":v".into(), n(current.version))]),
-            StoreError::VersionConflict,
-        )?];
+        // Member changes alone do not depend on the attributes read: they bump the version without
+        // racing other writers (many IdP member PATCHes hit one group at once). The version returned
+        // is then the one this write made unless another write landed at the same moment.
+        let members_only = updated.attributes == current.attributes;
+        let mut anchor = vec![if members_only {
+            self.bump_version(tenant, &updated)?
+        } else {
+            self.put(
+                updated.to_item(tenant)?,
+                "version = :v",
+                Item::from([(":v".into(), n(current.version))]),
+                StoreError::VersionConflict,
+            )?
+        }];
         let (old, new) = (current.unique_name(), updated.unique_name());
         if old.map(name_key) != new.map(name_key) {
             if let Some(old) = old {

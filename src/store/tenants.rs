@@ -15,7 +15,23 @@ pub struct Tenant {
     pub id: String,
     pub name: String,
     pub created: String,
+    /// Whether SCIM provisioning is on. Turning it off deletes every credential.
+    pub provisioning_enabled: bool,
 }
+
+impl Tenant {
+    fn from_item(item: &Item) -> Result<Self, StoreError> {
+        Ok(Tenant {
+            id: get_s(item, "id")?.into(),
+            name: get_s(item, "name")?.into(),
+            created: get_s(item, "created")?.into(),
+            provisioning_enabled: opt_s(item, "provisioningState").as_deref() != Some(DISABLED),
+        })
+    }
+}
+
+const ENABLED: &str = "enabled";
+const DISABLED: &str = "disabled";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialStatus {
@@ -91,6 +107,7 @@ impl Store {
             id: ulid::Ulid::new().to_string(),
             name: name.to_string(),
             created: now(),
+            provisioning_enabled: true,
         };
         let item = Item::from([
             (PK.into(), s(tenant_pk(&tenant.id))),
@@ -100,6 +117,7 @@ impl Store {
             ("name".into(), s(&tenant.name)),
             ("created".into(), s(&tenant.created)),
             ("credentialCount".into(), n(0)),
+            ("provisioningState".into(), s(ENABLED)),
             (GSI1PK.into(), s(TENANTS_PK)),
             (GSI1SK.into(), s(&tenant.id)),
         ]);
@@ -125,24 +143,47 @@ impl Store {
             .await?
             .item
             .ok_or(StoreError::NotFound)?;
-        Ok(Tenant {
-            id: get_s(&item, "id")?.into(),
-            name: get_s(&item, "name")?.into(),
-            created: get_s(&item, "created")?.into(),
-        })
+        Tenant::from_item(&item)
     }
 
     /// Stores a new credential; the tenant's credential count is raised in the same transaction,
     /// so concurrent creates can never exceed `MAX_CREDENTIALS`.
     pub async fn create_credential(&self, credential: &Credential) -> Result<(), StoreError> {
+        self.add_credential(credential, false).await
+    }
+
+    /// Turns provisioning on and stores its first credential, in one transaction.
+    pub async fn enable_provisioning(&self, credential: &Credential) -> Result<(), StoreError> {
+        self.add_credential(credential, true).await
+    }
+
+    async fn add_credential(
+        &self,
+        credential: &Credential,
+        enable: bool,
+    ) -> Result<(), StoreError> {
+        // Without `enable`, a tenant whose provisioning is off gets no credential.
+        let (update, condition) = if enable {
+            (
+                "SET credentialCount = credentialCount + :one, provisioningState = :enabled",
+                "attribute_exists(PK) AND credentialCount < :max",
+            )
+        } else {
+            (
+                "SET credentialCount = credentialCount + :one",
+                "attribute_exists(PK) AND credentialCount < :max \
+                 AND (attribute_not_exists(provisioningState) OR provisioningState = :enabled)",
+            )
+        };
         let count = Update::builder()
             .table_name(&self.table)
             .key(PK, s(tenant_pk(&credential.tenant_id)))
             .key(SK, s(TENANT_SK))
-            .update_expression("SET credentialCount = credentialCount + :one")
-            .condition_expression("attribute_exists(PK) AND credentialCount < :max")
+            .update_expression(update)
+            .condition_expression(condition)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":max", n(MAX_CREDENTIALS))
+            .expression_attribute_values(":enabled", s(ENABLED))
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         let put = aws_sdk_dynamodb::types::Put::builder()
@@ -155,8 +196,8 @@ impl Store {
             Action {
                 item: TransactWriteItem::builder().update(count).build(),
                 on_fail: StoreError::Limit(format!(
-                    "the tenant does not exist or already has {MAX_CREDENTIALS} credentials: \
-                     delete or rotate one first"
+                    "the tenant does not exist, has provisioning disabled, or already has \
+                     {MAX_CREDENTIALS} credentials: delete or rotate one first"
                 )),
             },
             Action {
@@ -195,11 +236,7 @@ impl Store {
             .expression_attribute_values(":pk", s(TENANTS_PK));
         query_all(query, |page| {
             for item in page.items() {
-                tenants.push(Tenant {
-                    id: get_s(item, "id")?.into(),
-                    name: get_s(item, "name")?.into(),
-                    created: get_s(item, "created")?.into(),
-                });
+                tenants.push(Tenant::from_item(item)?);
             }
             Ok(())
         })
@@ -325,5 +362,50 @@ impl Store {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Turns provisioning off: every credential is deleted in the same transaction, so no request
+    /// authenticates afterwards. Users and groups stay. Retries if a credential is created meanwhile.
+    pub async fn disable_provisioning(&self, tenant: &str) -> Result<usize, StoreError> {
+        for _ in 0..5 {
+            let credentials = self.list_credentials(tenant).await?;
+            let switch_off = Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(tenant_pk(tenant)))
+                .key(SK, s(TENANT_SK))
+                .update_expression("SET provisioningState = :disabled, credentialCount = :zero")
+                .condition_expression("attribute_exists(PK) AND credentialCount = :seen")
+                .expression_attribute_values(":disabled", s(DISABLED))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":seen", n(credentials.len()))
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let mut actions = vec![Action {
+                item: TransactWriteItem::builder().update(switch_off).build(),
+                on_fail: StoreError::VersionConflict,
+            }];
+            for credential in &credentials {
+                let delete = aws_sdk_dynamodb::types::Delete::builder()
+                    .table_name(&self.table)
+                    .key(PK, s(tenant_pk(tenant)))
+                    .key(SK, s(credential_sk(&credential.id)))
+                    .condition_expression("attribute_exists(PK)")
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                actions.push(Action {
+                    item: TransactWriteItem::builder().delete(delete).build(),
+                    on_fail: StoreError::VersionConflict,
+                });
+            }
+            match self.transact(actions).await {
+                Ok(()) => return Ok(credentials.len()),
+                Err(StoreError::VersionConflict) => {
+                    self.get_tenant(tenant).await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::TransactionConflict)
     }
 }
