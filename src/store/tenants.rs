@@ -244,7 +244,7 @@ impl Store {
         Ok(tenants)
     }
 
-    /// A tenant's credentials (without their secrets' hashes being of any use): one Query.
+    /// A tenant's credentials, strongly consistent: one Query.
     pub async fn list_credentials(&self, tenant: &str) -> Result<Vec<Credential>, StoreError> {
         let mut credentials = Vec::new();
         let query = self
