@@ -1,10 +1,73 @@
-//! Administrative operations shared by `scimctl` (and, later, the admin API), so the two cannot
-//! disagree.
+//! Administrative operations: tenants, provisioning, credentials, rotation and the audit trail.
+//! `scimctl` and the admin Lambda both call these and print or return the JSON they produce, so
+//! the two cannot disagree, down to the field names. Every change records an audit event with the
+//! administrator as its actor.
+
+use serde_json::{json, Value};
 
 use crate::auth;
-use crate::store::{self, Credential, CredentialStatus, Store, StoreError};
+use crate::store::{
+    self, Actor, AuditEvent, AuditQuery, Credential, CredentialStatus, DeleteProgress, Store,
+    StoreError, Tenant,
+};
 
 pub const DEFAULT_TOKEN_DAYS: u32 = 365;
+/// `list` flags credentials expiring within this many days (as Huawei's config rule does).
+pub const EXPIRY_WARNING_DAYS: i64 = 90;
+/// Audit events per page unless asked otherwise, and at most.
+pub const DEFAULT_AUDIT_PAGE: usize = 50;
+pub const MAX_AUDIT_PAGE: usize = 1000;
+const MAX_TENANT_NAME_BYTES: usize = 256;
+const MAX_DESCRIPTION_BYTES: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is valid but the current state refuses it (no free slot, a rotation not done).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Store(StoreError),
+}
+
+impl AdminError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AdminError::NotFound(_) => 404,
+            AdminError::Conflict(_) => 409,
+            AdminError::Invalid(_) => 400,
+            AdminError::Store(StoreError::Throttled | StoreError::TransactionConflict) => 503,
+            AdminError::Store(_) => 500,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdminError::NotFound(_) => "NotFound",
+            AdminError::Conflict(_) => "Conflict",
+            AdminError::Invalid(_) => "InvalidRequest",
+            AdminError::Store(StoreError::Throttled | StoreError::TransactionConflict) => {
+                "Throttled"
+            }
+            AdminError::Store(_) => "InternalError",
+        }
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => AdminError::NotFound("not found".into()),
+            StoreError::Limit(detail) => AdminError::Conflict(detail),
+            other => AdminError::Store(other),
+        }
+    }
+}
+
+type Result<T, E = AdminError> = std::result::Result<T, E>;
 
 /// A store for the given endpoint (or the standard AWS configuration) and table.
 pub async fn connect(endpoint: Option<&str>, table: &str) -> Store {
@@ -20,56 +83,501 @@ pub fn scim_base_path(tenant_id: &str) -> String {
     format!("/{tenant_id}/scim/v2")
 }
 
-/// Issues a token for an existing tenant whose provisioning is on. Returns the stored credential
-/// and the token, which exists nowhere else.
-pub async fn create_token(
-    store: &Store,
-    tenant_id: &str,
-    description: &str,
-    expires_in_days: u32,
-) -> Result<(Credential, String), StoreError> {
-    let tenant = store.get_tenant(tenant_id).await?;
-    if !tenant.provisioning_enabled {
-        return Err(StoreError::Limit(format!(
-            "provisioning is disabled for tenant {tenant_id}: `scimctl provisioning enable {tenant_id}` \
-             turns it on and issues its first token"
+/// What a new credential should look like.
+#[derive(Debug, Clone)]
+pub struct NewCredential {
+    pub description: String,
+    /// Days until it expires; 0 never expires.
+    pub expires_in_days: u32,
+}
+
+impl Default for NewCredential {
+    fn default() -> Self {
+        NewCredential {
+            description: String::new(),
+            expires_in_days: DEFAULT_TOKEN_DAYS,
+        }
+    }
+}
+
+/// The administrative operations, acting as `principal` (recorded in the audit trail).
+#[derive(Debug, Clone)]
+pub struct Admin {
+    store: Store,
+    principal: String,
+}
+
+impl Admin {
+    pub fn new(store: Store, principal: impl Into<String>) -> Self {
+        Admin {
+            store,
+            principal: principal.into(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub async fn create_tenant(&self, name: &str) -> Result<Value> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > MAX_TENANT_NAME_BYTES {
+            return Err(AdminError::Invalid(format!(
+                "a tenant needs a name of 1 to {MAX_TENANT_NAME_BYTES} bytes"
+            )));
+        }
+        let tenant = self.store.create_tenant(name).await?;
+        self.audit(
+            &tenant.id,
+            "POST",
+            "tenant.create",
+            "Tenant",
+            &tenant.id,
+            201,
+        )
+        .await;
+        Ok(tenant_json(&tenant))
+    }
+
+    pub async fn list_tenants(&self) -> Result<Value> {
+        let tenants: Vec<Value> = self
+            .store
+            .list_tenants()
+            .await?
+            .iter()
+            .map(tenant_json)
+            .collect();
+        Ok(json!({ "tenants": tenants }))
+    }
+
+    /// A tenant, its provisioning state, its SCIM endpoint and its credentials.
+    pub async fn show_tenant(&self, tenant_id: &str) -> Result<Value> {
+        let tenant = self.tenant(tenant_id).await?;
+        let mut shown = tenant_json(&tenant);
+        shown["credentials"] = self.credentials_json(&tenant.id).await?;
+        Ok(shown)
+    }
+
+    /// Deletes a tenant and everything it owns, about `budget` items per call at most; the answer
+    /// says whether it is `complete` (else repeat: the delete resumes). `progress` sees each batch.
+    pub async fn delete_tenant(
+        &self,
+        tenant_id: &str,
+        budget: usize,
+        progress: impl FnMut(&DeleteProgress),
+    ) -> Result<Value> {
+        let id = parse_tenant(tenant_id)?;
+        let done = self
+            .store
+            .delete_tenant(&id, budget, progress)
+            .await
+            .map_err(|e| missing_tenant(e, tenant_id))?;
+        let status = if done.complete { 200 } else { 202 };
+        let event = self.event(&id, "DELETE", "tenant.delete", "Tenant", &id, status);
+        // The tenant's own audit partition is gone: the deletion is kept apart (see docs/admin-api.md).
+        let recorded = if done.complete {
+            self.store.record_tenant_deletion(&event).await
+        } else {
+            self.store.record_audit(&event).await
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "could not record audit event");
+        }
+        Ok(delete_progress_json(&id, &done))
+    }
+
+    pub async fn provisioning_status(&self, tenant_id: &str) -> Result<Value> {
+        self.show_tenant(tenant_id).await
+    }
+
+    /// Turns provisioning on and issues its first credential; the token is in the answer, once.
+    pub async fn enable_provisioning(&self, tenant_id: &str, new: &NewCredential) -> Result<Value> {
+        let tenant = self.tenant(tenant_id).await?;
+        let (credential, token) = new_credential(&tenant.id, new)?;
+        if let Err(e) = self.store.enable_provisioning(&credential).await {
+            return Err(self.explain_refusal(&tenant.id, e).await);
+        }
+        self.audit(
+            &tenant.id,
+            "POST",
+            "provisioning.enable",
+            "Tenant",
+            &tenant.id,
+            201,
+        )
+        .await;
+        Ok(json!({
+            "tenantId": tenant.id,
+            "provisioning": "enabled",
+            "scimBasePath": scim_base_path(&tenant.id),
+            "credential": credential_json(&credential),
+            "token": token,
+        }))
+    }
+
+    /// Turns provisioning off: every credential is deleted at once; users and groups stay.
+    pub async fn disable_provisioning(&self, tenant_id: &str) -> Result<Value> {
+        let tenant = self.tenant(tenant_id).await?;
+        let deleted = self.store.disable_provisioning(&tenant.id).await?;
+        self.audit(
+            &tenant.id,
+            "POST",
+            "provisioning.disable",
+            "Tenant",
+            &tenant.id,
+            200,
+        )
+        .await;
+        Ok(json!({
+            "tenantId": tenant.id,
+            "provisioning": "disabled",
+            "deletedCredentials": deleted,
+        }))
+    }
+
+    /// Issues a credential; the token is in the answer and nowhere else, ever.
+    pub async fn create_credential(&self, tenant_id: &str, new: &NewCredential) -> Result<Value> {
+        let tenant = self.tenant(tenant_id).await?;
+        self.issue(&tenant, new, "credential.create").await
+    }
+
+    pub async fn list_credentials(&self, tenant_id: &str) -> Result<Value> {
+        let tenant = self.tenant(tenant_id).await?;
+        Ok(json!({
+            "tenantId": tenant.id,
+            "credentials": self.credentials_json(&tenant.id).await?,
+        }))
+    }
+
+    pub async fn set_credential_status(
+        &self,
+        tenant_id: &str,
+        credential_id: &str,
+        status: CredentialStatus,
+    ) -> Result<Value> {
+        let tenant = parse_tenant(tenant_id)?;
+        let credential = self
+            .store
+            .set_credential_status(&tenant, credential_id, status)
+            .await
+            .map_err(|e| missing_credential(e, tenant_id, credential_id))?;
+        let action = match status {
+            CredentialStatus::Enabled => "credential.enable",
+            CredentialStatus::Disabled => "credential.disable",
+        };
+        self.audit(&tenant, "POST", action, "Credential", credential_id, 200)
+            .await;
+        Ok(json!({ "tenantId": tenant, "credential": credential_json(&credential) }))
+    }
+
+    pub async fn delete_credential(&self, tenant_id: &str, credential_id: &str) -> Result<Value> {
+        let tenant = parse_tenant(tenant_id)?;
+        self.store
+            .delete_credential(&tenant, credential_id)
+            .await
+            .map_err(|e| missing_credential(e, tenant_id, credential_id))?;
+        self.audit(
+            &tenant,
+            "DELETE",
+            "credential.delete",
+            "Credential",
+            credential_id,
+            200,
+        )
+        .await;
+        Ok(json!({ "tenantId": tenant, "credentialId": credential_id, "deleted": true }))
+    }
+
+    /// Rotation, step 1: issues the new credential next to the one in use (the token is in the
+    /// answer, once). Refused unless exactly one credential exists.
+    pub async fn start_rotation(&self, tenant_id: &str, new: &NewCredential) -> Result<Value> {
+        let tenant = self.tenant(tenant_id).await?;
+        let existing = self.store.list_credentials(&tenant.id).await?;
+        let old = match existing.as_slice() {
+            [old] => old.clone(),
+            [] => {
+                return Err(AdminError::Conflict(format!(
+                "tenant {} has no credential to rotate: create one with `scimctl token create {}`",
+                tenant.id, tenant.id
+            )))
+            }
+            _ => {
+                return Err(AdminError::Conflict(format!(
+                    "tenant {} has no free credential slot (it has {}): finish the rotation in \
+                     progress with `scimctl token rotate {} --finish`, or delete the credential \
+                     that is not in use with `scimctl token delete {} <credential>`",
+                    tenant.id,
+                    existing.len(),
+                    tenant.id,
+                    tenant.id
+                )))
+            }
+        };
+        let mut issued = self.issue(&tenant, new, "rotation.start").await?;
+        issued["replaces"] = json!(old.id);
+        issued["next"] = json!(format!(
+            "put the new token into the identity provider, check that it provisions, then run \
+             `scimctl token rotate {} --finish`",
+            tenant.id
+        ));
+        Ok(issued)
+    }
+
+    /// Rotation, step 2: disables, then deletes the older credential. Refused while the old one
+    /// was used more recently than the new one (the IdP still holds it), unless `force`.
+    pub async fn finish_rotation(&self, tenant_id: &str, force: bool) -> Result<Value> {
+        let tenant = self.tenant(tenant_id).await?;
+        let mut credentials = self.store.list_credentials(&tenant.id).await?;
+        if credentials.len() != 2 {
+            return Err(AdminError::Conflict(format!(
+                "no rotation in progress for tenant {}: it has {} credential(s); start one with \
+                 `scimctl token rotate {}`",
+                tenant.id,
+                credentials.len(),
+                tenant.id
+            )));
+        }
+        // The newer one (by creation) is the replacement.
+        credentials.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
+        let (old, new) = (&credentials[0], &credentials[1]);
+        let old_used_later = match (&old.last_used, &new.last_used) {
+            (Some(old_used), Some(new_used)) => old_used > new_used,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if old_used_later && !force {
+            return Err(AdminError::Conflict(format!(
+                "the old credential {} was last used at {}, after the new one {} ({}): the \
+                 identity provider still uses the old token. Switch it to the new token first, \
+                 or pass --force (API: \"force\": true) to remove the old one anyway",
+                old.id,
+                old.last_used.as_deref().unwrap_or("-"),
+                new.id,
+                new.last_used
+                    .as_deref()
+                    .map_or("never used".to_string(), |t| format!("last used at {t}")),
+            )));
+        }
+        self.store
+            .set_credential_status(&tenant.id, &old.id, CredentialStatus::Disabled)
+            .await
+            .map_err(|e| missing_credential(e, &tenant.id, &old.id))?;
+        self.store
+            .delete_credential(&tenant.id, &old.id)
+            .await
+            .map_err(|e| missing_credential(e, &tenant.id, &old.id))?;
+        self.audit(
+            &tenant.id,
+            "POST",
+            "rotation.finish",
+            "Credential",
+            &old.id,
+            200,
+        )
+        .await;
+        Ok(json!({
+            "tenantId": tenant.id,
+            "removedCredentialId": old.id,
+            "forced": old_used_later,
+            "credential": credential_json(new),
+        }))
+    }
+
+    /// A page of the tenant's audit events, newest first.
+    pub async fn audit_events(&self, tenant_id: &str, query: &AuditQuery) -> Result<Value> {
+        let tenant = parse_tenant(tenant_id)?;
+        let malformed_cursor = query
+            .cursor
+            .as_deref()
+            .is_some_and(|c| c.is_empty() || c.len() > 100 || !c.contains('#'));
+        if malformed_cursor {
+            return Err(AdminError::Invalid(
+                "cursor must be a nextCursor value from a previous page".into(),
+            ));
+        }
+        if query
+            .credential_id
+            .as_deref()
+            .is_some_and(|c| c.is_empty() || c.len() > 100)
+        {
+            return Err(AdminError::Invalid("credential id is malformed".into()));
+        }
+        if query.limit > MAX_AUDIT_PAGE {
+            return Err(AdminError::Invalid(format!(
+                "limit is at most {MAX_AUDIT_PAGE}"
+            )));
+        }
+        let page = self.store.list_audit(&tenant, query).await?;
+        let events: Vec<Value> = page.events.iter().map(audit_json).collect();
+        Ok(json!({ "tenantId": tenant, "events": events, "nextCursor": page.next_cursor }))
+    }
+
+    async fn tenant(&self, tenant_id: &str) -> Result<Tenant> {
+        let id = parse_tenant(tenant_id)?;
+        let tenant = self
+            .store
+            .get_tenant(&id)
+            .await
+            .map_err(|e| missing_tenant(e, tenant_id))?;
+        if tenant.deleting {
+            return Err(AdminError::Conflict(format!(
+                "tenant {id} is being deleted: `scimctl tenant delete {id} --yes` finishes it"
+            )));
+        }
+        Ok(tenant)
+    }
+
+    /// Issues a credential (audited as `action`): its metadata and the token, shown this once.
+    async fn issue(&self, tenant: &Tenant, new: &NewCredential, action: &str) -> Result<Value> {
+        if !tenant.provisioning_enabled {
+            return Err(AdminError::Conflict(format!(
+                "provisioning is disabled for tenant {}: `scimctl provisioning enable {}` turns it \
+                 on and issues its first token",
+                tenant.id, tenant.id
+            )));
+        }
+        let (credential, token) = new_credential(&tenant.id, new)?;
+        if let Err(e) = self.store.create_credential(&credential).await {
+            return Err(self.explain_refusal(&tenant.id, e).await);
+        }
+        self.audit(
+            &tenant.id,
+            "POST",
+            action,
+            "Credential",
+            &credential.id,
+            201,
+        )
+        .await;
+        Ok(json!({
+            "tenantId": tenant.id,
+            "credential": credential_json(&credential),
+            "token": token,
+        }))
+    }
+
+    /// Says precisely why the store refused a new credential (the transaction only knows that a
+    /// condition failed).
+    async fn explain_refusal(&self, tenant_id: &str, err: StoreError) -> AdminError {
+        if !matches!(err, StoreError::Limit(_)) {
+            return err.into();
+        }
+        let tenant = match self.store.get_tenant(tenant_id).await {
+            Ok(tenant) => tenant,
+            Err(e) => return missing_tenant(e, tenant_id),
+        };
+        if tenant.deleting {
+            return AdminError::Conflict(format!("tenant {tenant_id} is being deleted"));
+        }
+        if !tenant.provisioning_enabled {
+            return AdminError::Conflict(format!(
+                "provisioning is disabled for tenant {tenant_id}: `scimctl provisioning enable \
+                 {tenant_id}` turns it on and issues its first token"
+            ));
+        }
+        let ids = match self.store.list_credentials(tenant_id).await {
+            Ok(list) => list
+                .into_iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+                .join(", "),
+            Err(e) => return e.into(),
+        };
+        AdminError::Conflict(format!(
+            "tenant {tenant_id} already has {} credentials ({ids}), the most it can have: delete \
+             one (`scimctl token delete {tenant_id} <credential>`) or rotate \
+             (`scimctl token rotate {tenant_id} --finish` removes the older)",
+            store::MAX_CREDENTIALS
+        ))
+    }
+
+    async fn credentials_json(&self, tenant_id: &str) -> Result<Value> {
+        Ok(self
+            .store
+            .list_credentials(tenant_id)
+            .await?
+            .iter()
+            .map(credential_json)
+            .collect())
+    }
+
+    fn event(
+        &self,
+        tenant: &str,
+        method: &str,
+        action: &str,
+        resource_type: &str,
+        id: &str,
+        status: u16,
+    ) -> AuditEvent {
+        AuditEvent::new(
+            tenant,
+            Actor::Admin(self.principal.clone()),
+            method,
+            action,
+            resource_type,
+            Some(id),
+            status,
+        )
+    }
+
+    /// Records an admin action. The action already happened: failing to record it is logged,
+    /// not reported as the action failing.
+    async fn audit(
+        &self,
+        tenant: &str,
+        method: &str,
+        action: &str,
+        resource_type: &str,
+        id: &str,
+        status: u16,
+    ) {
+        let event = self.event(tenant, method, action, resource_type, id, status);
+        if let Err(e) = self.store.record_audit(&event).await {
+            tracing::warn!(error = %e, action, "could not record audit event");
+        }
+    }
+}
+
+fn parse_tenant(raw: &str) -> Result<String> {
+    store::parse_id(raw).ok_or_else(|| AdminError::NotFound(format!("no tenant {raw}")))
+}
+
+fn missing_tenant(err: StoreError, tenant: &str) -> AdminError {
+    match err {
+        StoreError::NotFound => AdminError::NotFound(format!("no tenant {tenant}")),
+        other => other.into(),
+    }
+}
+
+fn missing_credential(err: StoreError, tenant: &str, credential: &str) -> AdminError {
+    match err {
+        StoreError::NotFound => {
+            AdminError::NotFound(format!("tenant {tenant} has no credential {credential}"))
+        }
+        other => other.into(),
+    }
+}
+
+fn new_credential(tenant_id: &str, new: &NewCredential) -> Result<(Credential, String)> {
+    if new.description.len() > MAX_DESCRIPTION_BYTES {
+        return Err(AdminError::Invalid(format!(
+            "a description is at most {MAX_DESCRIPTION_BYTES} bytes"
         )));
     }
-    let (credential, token) = new_credential(&tenant.id, description, expires_in_days)?;
-    store.create_credential(&credential).await?;
-    Ok((credential, token))
-}
-
-/// Turns provisioning on for a tenant and issues its first token (shown once).
-pub async fn enable_provisioning(
-    store: &Store,
-    tenant_id: &str,
-    description: &str,
-    expires_in_days: u32,
-) -> Result<(Credential, String), StoreError> {
-    let tenant = store.get_tenant(tenant_id).await?;
-    let (credential, token) = new_credential(&tenant.id, description, expires_in_days)?;
-    store.enable_provisioning(&credential).await?;
-    Ok((credential, token))
-}
-
-fn new_credential(
-    tenant_id: &str,
-    description: &str,
-    expires_in_days: u32,
-) -> Result<(Credential, String), StoreError> {
-    let issued =
-        auth::issue().map_err(|e| StoreError::Backend(format!("OS random source failed: {e}")))?;
-    let expires = (expires_in_days > 0).then(|| {
+    let issued = auth::issue().map_err(|e| {
+        AdminError::Store(StoreError::Backend(format!("OS random source failed: {e}")))
+    })?;
+    let expires = (new.expires_in_days > 0).then(|| {
         store::timestamp(
-            time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(expires_in_days)),
+            time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(new.expires_in_days)),
         )
     });
     let credential = Credential {
         tenant_id: tenant_id.to_string(),
         id: issued.credential_id.clone(),
         status: CredentialStatus::Enabled,
-        description: description.to_string(),
+        description: new.description.clone(),
         created: store::now(),
         expires,
         last_used: None,
@@ -78,13 +586,27 @@ fn new_credential(
     Ok((credential, issued.token))
 }
 
-/// `list` flags credentials expiring within this many days (as Huawei's config rule does).
-pub const EXPIRY_WARNING_DAYS: i64 = 90;
+pub fn tenant_json(tenant: &Tenant) -> Value {
+    let state = if tenant.deleting {
+        "deleting"
+    } else if tenant.provisioning_enabled {
+        "enabled"
+    } else {
+        "disabled"
+    };
+    json!({
+        "tenantId": tenant.id,
+        "name": tenant.name,
+        "created": tenant.created,
+        "provisioning": state,
+        "scimBasePath": scim_base_path(&tenant.id),
+    })
+}
 
 /// A credential as the admin surfaces show it: metadata only, never the hash.
-pub fn credential_json(credential: &Credential) -> serde_json::Value {
+pub fn credential_json(credential: &Credential) -> Value {
     let days_left = credential.expires.as_deref().and_then(days_until);
-    serde_json::json!({
+    json!({
         "id": credential.id,
         "tenantId": credential.tenant_id,
         "status": credential.status.as_str(),
@@ -97,10 +619,71 @@ pub fn credential_json(credential: &Credential) -> serde_json::Value {
     })
 }
 
+pub fn audit_json(event: &AuditEvent) -> Value {
+    json!({
+        "time": event.time,
+        "eventId": event.event_id,
+        "tenantId": event.tenant_id,
+        "credentialId": event.credential_id(),
+        "principal": event.principal(),
+        "method": event.method,
+        "action": event.action,
+        "resourceType": event.resource_type,
+        "resourceId": event.resource_id,
+        "status": event.status,
+    })
+}
+
+fn delete_progress_json(tenant_id: &str, done: &DeleteProgress) -> Value {
+    json!({
+        "tenantId": tenant_id,
+        "complete": done.complete,
+        "deleted": {
+            "credentials": done.credentials,
+            "users": done.users,
+            "groups": done.groups,
+            "memberships": done.memberships,
+            "guards": done.guards,
+            "auditEvents": done.audit_events,
+        },
+    })
+}
+
 fn days_until(timestamp: &str) -> Option<i64> {
     let at = time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
         .ok()?;
     Some((at - time::OffsetDateTime::now_utc()).whole_days())
+}
+
+/// `--since` / `since=`: an RFC 3339 time, or a span back from now such as `30m`, `12h`, `7d`.
+pub fn parse_since(raw: &str) -> Result<String> {
+    let raw = raw.trim();
+    if let Ok(at) = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+    {
+        return Ok(store::timestamp(at));
+    }
+    let invalid = || {
+        AdminError::Invalid(format!(
+            "since must be an RFC 3339 time (2026-01-31T12:00:00Z) or a span like 30m, 12h, 7d; got {raw:?}"
+        ))
+    };
+    let split = raw.len().checked_sub(1).ok_or_else(invalid)?;
+    let (number, unit) = raw.split_at(split);
+    let amount: i64 = number.parse().map_err(|_| invalid())?;
+    let unit_seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(invalid()),
+    };
+    let seconds = amount
+        .checked_mul(unit_seconds)
+        .filter(|s| (0..=36_500 * 86_400).contains(s))
+        .ok_or_else(invalid)?;
+    Ok(store::timestamp(
+        time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds),
+    ))
 }
 
 #[cfg(test)]
@@ -145,5 +728,41 @@ mod tests {
             !never.to_string().contains("secret-hash"),
             "the hash is never shown"
         );
+    }
+
+    #[test]
+    fn since_takes_times_and_spans() {
+        assert_eq!(
+            parse_since("2026-01-31T12:00:00Z").unwrap(),
+            "2026-01-31T12:00:00.000Z"
+        );
+        let hour_ago = parse_since("1h").unwrap();
+        let expected = store::timestamp(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
+        assert_eq!(hour_ago[..16], expected[..16]);
+        for bad in [
+            "",
+            "h",
+            "5y",
+            "-3d",
+            "yesterday",
+            "99999999999d",
+            "9223372036854775807d",
+        ] {
+            assert!(
+                matches!(parse_since(bad), Err(AdminError::Invalid(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_map_to_statuses() {
+        assert_eq!(AdminError::from(StoreError::NotFound).status(), 404);
+        assert_eq!(
+            AdminError::from(StoreError::Limit("x".into())).status(),
+            409
+        );
+        assert_eq!(AdminError::from(StoreError::Throttled).status(), 503);
+        assert_eq!(AdminError::Invalid("x".into()).status(), 400);
     }
 }

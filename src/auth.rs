@@ -67,26 +67,38 @@ pub fn verify(secret: &str, stored_hash: &str) -> bool {
         .into()
 }
 
-/// Authenticates a request's `Authorization` header for `tenant`: one GetItem (and, at most once a
-/// minute per credential, an update of its last use). Every failure is the same 401, so the answer
-/// reveals nothing about which part was wrong.
+/// A well-formed id no credential has (ULID zero), looked up in place of a malformed token's.
+const DECOY_ID: &str = "00000000000000000000000000";
+/// Hashed in place of an unknown credential's secret.
+const DECOY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Authenticates a request's `Authorization` header for `tenant` (`None`: the URL named no valid
+/// tenant): one GetItem (and, at most once a minute per credential, an update of its last use).
+/// Every failure is the same 401 after the same work (a lookup and a hash, made with decoy values
+/// when the token or tenant is malformed), so neither the answer nor its timing tells which part
+/// was wrong.
 pub async fn authenticate(
     store: &Store,
-    tenant: &str,
+    tenant: Option<&str>,
     authorization: Option<&str>,
 ) -> Result<Credential, ScimError> {
-    let token = authorization
+    let parsed = authorization
         .and_then(|h| {
             let (scheme, rest) = h.trim().split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
         })
-        .ok_or_else(ScimError::unauthorized)?;
-    let (credential_id, secret) = parse(token).ok_or_else(ScimError::unauthorized)?;
+        .and_then(parse);
+    let well_formed = parsed.is_some() && tenant.is_some();
+    let (credential_id, secret) = parsed.unwrap_or_else(|| (DECOY_ID.to_string(), DECOY_HASH));
+    let tenant = tenant.unwrap_or(DECOY_ID);
     let credential = match store.get_credential(tenant, &credential_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return Err(ScimError::unauthorized()),
+        Ok(found) => found,
         Err(StoreError::Throttled) => return Err(ScimError::throttled()),
         Err(e) => return Err(e.into()),
+    };
+    let Some(credential) = credential.filter(|_| well_formed) else {
+        let _ = verify(secret, DECOY_HASH);
+        return Err(ScimError::unauthorized());
     };
     let now = time::OffsetDateTime::now_utc();
     let now_text = store::timestamp(now);
@@ -94,10 +106,12 @@ pub async fn authenticate(
         .expires
         .as_deref()
         .is_some_and(|e| e <= now_text.as_str());
-    if credential.status != CredentialStatus::Enabled
+    // The hash is checked first and whatever the status, so every rejection costs the same.
+    let secret_matches = verify(secret, &credential.secret_hash);
+    if !secret_matches
+        || credential.status != CredentialStatus::Enabled
         || expired
         || credential.tenant_id != tenant
-        || !verify(secret, &credential.secret_hash)
     {
         return Err(ScimError::unauthorized());
     }

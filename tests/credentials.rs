@@ -1,110 +1,272 @@
-//! The credential lifecycle at the storage and authentication level: at most two per tenant,
-//! disable / enable / delete take effect on the next request, last use is recorded sparingly.
+//! The credential lifecycle at the admin-operation and authentication level: at most two per
+//! tenant under concurrency, disable / enable / delete / expiry take effect on the next request,
+//! rotation, last use recorded sparingly, and every bad token answered the same way.
 mod common;
 
-use common::{assert_scim_error, TestApp};
+use common::{assert_scim_error, new_credential, TestApp};
 use lambda_http::Body;
+use serde_json::Value;
 
-use scim_serverless::admin;
-use scim_serverless::store::{CredentialStatus, StoreError};
+use scim_serverless::admin::{AdminError, NewCredential};
+use scim_serverless::auth;
+use scim_serverless::store::{Credential, CredentialStatus};
 
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
+fn token(created: &Value) -> String {
+    created["token"].as_str().expect("token").to_string()
 }
 
-async fn status_with(t: &TestApp, token: &str) -> u16 {
-    let auth = bearer(token);
-    let request = t.raw_request(
-        "GET",
-        "/Users?count=0",
-        Body::Empty,
-        &[("authorization", &auth)],
-    );
-    t.send(request).await.status
+fn id(created: &Value) -> String {
+    created["credential"]["id"]
+        .as_str()
+        .expect("credential id")
+        .to_string()
+}
+
+async fn first_credential(t: &TestApp) -> String {
+    let listed = t.admin().list_credentials(&t.tenant).await.unwrap();
+    listed["credentials"][0]["id"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
 async fn two_tokens_work_a_third_is_refused_and_deleting_frees_a_slot() {
     let t = TestApp::new().await;
-    let (second, token2) = admin::create_token(t.store(), &t.tenant, "second", 0)
+    let admin = t.admin();
+    let second = admin
+        .create_credential(&t.tenant, &new_credential("second"))
         .await
         .unwrap();
-    assert_eq!(status_with(&t, &t.token).await, 200);
-    assert_eq!(status_with(&t, &token2).await, 200);
-    let third = admin::create_token(t.store(), &t.tenant, "third", 0)
+    assert_eq!(t.status_with(&t.token).await, 200);
+    assert_eq!(t.status_with(&token(&second)).await, 200);
+    let third = admin
+        .create_credential(&t.tenant, &new_credential("third"))
         .await
         .unwrap_err();
     assert!(
-        matches!(third, StoreError::Limit(ref m) if m.contains("delete or rotate")),
+        matches!(third, AdminError::Conflict(ref m) if m.contains("delete one") && m.contains("rotate")),
         "{third:?}"
     );
-    t.store()
-        .delete_credential(&t.tenant, &second.id)
+    assert_eq!(third.status(), 409);
+    admin
+        .delete_credential(&t.tenant, &id(&second))
         .await
         .unwrap();
-    assert_eq!(status_with(&t, &token2).await, 401);
-    let (_, token3) = admin::create_token(t.store(), &t.tenant, "third", 0)
+    assert_eq!(t.status_with(&token(&second)).await, 401);
+    let third = admin
+        .create_credential(&t.tenant, &new_credential("third"))
         .await
         .unwrap();
-    assert_eq!(status_with(&t, &token3).await, 200);
+    assert_eq!(t.status_with(&token(&third)).await, 200);
 }
 
 #[tokio::test]
 async fn disabling_and_enabling_take_effect_on_the_next_request() {
     let t = TestApp::new().await;
-    let (_, other) = admin::create_token(t.store(), &t.tenant, "other", 0)
+    let admin = t.admin();
+    let other = admin
+        .create_credential(&t.tenant, &new_credential("other"))
         .await
         .unwrap();
-    let first = t.store().list_credentials(&t.tenant).await.unwrap();
-    let first = first
-        .iter()
-        .find(|c| c.description == "test")
-        .unwrap()
-        .id
-        .clone();
-    t.store()
+    let first = first_credential(&t).await;
+    let disabled = admin
         .set_credential_status(&t.tenant, &first, CredentialStatus::Disabled)
         .await
         .unwrap();
+    assert_eq!(disabled["credential"]["status"], "disabled");
     let r = t.send(t.request("GET", "/Users", None)).await;
     assert_scim_error(&r, 401, None);
     assert_eq!(
-        status_with(&t, &other).await,
+        t.status_with(&token(&other)).await,
         200,
         "the other credential still works"
     );
-    t.store()
+    admin
         .set_credential_status(&t.tenant, &first, CredentialStatus::Enabled)
         .await
         .unwrap();
-    assert_eq!(status_with(&t, &t.token).await, 200);
-    let missing = t
-        .store()
+    assert_eq!(t.status_with(&t.token).await, 200);
+    let missing = admin
         .set_credential_status(
             &t.tenant,
             "01ARZ3NDEKTSV4RRFFQ69G5FAV",
             CredentialStatus::Enabled,
         )
-        .await;
-    assert_eq!(missing, Err(StoreError::NotFound));
+        .await
+        .unwrap_err();
+    assert_eq!(missing.status(), 404, "{missing}");
 }
 
 #[tokio::test]
 async fn ten_concurrent_creates_on_an_empty_tenant_make_exactly_two() {
     let t = TestApp::new().await;
-    let tenant = t.store().create_tenant("empty").await.unwrap();
-    let creates = (0..10)
-        .map(|i| admin::create_token(t.store(), &tenant.id, if i % 2 == 0 { "a" } else { "b" }, 0));
-    let results = futures::future::join_all(creates).await;
+    let admin = t.admin();
+    let tenant = admin.create_tenant("empty").await.unwrap();
+    let tenant = tenant["tenantId"].as_str().unwrap();
+    let specs: Vec<NewCredential> = (0..10).map(|i| new_credential(&format!("c{i}"))).collect();
+    let results =
+        futures::future::join_all(specs.iter().map(|s| admin.create_credential(tenant, s))).await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 2);
     assert!(results
         .iter()
         .filter_map(|r| r.as_ref().err())
-        .all(|e| matches!(e, StoreError::Limit(_))));
+        .all(|e| matches!(e, AdminError::Conflict(_))));
+    assert_eq!(t.store().list_credentials(tenant).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_rotations_and_creates_never_make_a_third() {
+    let t = TestApp::new().await;
+    let admin = t.admin();
+    let spec = new_credential("rotated");
+    let rotations = (0..4).map(|_| admin.start_rotation(&t.tenant, &spec));
+    let creates = (0..4).map(|_| admin.create_credential(&t.tenant, &spec));
+    let (rotations, creates) = futures::future::join(
+        futures::future::join_all(rotations),
+        futures::future::join_all(creates),
+    )
+    .await;
+    let made = rotations
+        .iter()
+        .chain(creates.iter())
+        .filter(|r| r.is_ok())
+        .count();
+    assert_eq!(made, 1, "one free slot, one new credential");
     assert_eq!(
-        t.store().list_credentials(&tenant.id).await.unwrap().len(),
+        t.store().list_credentials(&t.tenant).await.unwrap().len(),
         2
     );
+}
+
+#[tokio::test]
+async fn rotation_issues_a_new_token_and_finishing_removes_the_old_one() {
+    let t = TestApp::new().await;
+    let admin = t.admin();
+    let old = first_credential(&t).await;
+    assert_eq!(
+        t.status_with(&t.token).await,
+        200,
+        "the IdP uses the old token"
+    );
+    let started = admin
+        .start_rotation(&t.tenant, &new_credential("rotated"))
+        .await
+        .unwrap();
+    assert_eq!(started["replaces"], old.as_str());
+    let new_token = token(&started);
+    assert!(new_token.starts_with(auth::TOKEN_PREFIX));
+    // No third slot: a second rotation is refused while this one is in progress.
+    let again = admin
+        .start_rotation(&t.tenant, &new_credential("again"))
+        .await
+        .unwrap_err();
+    assert!(matches!(again, AdminError::Conflict(ref m) if m.contains("--finish")));
+    // The old token was used and the new one not yet: finishing would cut the IdP off.
+    let refused = admin.finish_rotation(&t.tenant, false).await.unwrap_err();
+    assert!(
+        matches!(refused, AdminError::Conflict(ref m) if m.contains(&old) && m.contains("--force")),
+        "{refused:?}"
+    );
+    assert_eq!(t.status_with(&t.token).await, 200, "nothing was removed");
+    // The IdP switches to the new token: now the new one is the more recently used.
+    assert_eq!(t.status_with(&new_token).await, 200);
+    let finished = admin.finish_rotation(&t.tenant, false).await.unwrap();
+    assert_eq!(finished["removedCredentialId"], old.as_str());
+    assert_eq!(t.status_with(&t.token).await, 401, "the old token is gone");
+    assert_eq!(t.status_with(&new_token).await, 200);
+    let left = t.store().list_credentials(&t.tenant).await.unwrap();
+    assert_eq!(
+        left.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        [id(&started).as_str()]
+    );
+    let nothing = admin.finish_rotation(&t.tenant, false).await.unwrap_err();
+    assert!(matches!(nothing, AdminError::Conflict(ref m) if m.contains("no rotation")));
+}
+
+#[tokio::test]
+async fn a_forced_finish_removes_an_old_credential_still_in_use() {
+    let t = TestApp::new().await;
+    let admin = t.admin();
+    assert_eq!(t.status_with(&t.token).await, 200);
+    admin
+        .start_rotation(&t.tenant, &new_credential("new"))
+        .await
+        .unwrap();
+    let forced = admin.finish_rotation(&t.tenant, true).await.unwrap();
+    assert_eq!(forced["forced"], true);
+    assert_eq!(t.status_with(&t.token).await, 401);
+}
+
+#[tokio::test]
+async fn expired_credentials_get_401_and_no_expiry_is_allowed() {
+    let t = TestApp::new().await;
+    // A credential that expired a second ago (the admin surfaces only issue future expiries).
+    let issued = auth::issue().unwrap();
+    let expired = Credential {
+        tenant_id: t.tenant.clone(),
+        id: issued.credential_id.clone(),
+        status: CredentialStatus::Enabled,
+        description: "expired".into(),
+        created: scim_serverless::store::now(),
+        expires: Some(scim_serverless::store::timestamp(
+            time::OffsetDateTime::now_utc() - time::Duration::seconds(1),
+        )),
+        last_used: None,
+        secret_hash: issued.secret_hash.clone(),
+    };
+    t.store().create_credential(&expired).await.unwrap();
+    assert_eq!(t.status_with(&issued.token).await, 401);
+
+    let listed = t.admin().list_credentials(&t.tenant).await.unwrap();
+    let never = listed["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["description"] == "test")
+        .unwrap();
+    assert!(never["expires"].is_null() && never["daysUntilExpiry"].is_null());
+    assert_eq!(never["expiringSoon"], false);
+}
+
+#[tokio::test]
+async fn new_credentials_expire_in_365_days_by_default_and_are_flagged_within_90() {
+    let t = TestApp::new().await;
+    let admin = t.admin();
+    admin
+        .delete_credential(&t.tenant, &first_credential(&t).await)
+        .await
+        .unwrap();
+    let default = admin
+        .create_credential(&t.tenant, &NewCredential::default())
+        .await
+        .unwrap();
+    let days = default["credential"]["daysUntilExpiry"].as_i64().unwrap();
+    assert!((364..=365).contains(&days), "{days}");
+    assert_eq!(default["credential"]["expiringSoon"], false);
+    let short = admin
+        .create_credential(
+            &t.tenant,
+            &NewCredential {
+                description: "short".into(),
+                expires_in_days: 30,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(short["credential"]["expiringSoon"], true);
+    assert_eq!(
+        short["credential"]["status"], "enabled",
+        "new ones start enabled"
+    );
+}
+
+#[tokio::test]
+async fn a_credential_of_one_tenant_never_opens_another() {
+    let a = TestApp::new().await;
+    let b = TestApp::new().await;
+    let auth = format!("Bearer {}", a.token);
+    let r = b
+        .send(b.raw_request("GET", "/Users", Body::Empty, &[("authorization", &auth)]))
+        .await;
+    assert_scim_error(&r, 401, None);
 }
 
 #[tokio::test]
@@ -120,66 +282,109 @@ async fn last_use_is_recorded_at_most_once_a_minute() {
         .handle_counted(t.request("GET", "/Users?count=0", None))
         .await;
     assert_eq!(second.auth, 1, "used a moment ago: no write");
-    let listed = t.store().list_credentials(&t.tenant).await.unwrap();
-    assert!(listed[0].last_used.is_some());
-    let shown = admin::credential_json(&listed[0]);
+    let listed = t.admin().list_credentials(&t.tenant).await.unwrap();
+    let shown = &listed["credentials"][0];
+    assert!(shown["lastUsed"].is_string());
     assert_eq!(shown["status"], "enabled");
     assert!(shown.get("secretHash").is_none());
+    assert!(!listed.to_string().contains(&t.token));
+}
+
+/// No oracle: a malformed token, an unknown one, a wrong secret for a real credential, a missing
+/// header and an invalid tenant all get the same answer after the same DynamoDB work.
+#[tokio::test]
+async fn every_bad_token_gets_the_same_401_after_the_same_work() {
+    let t = TestApp::new().await;
+    let real_id = first_credential(&t).await;
+    let unknown = auth::issue().unwrap().token;
+    let wrong_secret = format!("{}{real_id}_{}", auth::TOKEN_PREFIX, "ab".repeat(32));
+    let cases = [
+        Some("Bearer scimv2_garbage".to_string()),
+        Some(format!("Bearer {unknown}")),
+        Some(format!("Bearer {wrong_secret}")),
+        Some("Basic dXNlcjpwYXNz".to_string()),
+        None,
+    ];
+    let mut answers = Vec::new();
+    for case in &cases {
+        let headers: Vec<(&str, &str)> = case
+            .as_deref()
+            .map(|h| vec![("authorization", h)])
+            .unwrap_or_default();
+        let request = t.raw_request("GET", "/Users", Body::Empty, &headers);
+        let (response, cost) = t.app.handle_counted(request).await;
+        let status = response.status().as_u16();
+        let challenge = response.headers().get("www-authenticate").cloned();
+        let body = match response.body() {
+            Body::Text(text) => text.clone(),
+            _ => String::new(),
+        };
+        answers.push((status, challenge, body, cost.auth + cost.handler));
+    }
+    assert_eq!(answers[0].0, 401);
+    assert_eq!(answers[0].3, 1, "one GetItem, even for a malformed token");
+    assert!(
+        answers.iter().all(|a| a == &answers[0]),
+        "identical answers: {answers:#?}"
+    );
+    // An invalid tenant id in the URL is answered the same way too.
+    let mut request = t.request("GET", "/Users", None);
+    *request.uri_mut() = "http://localhost/not-a-tenant/scim/v2/Users"
+        .parse()
+        .unwrap();
+    let (response, cost) = t.app.handle_counted(request).await;
+    assert_eq!(
+        (response.status().as_u16(), cost.auth + cost.handler),
+        (401, 1)
+    );
 }
 
 #[tokio::test]
 async fn disabling_provisioning_revokes_every_token_and_keeps_the_data() {
     let t = TestApp::new().await;
-    let (_, second) = admin::create_token(t.store(), &t.tenant, "second", 0)
+    let admin = t.admin();
+    let second = admin
+        .create_credential(&t.tenant, &new_credential("second"))
         .await
         .unwrap();
     let user = t.user("kept@example.com").await;
-    assert_eq!(t.store().disable_provisioning(&t.tenant).await.unwrap(), 2);
-    assert_eq!(status_with(&t, &t.token).await, 401);
-    assert_eq!(status_with(&t, &second).await, 401);
-    assert!(t
-        .store()
-        .list_credentials(&t.tenant)
-        .await
-        .unwrap()
-        .is_empty());
-    assert!(
-        !t.store()
-            .get_tenant(&t.tenant)
-            .await
-            .unwrap()
-            .provisioning_enabled
-    );
+    let disabled = admin.disable_provisioning(&t.tenant).await.unwrap();
+    assert_eq!(disabled["deletedCredentials"], 2);
+    assert_eq!(t.status_with(&t.token).await, 401);
+    assert_eq!(t.status_with(&token(&second)).await, 401);
+    let status = admin.provisioning_status(&t.tenant).await.unwrap();
+    assert_eq!(status["provisioning"], "disabled");
+    assert_eq!(status["credentials"], serde_json::json!([]));
     assert_eq!(
         t.store().get_user(&t.tenant, &user).await.unwrap().user.id,
         user,
         "users stay"
     );
-    let refused = admin::create_token(t.store(), &t.tenant, "while off", 0)
+    let refused = admin
+        .create_credential(&t.tenant, &new_credential("while off"))
         .await
         .unwrap_err();
     assert!(
-        matches!(refused, StoreError::Limit(ref m) if m.contains("provisioning enable")),
+        matches!(refused, AdminError::Conflict(ref m) if m.contains("provisioning enable")),
         "{refused:?}"
     );
 
-    let (_, fresh) = admin::enable_provisioning(t.store(), &t.tenant, "again", 0)
+    let enabled = admin
+        .enable_provisioning(&t.tenant, &new_credential("again"))
         .await
         .unwrap();
-    assert_eq!(status_with(&t, &fresh).await, 200);
+    assert_eq!(enabled["provisioning"], "enabled");
     assert_eq!(
-        status_with(&t, &t.token).await,
+        enabled["scimBasePath"],
+        format!("/{}/scim/v2", t.tenant).as_str()
+    );
+    assert_eq!(t.status_with(&token(&enabled)).await, 200);
+    assert_eq!(
+        t.status_with(&t.token).await,
         401,
         "old tokens never work again"
     );
-    assert_eq!(status_with(&t, &second).await, 401);
-    assert!(
-        t.store()
-            .get_tenant(&t.tenant)
-            .await
-            .unwrap()
-            .provisioning_enabled
-    );
+    assert_eq!(t.status_with(&token(&second)).await, 401);
     assert_eq!(
         t.store().list_credentials(&t.tenant).await.unwrap().len(),
         1

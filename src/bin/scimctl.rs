@@ -1,16 +1,17 @@
-//! `scimctl`: administer tenants and SCIM tokens directly in the table, against whatever endpoint the
-//! standard AWS configuration (or `--endpoint`) points at.
+//! `scimctl`: administer tenants, provisioning, SCIM tokens and the audit trail, directly in the
+//! table, against whatever endpoint the standard AWS configuration (or `--endpoint`) points at.
+//! Every command runs the same `admin` code as the admin API; `--json` prints what the API returns.
 
-use clap::{Parser, Subcommand};
-use serde_json::json;
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
 
-use scim_serverless::admin;
-use scim_serverless::store::{CredentialStatus, StoreError};
+use scim_serverless::admin::{self, Admin, NewCredential};
+use scim_serverless::store::{AuditQuery, CredentialStatus};
 
 #[derive(Parser)]
 #[command(
     name = "scimctl",
-    about = "Administer SCIM tenants and tokens",
+    about = "Administer SCIM tenants, provisioning, tokens and the audit trail",
     version
 )]
 struct Cli {
@@ -20,7 +21,7 @@ struct Cli {
     /// Table name.
     #[arg(long, global = true, env = "TABLE_NAME", default_value = "scim")]
     table: String,
-    /// Machine-readable output.
+    /// Machine-readable output: the admin API's JSON.
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
@@ -34,36 +35,37 @@ enum Command {
         #[command(subcommand)]
         action: TableAction,
     },
+    /// Create, list, show and delete tenants.
     Tenant {
         #[command(subcommand)]
         action: TenantAction,
-    },
-    Token {
-        #[command(subcommand)]
-        action: TokenAction,
     },
     /// Turn SCIM provisioning on or off for a tenant.
     Provisioning {
         #[command(subcommand)]
         action: ProvisioningAction,
     },
-}
-
-#[derive(Subcommand)]
-enum ProvisioningAction {
-    /// Turn provisioning on; prints the SCIM endpoint and a first token, once.
-    Enable {
-        tenant: String,
-        #[arg(long, default_value = "")]
-        description: String,
-        /// Days until the token expires; 0 means never.
-        #[arg(long, default_value_t = admin::DEFAULT_TOKEN_DAYS)]
-        expires_in_days: u32,
+    /// Manage a tenant's SCIM bearer tokens (at most two).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
     },
-    /// Turn provisioning off: every token stops working and is deleted; users and groups stay.
-    Disable { tenant: String },
-    /// Show whether provisioning is on, the endpoint, and the credentials.
-    Status { tenant: String },
+    /// A tenant's audit events, newest first: who wrote what, and the outcome.
+    Audit {
+        tenant: String,
+        /// Only events of this credential.
+        #[arg(long)]
+        credential: Option<String>,
+        /// Only events since an RFC 3339 time, or a span back from now: 30m, 12h, 7d.
+        #[arg(long)]
+        since: Option<String>,
+        /// Events per page.
+        #[arg(long, default_value_t = admin::DEFAULT_AUDIT_PAGE)]
+        limit: usize,
+        /// Where to go on from (the `nextCursor` a previous page printed).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -75,28 +77,44 @@ enum TableAction {
 
 #[derive(Subcommand)]
 enum TenantAction {
-    /// Create a tenant; prints its id and SCIM base path.
+    /// Create a tenant (provisioning on, no token yet); prints its id and SCIM base path.
     Create { name: String },
     /// List every tenant.
     List,
-    /// Show a tenant and its credentials.
+    /// Show a tenant, its provisioning state and its credentials.
     Show { tenant: String },
+    /// Delete a tenant with all its users, groups, memberships, credentials and audit events.
+    Delete {
+        tenant: String,
+        /// Confirm: without it nothing is deleted.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProvisioningAction {
+    /// Turn provisioning on; prints the SCIM endpoint and a first token, once.
+    Enable {
+        tenant: String,
+        #[command(flatten)]
+        new: NewCredentialArgs,
+    },
+    /// Turn provisioning off: every token stops working and is deleted; users and groups stay.
+    Disable { tenant: String },
+    /// Show whether provisioning is on, the endpoint, and the credentials.
+    Status { tenant: String },
 }
 
 #[derive(Subcommand)]
 enum TokenAction {
-    /// Create a bearer token for a tenant; it is printed once and never again.
+    /// Create a bearer token; it is printed once and never again.
     Create {
         tenant: String,
-        #[arg(long, default_value = "")]
-        description: String,
-        /// Days until the token expires; 0 means never.
-        #[arg(long, default_value_t = admin::DEFAULT_TOKEN_DAYS)]
-        expires_in_days: u32,
+        #[command(flatten)]
+        new: NewCredentialArgs,
     },
-    /// Check that a token authenticates for a tenant, as a SCIM request would (exit 1 if not).
-    Check { tenant: String, token: String },
-    /// List a tenant's credentials (never their secrets).
+    /// List a tenant's credentials (never their secrets); `!` marks expiry within 90 days.
     List { tenant: String },
     /// Stop a credential from authenticating; it can be enabled again.
     Disable { tenant: String, credential: String },
@@ -104,6 +122,46 @@ enum TokenAction {
     Enable { tenant: String, credential: String },
     /// Delete a credential for good, freeing its slot.
     Delete { tenant: String, credential: String },
+    /// Rotate: without --finish, issue the new token (printed once); after the IdP uses it,
+    /// --finish disables and then deletes the old one.
+    Rotate {
+        tenant: String,
+        /// Remove the old credential (refused while it was used more recently than the new one).
+        #[arg(long)]
+        finish: bool,
+        /// With --finish: remove the old credential even if it is still in use.
+        #[arg(long, requires = "finish")]
+        force: bool,
+        #[command(flatten)]
+        new: NewCredentialArgs,
+    },
+    /// Check that a token authenticates for a tenant, as a SCIM request would (exit 1 if not).
+    Check { tenant: String, token: String },
+}
+
+#[derive(Args)]
+struct NewCredentialArgs {
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Days until the token expires; 0 means never.
+    #[arg(long, default_value_t = admin::DEFAULT_TOKEN_DAYS, conflicts_with = "no_expiry")]
+    expires_in_days: u32,
+    /// The token never expires (same as --expires-in-days 0).
+    #[arg(long)]
+    no_expiry: bool,
+}
+
+impl NewCredentialArgs {
+    fn spec(&self) -> NewCredential {
+        NewCredential {
+            description: self.description.clone(),
+            expires_in_days: if self.no_expiry {
+                0
+            } else {
+                self.expires_in_days
+            },
+        }
+    }
 }
 
 #[tokio::main]
@@ -124,243 +182,233 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let store = admin::connect(cli.endpoint.as_deref(), &cli.table).await;
-    match cli.command {
-        Command::Table {
-            action: TableAction::Definition,
-        } => {}
-        Command::Table {
-            action: TableAction::Create,
-        } => {
-            let created =
-                scim_serverless::store::table::ensure_table(store.client(), store.table()).await?;
-            print(
-                cli.json,
-                json!({"table": store.table(), "created": created}),
-                || {
-                    format!(
-                        "table {} {}",
-                        store.table(),
-                        if created { "created" } else { "already exists" }
-                    )
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let admin = Admin::new(store, format!("scimctl:{user}"));
+    let json = cli.json;
+    let (value, human): (Value, fn(&Value) -> String) = match cli.command {
+        Command::Table { .. } => {
+            let created = scim_serverless::store::table::ensure_table(
+                admin.store().client(),
+                admin.store().table(),
+            )
+            .await?;
+            (
+                json!({"table": admin.store().table(), "created": created}),
+                |v| {
+                    let state = if v["created"] == true {
+                        "created"
+                    } else {
+                        "already exists"
+                    };
+                    format!("table {} {state}", text(&v["table"]))
                 },
-            );
+            )
         }
-        Command::Tenant {
-            action: TenantAction::Create { name },
-        } => {
-            let tenant = store.create_tenant(&name).await?;
-            let path = admin::scim_base_path(&tenant.id);
-            print(
-                cli.json,
-                json!({"tenantId": tenant.id, "name": tenant.name, "created": tenant.created, "scimBasePath": path}),
-                || format!("tenant {}\nSCIM base path {path}", tenant.id),
-            );
-        }
-        Command::Provisioning {
-            action:
-                ProvisioningAction::Enable {
-                    tenant,
-                    description,
-                    expires_in_days,
-                },
-        } => {
-            let (credential, token) =
-                admin::enable_provisioning(&store, &tenant, &description, expires_in_days).await?;
-            let path = admin::scim_base_path(&tenant);
-            print(
-                cli.json,
-                json!({"tenantId": tenant, "provisioning": "enabled", "scimBasePath": path,
-                       "credential": admin::credential_json(&credential), "token": token}),
-                || {
-                    format!("provisioning enabled for {tenant}\nSCIM base path {path}\ncredential {}\ntoken {token}\n(shown once: store it now)", credential.id)
-                },
-            );
-        }
-        Command::Provisioning {
-            action: ProvisioningAction::Disable { tenant },
-        } => {
-            let deleted = store.disable_provisioning(&tenant).await?;
-            print(
-                cli.json,
-                json!({"tenantId": tenant, "provisioning": "disabled", "deletedCredentials": deleted}),
-                || {
-                    format!("provisioning disabled for {tenant}; {deleted} credential(s) deleted; users and groups kept")
-                },
-            );
-        }
-        Command::Provisioning {
-            action: ProvisioningAction::Status { tenant },
-        } => {
-            let found = store.get_tenant(&tenant).await?;
-            let listed: Vec<serde_json::Value> = store
-                .list_credentials(&found.id)
-                .await?
-                .iter()
-                .map(admin::credential_json)
-                .collect();
-            let state = if found.provisioning_enabled {
-                "enabled"
-            } else {
-                "disabled"
-            };
-            let path = admin::scim_base_path(&found.id);
-            print(
-                cli.json,
-                json!({"tenantId": found.id, "provisioning": state, "scimBasePath": path, "credentials": listed}),
-                || {
-                    format!(
-                        "provisioning {state}\nSCIM base path {path}\n{}",
-                        credential_table(&listed)
-                    )
-                },
-            );
-        }
-        Command::Tenant {
-            action: TenantAction::List,
-        } => {
-            let tenants = store.list_tenants().await?;
-            let rows: Vec<serde_json::Value> = tenants
-                .iter()
-                .map(|t| json!({"tenantId": t.id, "name": t.name, "created": t.created}))
-                .collect();
-            print(cli.json, json!(rows), || {
-                tenants
-                    .iter()
-                    .map(|t| format!("{}  {}  {}", t.id, t.created, t.name))
+        Command::Tenant { action } => match action {
+            TenantAction::Create { name } => (admin.create_tenant(&name).await?, tenant_text),
+            TenantAction::List => (admin.list_tenants().await?, |v| {
+                rows(&v["tenants"])
+                    .map(|t| {
+                        format!(
+                            "{}  {:<8}  {}  {}",
+                            text(&t["tenantId"]),
+                            text(&t["provisioning"]),
+                            text(&t["created"]),
+                            text(&t["name"])
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
-            });
-        }
-        Command::Tenant {
-            action: TenantAction::Show { tenant },
-        } => {
-            let found = store.get_tenant(&tenant).await?;
-            let credentials = store.list_credentials(&found.id).await?;
-            let listed: Vec<serde_json::Value> =
-                credentials.iter().map(admin::credential_json).collect();
-            let path = admin::scim_base_path(&found.id);
-            print(
-                cli.json,
-                json!({"tenantId": found.id, "name": found.name, "created": found.created,
-                       "scimBasePath": path, "credentials": listed}),
-                || {
+            }),
+            TenantAction::Show { tenant } => (admin.show_tenant(&tenant).await?, tenant_text),
+            TenantAction::Delete { tenant, yes } => {
+                if !yes {
+                    return Err(format!(
+                        "this deletes tenant {tenant} for good: all of its users, groups, \
+                         memberships, credentials and audit events. Run again with --yes to do it"
+                    )
+                    .into());
+                }
+                let mut last = 0;
+                let value = admin
+                    .delete_tenant(&tenant, usize::MAX, |p| {
+                        if p.items() > last || p.complete {
+                            last = p.items();
+                            eprintln!(
+                                "deleted {} credential(s), {} group(s), {} user(s), {} membership(s), \
+                                 {} name guard(s), {} audit event(s){}",
+                                p.credentials,
+                                p.groups,
+                                p.users,
+                                p.memberships,
+                                p.guards,
+                                p.audit_events,
+                                if p.complete { "; tenant deleted" } else { "…" }
+                            );
+                        }
+                    })
+                    .await?;
+                (value, |v| {
+                    format!("tenant {} deleted", text(&v["tenantId"]))
+                })
+            }
+        },
+        Command::Provisioning { action } => match action {
+            ProvisioningAction::Enable { tenant, new } => (
+                admin.enable_provisioning(&tenant, &new.spec()).await?,
+                |v| {
                     format!(
-                        "tenant {} ({})\nSCIM base path {path}\n{}",
-                        found.id,
-                        found.name,
-                        credential_table(&listed)
+                        "provisioning enabled for {}\nSCIM base path {}\n{}",
+                        text(&v["tenantId"]),
+                        text(&v["scimBasePath"]),
+                        token_text(v)
                     )
                 },
-            );
-        }
-        Command::Token {
-            action: TokenAction::List { tenant },
-        } => {
-            let listed: Vec<serde_json::Value> = store
-                .list_credentials(&tenant)
-                .await?
-                .iter()
-                .map(admin::credential_json)
-                .collect();
-            print(cli.json, json!(listed), || credential_table(&listed));
-        }
-        Command::Token {
-            action: TokenAction::Disable { tenant, credential },
-        } => {
-            store
-                .set_credential_status(&tenant, &credential, CredentialStatus::Disabled)
-                .await
-                .map_err(|e| no_such_credential(e, &tenant, &credential))?;
-            print(
-                cli.json,
-                json!({"id": credential, "status": "disabled"}),
-                || format!("credential {credential} disabled"),
-            );
-        }
-        Command::Token {
-            action: TokenAction::Enable { tenant, credential },
-        } => {
-            store
-                .set_credential_status(&tenant, &credential, CredentialStatus::Enabled)
-                .await
-                .map_err(|e| no_such_credential(e, &tenant, &credential))?;
-            print(
-                cli.json,
-                json!({"id": credential, "status": "enabled"}),
-                || format!("credential {credential} enabled"),
-            );
-        }
-        Command::Token {
-            action: TokenAction::Delete { tenant, credential },
-        } => {
-            store
-                .delete_credential(&tenant, &credential)
-                .await
-                .map_err(|e| no_such_credential(e, &tenant, &credential))?;
-            print(cli.json, json!({"id": credential, "deleted": true}), || {
-                format!("credential {credential} deleted")
-            });
-        }
-        Command::Token {
-            action: TokenAction::Check { tenant, token },
-        } => {
-            let header = format!("Bearer {token}");
-            let credential = scim_serverless::auth::authenticate(&store, &tenant, Some(&header))
+            ),
+            ProvisioningAction::Disable { tenant } => {
+                (admin.disable_provisioning(&tenant).await?, |v| {
+                    format!(
+                        "provisioning disabled for {}; {} credential(s) deleted; users and groups kept",
+                        text(&v["tenantId"]),
+                        v["deletedCredentials"]
+                    )
+                })
+            }
+            ProvisioningAction::Status { tenant } => {
+                (admin.provisioning_status(&tenant).await?, tenant_text)
+            }
+        },
+        Command::Token { action } => match action {
+            TokenAction::Create { tenant, new } => (
+                admin.create_credential(&tenant, &new.spec()).await?,
+                token_text,
+            ),
+            TokenAction::List { tenant } => (admin.list_credentials(&tenant).await?, |v| {
+                credential_table(&v["credentials"])
+            }),
+            TokenAction::Disable { tenant, credential } => (
+                admin
+                    .set_credential_status(&tenant, &credential, CredentialStatus::Disabled)
+                    .await?,
+                |v| format!("credential {} disabled", text(&v["credential"]["id"])),
+            ),
+            TokenAction::Enable { tenant, credential } => (
+                admin
+                    .set_credential_status(&tenant, &credential, CredentialStatus::Enabled)
+                    .await?,
+                |v| format!("credential {} enabled", text(&v["credential"]["id"])),
+            ),
+            TokenAction::Delete { tenant, credential } => {
+                (admin.delete_credential(&tenant, &credential).await?, |v| {
+                    format!("credential {} deleted", text(&v["credentialId"]))
+                })
+            }
+            TokenAction::Rotate {
+                tenant,
+                finish: false,
+                new,
+                ..
+            } => (admin.start_rotation(&tenant, &new.spec()).await?, |v| {
+                format!(
+                    "{}\nreplaces credential {}\nnext: {}",
+                    token_text(v),
+                    text(&v["replaces"]),
+                    text(&v["next"])
+                )
+            }),
+            TokenAction::Rotate {
+                tenant,
+                finish: true,
+                force,
+                ..
+            } => (admin.finish_rotation(&tenant, force).await?, |v| {
+                format!(
+                    "rotation finished: credential {} disabled and deleted; {} remains",
+                    text(&v["removedCredentialId"]),
+                    text(&v["credential"]["id"])
+                )
+            }),
+            TokenAction::Check { tenant, token } => {
+                let header = format!("Bearer {token}");
+                let credential = scim_serverless::auth::authenticate(
+                    admin.store(),
+                    Some(&tenant),
+                    Some(&header),
+                )
                 .await
                 .map_err(|e| e.detail)?;
-            print(
-                cli.json,
-                json!({"valid": true, "credentialId": credential.id}),
-                || format!("valid: credential {}", credential.id),
-            );
-        }
-        Command::Token {
-            action:
-                TokenAction::Create {
-                    tenant,
-                    description,
-                    expires_in_days,
-                },
+                (json!({"valid": true, "credentialId": credential.id}), |v| {
+                    format!("valid: credential {}", text(&v["credentialId"]))
+                })
+            }
+        },
+        Command::Audit {
+            tenant,
+            credential,
+            since,
+            limit,
+            cursor,
         } => {
-            let (credential, token) =
-                admin::create_token(&store, &tenant, &description, expires_in_days).await?;
-            print(
-                cli.json,
-                json!({
-                    "credentialId": credential.id, "tenantId": credential.tenant_id, "token": token,
-                    "status": credential.status.as_str(), "created": credential.created, "expires": credential.expires,
-                    "description": credential.description,
-                }),
-                || {
-                    format!(
-                        "credential {}\ntoken {token}\n(shown once: store it now)",
-                        credential.id
-                    )
-                },
-            );
+            let query = AuditQuery {
+                credential_id: credential,
+                since: since.as_deref().map(admin::parse_since).transpose()?,
+                cursor,
+                limit,
+            };
+            (admin.audit_events(&tenant, &query).await?, audit_table)
         }
+    };
+    if json {
+        println!("{value}");
+    } else {
+        println!("{}", human(&value));
     }
     Ok(())
 }
 
-fn no_such_credential(err: StoreError, tenant: &str, credential: &str) -> String {
-    match err {
-        StoreError::NotFound => format!("tenant {tenant} has no credential {credential}"),
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
         other => other.to_string(),
     }
 }
 
+fn rows(v: &Value) -> impl Iterator<Item = &Value> {
+    v.as_array().into_iter().flatten()
+}
+
+fn tenant_text(v: &Value) -> String {
+    let mut out = format!(
+        "tenant {} ({})\nprovisioning {}\nSCIM base path {}",
+        text(&v["tenantId"]),
+        text(&v["name"]),
+        text(&v["provisioning"]),
+        text(&v["scimBasePath"])
+    );
+    if v.get("credentials").is_some() {
+        out.push('\n');
+        out.push_str(&credential_table(&v["credentials"]));
+    }
+    out
+}
+
+fn token_text(v: &Value) -> String {
+    format!(
+        "credential {}\nexpires {}\ntoken {}\n(shown once: store it now)",
+        text(&v["credential"]["id"]),
+        text(&v["credential"]["expires"]),
+        text(&v["token"])
+    )
+}
+
 /// Human-readable credential list; `!` marks credentials expiring within 90 days.
-fn credential_table(credentials: &[serde_json::Value]) -> String {
-    let text = |v: &serde_json::Value| v.as_str().map_or("-".to_string(), String::from);
+fn credential_table(credentials: &Value) -> String {
     let mut out = format!(
         "{:<26}  {:<8}  {:<24}  {:<24}  {:<24}  {:>5}  {}\n",
         "ID", "STATUS", "CREATED", "EXPIRES", "LAST USED", "DAYS", "DESCRIPTION"
     );
-    for c in credentials {
-        let days = c["daysUntilExpiry"]
-            .as_i64()
-            .map_or("-".into(), |d| d.to_string());
+    for c in rows(credentials) {
         let flag = if c["expiringSoon"] == true { "!" } else { "" };
         out.push_str(&format!(
             "{:<26}  {:<8}  {:<24}  {:<24}  {:<24}  {:>5}{flag}  {}\n",
@@ -369,17 +417,36 @@ fn credential_table(credentials: &[serde_json::Value]) -> String {
             text(&c["created"]),
             text(&c["expires"]),
             text(&c["lastUsed"]),
-            days,
+            text(&c["daysUntilExpiry"]),
             text(&c["description"])
         ));
     }
     out.trim_end().to_string()
 }
 
-fn print(json: bool, value: serde_json::Value, human: impl FnOnce() -> String) {
-    if json {
-        println!("{value}");
-    } else {
-        println!("{}", human());
+fn audit_table(v: &Value) -> String {
+    let mut out = format!(
+        "{:<24}  {:<40}  {:<6}  {:<20}  {:<9}  {:<26}  {}\n",
+        "TIME", "ACTOR", "METHOD", "ACTION", "TYPE", "RESOURCE", "STATUS"
+    );
+    for e in rows(&v["events"]) {
+        let actor = match (&e["credentialId"], &e["principal"]) {
+            (Value::String(c), _) => format!("credential {c}"),
+            (_, p) => text(p),
+        };
+        out.push_str(&format!(
+            "{:<24}  {:<40}  {:<6}  {:<20}  {:<9}  {:<26}  {}\n",
+            text(&e["time"]),
+            actor,
+            text(&e["method"]),
+            text(&e["action"]),
+            text(&e["resourceType"]),
+            text(&e["resourceId"]),
+            text(&e["status"])
+        ));
     }
+    if let Value::String(cursor) = &v["nextCursor"] {
+        out.push_str(&format!("more: --cursor '{cursor}'\n"));
+    }
+    out.trim_end().to_string()
 }

@@ -1,12 +1,13 @@
 //! HTTP glue between API Gateway (through `lambda_http`) and the protocol and store modules:
 //! route → authenticate → handle → respond, with one structured log line per request.
 
+pub mod admin;
 mod discovery;
 pub mod request;
 mod resources;
 pub mod response;
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Instant;
 
 use lambda_http::http::Method;
@@ -15,7 +16,7 @@ use lambda_http::{Body, Request, Response};
 use crate::auth;
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::ScimError;
-use crate::store::{counted, Store};
+use crate::store::{counted, Actor, AuditEvent, Store};
 use request::{parse_route, Route, Target};
 
 /// Which routes a Lambda function serves; `All` serves everything (tests, a single local server).
@@ -64,6 +65,39 @@ pub(crate) struct Ctx<'a> {
     pub tenant: String,
     pub base_url: String,
     pub request: &'a Request,
+    /// The credential that authenticated the request: the actor of its audit events.
+    pub credential_id: String,
+    /// Set once a write has stored its audit event in its own transaction.
+    audited: AtomicBool,
+}
+
+impl Ctx<'_> {
+    /// The audit event of this request's write, answered with `status` if it succeeds.
+    pub fn audit_event(&self, kind: ResourceKind, id: Option<&str>, status: u16) -> AuditEvent {
+        AuditEvent::new(
+            &self.tenant,
+            Actor::Credential(self.credential_id.clone()),
+            self.request.method().as_str(),
+            write_action(self.request.method()),
+            kind.name(),
+            id,
+            status,
+        )
+    }
+
+    /// The write stored its audit event; no separate one is needed.
+    pub fn mark_audited(&self) {
+        self.audited.store(true, Ordering::Relaxed);
+    }
+}
+
+fn write_action(method: &Method) -> &'static str {
+    match *method {
+        Method::POST => "create",
+        Method::PUT => "replace",
+        Method::PATCH => "patch",
+        _ => "delete",
+    }
 }
 
 impl App {
@@ -112,40 +146,77 @@ impl App {
                 ))
             })?;
         check_method(request.method(), &target)?;
-        // Tenant ids are ULIDs; anything else is answered like an unknown tenant, before any I/O.
-        let tenant = crate::store::parse_id(&tenant).ok_or_else(ScimError::unauthorized)?;
+        // Tenant ids are ULIDs; anything else is answered like an unknown tenant.
+        let tenant = crate::store::parse_id(&tenant);
         // Counted apart: the cost targets are per SCIM operation, authentication aside.
         let header = request::header(request, "authorization");
-        let (authenticated, n) = counted(auth::authenticate(&self.store, &tenant, header)).await;
+        let (authenticated, n) =
+            counted(auth::authenticate(&self.store, tenant.as_deref(), header)).await;
         auth_requests.store(n, Ordering::Relaxed);
-        authenticated?;
+        let credential = authenticated?;
+        let tenant = credential.tenant_id.clone();
         let ctx = Ctx {
             store: &self.store,
             base_url: request::base_url(request, &tenant),
             tenant,
             request,
+            credential_id: credential.id,
+            audited: AtomicBool::new(false),
         };
-        match target {
-            Target::Collection(kind) if request.method() == Method::GET => {
-                resources::list(&ctx, kind, None).await
+        let outcome = route(&ctx, &target).await;
+        if let Some(kind) = written_kind(request.method(), &target) {
+            if !ctx.audited.load(Ordering::Relaxed) {
+                // Failed and no-op writes are audited too, with the status they got: one PutItem.
+                let status = match &outcome {
+                    Ok(response) => response.status().as_u16(),
+                    Err(e) => e.status,
+                };
+                let id = match &target {
+                    Target::Resource(_, id) => Some(id.as_str()),
+                    _ => None,
+                };
+                let event = ctx.audit_event(kind, id, status);
+                if let Err(e) = self.store.record_audit(&event).await {
+                    tracing::warn!(error = %e, "could not record audit event");
+                }
             }
-            Target::Collection(kind) => resources::create(&ctx, kind).await,
-            Target::Search(kind) => {
-                let body = request::json_body(request)?;
-                resources::list(&ctx, kind, Some(&body)).await
-            }
-            Target::SearchAll => {
-                let body = request::json_body(request)?;
-                resources::search_all(&ctx, &body).await
-            }
-            Target::Resource(kind, id) => match *request.method() {
-                Method::GET => resources::get(&ctx, kind, &id).await,
-                Method::PUT => resources::replace(&ctx, kind, &id).await,
-                Method::PATCH => resources::patch(&ctx, kind, &id).await,
-                _ => resources::delete(&ctx, kind, &id).await,
-            },
-            other => discovery::handle(&ctx, &other),
         }
+        outcome
+    }
+}
+
+/// The resource kind a request writes, if it is a write (create, replace, patch, delete).
+fn written_kind(method: &Method, target: &Target) -> Option<ResourceKind> {
+    match target {
+        Target::Collection(kind) if method == Method::POST => Some(*kind),
+        Target::Resource(kind, _) if method != Method::GET => Some(*kind),
+        _ => None,
+    }
+}
+
+/// Sends an authenticated request to its handler.
+async fn route(ctx: &Ctx<'_>, target: &Target) -> Result<Response<Body>, ScimError> {
+    let request = ctx.request;
+    match target {
+        Target::Collection(kind) if request.method() == Method::GET => {
+            resources::list(ctx, *kind, None).await
+        }
+        Target::Collection(kind) => resources::create(ctx, *kind).await,
+        Target::Search(kind) => {
+            let body = request::json_body(request)?;
+            resources::list(ctx, *kind, Some(&body)).await
+        }
+        Target::SearchAll => {
+            let body = request::json_body(request)?;
+            resources::search_all(ctx, &body).await
+        }
+        Target::Resource(kind, id) => match *request.method() {
+            Method::GET => resources::get(ctx, *kind, id).await,
+            Method::PUT => resources::replace(ctx, *kind, id).await,
+            Method::PATCH => resources::patch(ctx, *kind, id).await,
+            _ => resources::delete(ctx, *kind, id).await,
+        },
+        other => discovery::handle(ctx, other),
     }
 }
 

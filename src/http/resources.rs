@@ -162,10 +162,12 @@ pub(super) async fn create(ctx: &Ctx<'_>, kind: ResourceKind) -> Result<Response
     let projection = projection(ctx)?;
     let mut attributes = normalize(kind, &json_body(ctx.request)?)?;
     let members = take_members(kind, &mut attributes)?.unwrap_or_default();
+    let audit = ctx.audit_event(kind, None, 201);
     let resource = ctx
         .store
-        .create(&ctx.tenant, kind, attributes, &members)
+        .create(&ctx.tenant, kind, attributes, &members, &audit)
         .await?;
+    ctx.mark_audited();
     let related = members
         .iter()
         .filter_map(|m| crate::store::parse_id(m))
@@ -401,12 +403,23 @@ async fn write_with_retry(
         let resource = if unchanged {
             current.resource
         } else {
+            let audit = ctx.audit_event(kind, Some(&current.resource.id), 200);
             match ctx
                 .store
-                .update(&ctx.tenant, &current.resource, attributes, &add, &remove)
+                .update(
+                    &ctx.tenant,
+                    &current.resource,
+                    attributes,
+                    &add,
+                    &remove,
+                    &audit,
+                )
                 .await
             {
-                Ok(updated) => updated,
+                Ok(updated) => {
+                    ctx.mark_audited();
+                    updated
+                }
                 // Lost a race with another write: re-read and re-apply, unless the client pinned
                 // the version with If-Match (then the 412 is the answer).
                 Err(StoreError::VersionConflict) if !explicit_version => {
@@ -457,9 +470,11 @@ pub(super) async fn delete(
         let current = ctx.store.get(&ctx.tenant, kind, id).await?;
         check_if_match(ctx, &current)?;
     }
+    let audit = ctx.audit_event(kind, Some(id), 204);
     match kind {
-        ResourceKind::User => ctx.store.delete_user(&ctx.tenant, id).await?,
-        ResourceKind::Group => ctx.store.delete_group(&ctx.tenant, id).await?,
+        ResourceKind::User => ctx.store.delete_user(&ctx.tenant, id, &audit).await?,
+        ResourceKind::Group => ctx.store.delete_group(&ctx.tenant, id, &audit).await?,
     }
+    ctx.mark_audited();
     Ok(response::with_headers(204, None, &[]))
 }

@@ -82,3 +82,11 @@ pub const CREDENTIAL_PREFIX: &str = "CREDENTIAL#";
 
 /// GSI1 partition listing all tenants.
 pub const TENANTS_PK: &str = "TENANTS";
+
+/// Partition of a tenant's audit events, sorted by `{time}#{event id}`.
+pub fn audit_pk(tenant: &str) -> String {
+    format!("{tenant}#AUDIT")
+}
+
+/// Audit events of deleted tenants (whose own audit partitions went with them).
+pub const TENANT_DELETIONS_PK: &str = "TENANTS#DELETED#AUDIT";

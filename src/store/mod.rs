@@ -1,11 +1,13 @@
 //! DynamoDB storage: one table, single-table design (see `docs/data-model.md`). Knows SCIM resources
 //! as attribute maps and nothing of HTTP.
 
+mod audit;
 mod count;
 mod error;
 pub mod keys;
 mod resources;
 pub mod table;
+mod tenant_delete;
 mod tenants;
 
 use std::collections::HashMap;
@@ -17,10 +19,12 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
+pub use audit::{Actor, AuditEvent, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION_DAYS};
 pub use count::{counted, CountRequests};
 pub use error::StoreError;
 pub use resources::{parse_id, StoredResource, UserWithGroups};
-pub use tenants::{Credential, CredentialStatus, Tenant};
+pub use tenant_delete::DeleteProgress;
+pub use tenants::{Credential, CredentialStatus, Tenant, MAX_CREDENTIALS};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -35,6 +39,8 @@ pub struct Store {
     /// Items per Query page; `None` is DynamoDB's own 1 MB pages. Tests set it small so that
     /// paging is exercised without writing megabytes.
     page_limit: Option<i32>,
+    /// Days audit events are kept before the table's TTL removes them; 0 keeps them.
+    audit_retention_days: u32,
 }
 
 impl Store {
@@ -43,6 +49,7 @@ impl Store {
             client,
             table: table.into(),
             page_limit: None,
+            audit_retention_days: retention_from_env(),
         }
     }
 
@@ -50,6 +57,14 @@ impl Store {
     pub fn with_page_limit(self, limit: i32) -> Self {
         Store {
             page_limit: Some(limit),
+            ..self
+        }
+    }
+
+    /// The same store, keeping audit events `days` days (0: until deleted).
+    pub fn with_audit_retention_days(self, days: u32) -> Self {
+        Store {
+            audit_retention_days: days,
             ..self
         }
     }
@@ -154,6 +169,14 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// `AUDIT_RETENTION_DAYS`, or the default when unset or not a number.
+fn retention_from_env() -> u32 {
+    std::env::var("AUDIT_RETENTION_DAYS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS)
 }
 
 /// Runs a query to its end, page by page (DynamoDB returns at most 1 MB per request).

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::{
 use serde_json::{Map, Value};
 
 use super::keys::*;
+use super::AuditEvent;
 use super::{
     get_n, get_s, n, now, query_all, s, Action, Item, Store, StoreError, MAX_TRANSACTION_ACTIONS,
 };
@@ -41,7 +42,7 @@ pub fn parse_id(raw: &str) -> Option<String> {
     ulid::Ulid::from_string(raw).ok().map(|u| u.to_string())
 }
 
-fn name_attribute(kind: ResourceKind) -> &'static str {
+pub(super) fn name_attribute(kind: ResourceKind) -> &'static str {
     match kind {
         ResourceKind::User => "userName",
         ResourceKind::Group => "displayName",
@@ -319,6 +320,7 @@ impl Store {
         kind: ResourceKind,
         attributes: Map<String, Value>,
         members: &BTreeSet<String>,
+        audit: &AuditEvent,
     ) -> Result<StoredResource, StoreError> {
         let at = now();
         let resource = StoredResource {
@@ -338,6 +340,7 @@ impl Store {
         if let Some(name) = resource.unique_name() {
             anchor.push(self.guard(tenant, kind, name, &resource.id)?);
         }
+        anchor.push(self.audit_action(&audit.about(&resource.id))?);
         let units = self.member_units(tenant, &resource.id, members, &BTreeSet::new())?;
         self.write_resource(tenant, anchor, units, members).await?;
         Ok(resource)
@@ -352,6 +355,7 @@ impl Store {
         attributes: Map<String, Value>,
         add: &BTreeSet<String>,
         remove: &BTreeSet<String>,
+        audit: &AuditEvent,
     ) -> Result<StoredResource, StoreError> {
         let updated = StoredResource {
             version: current.version + 1,
@@ -382,6 +386,7 @@ impl Store {
                 anchor.push(self.guard(tenant, current.kind, new, &current.id)?);
             }
         }
+        anchor.push(self.audit_action(audit)?);
         let units = self.member_units(tenant, &current.id, add, remove)?;
         self.write_resource(tenant, anchor, units, add).await?;
         Ok(updated)
@@ -561,23 +566,33 @@ impl Store {
 
     /// Deletes a user, its name guard and its memberships (the user item goes last, so a failure
     /// part-way leaves a user that a retried DELETE finishes).
-    pub async fn delete_user(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
+    pub async fn delete_user(
+        &self,
+        tenant: &str,
+        id: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let UserWithGroups { user, group_ids } = self.get_user(tenant, id).await?;
         let units = group_ids
             .iter()
             .map(|g| self.remove_member(tenant, g, &user.id))
             .collect::<Result<Vec<_>, _>>()?;
-        self.delete_resource(tenant, &user, units).await
+        self.delete_resource(tenant, &user, units, audit).await
     }
 
-    pub async fn delete_group(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
+    pub async fn delete_group(
+        &self,
+        tenant: &str,
+        id: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let group = self.get(tenant, ResourceKind::Group, id).await?;
         let members = self.group_members(tenant, &group.id).await?;
         let units = members
             .iter()
             .map(|u| self.remove_member(tenant, &group.id, u))
             .collect::<Result<Vec<_>, _>>()?;
-        self.delete_resource(tenant, &group, units).await
+        self.delete_resource(tenant, &group, units, audit).await
     }
 
     async fn delete_resource(
@@ -585,6 +600,7 @@ impl Store {
         tenant: &str,
         resource: &StoredResource,
         units: Vec<Vec<Action>>,
+        audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut anchor = vec![self.delete(
             key(
@@ -601,6 +617,7 @@ impl Store {
                 StoreError::VersionConflict,
             )?);
         }
+        anchor.push(self.audit_action(audit)?);
         self.transact_in_chunks(anchor, units, true).await
     }
 

@@ -17,6 +17,8 @@ pub struct Tenant {
     pub created: String,
     /// Whether SCIM provisioning is on. Turning it off deletes every credential.
     pub provisioning_enabled: bool,
+    /// A delete has started: no credential can be added, and a repeated delete resumes it.
+    pub deleting: bool,
 }
 
 impl Tenant {
@@ -25,13 +27,16 @@ impl Tenant {
             id: get_s(item, "id")?.into(),
             name: get_s(item, "name")?.into(),
             created: get_s(item, "created")?.into(),
-            provisioning_enabled: opt_s(item, "provisioningState").as_deref() != Some(DISABLED),
+            provisioning_enabled: opt_s(item, "provisioningState")
+                .is_none_or(|state| state == ENABLED),
+            deleting: opt_s(item, "provisioningState").as_deref() == Some(DELETING),
         })
     }
 }
 
 const ENABLED: &str = "enabled";
 const DISABLED: &str = "disabled";
+const DELETING: &str = "deleting";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialStatus {
@@ -108,6 +113,7 @@ impl Store {
             name: name.to_string(),
             created: now(),
             provisioning_enabled: true,
+            deleting: false,
         };
         let item = Item::from([
             (PK.into(), s(tenant_pk(&tenant.id))),
@@ -166,7 +172,8 @@ impl Store {
         let (update, condition) = if enable {
             (
                 "SET credentialCount = credentialCount + :one, provisioningState = :enabled",
-                "attribute_exists(PK) AND credentialCount < :max",
+                "attribute_exists(PK) AND credentialCount < :max \
+                 AND (attribute_not_exists(provisioningState) OR provisioningState <> :deleting)",
             )
         } else {
             (
@@ -175,15 +182,21 @@ impl Store {
                  AND (attribute_not_exists(provisioningState) OR provisioningState = :enabled)",
             )
         };
+        let mut values = Item::from([
+            (":one".into(), n(1)),
+            (":max".into(), n(MAX_CREDENTIALS)),
+            (":enabled".into(), s(ENABLED)),
+        ]);
+        if enable {
+            values.insert(":deleting".into(), s(DELETING));
+        }
         let count = Update::builder()
             .table_name(&self.table)
             .key(PK, s(tenant_pk(&credential.tenant_id)))
             .key(SK, s(TENANT_SK))
             .update_expression(update)
             .condition_expression(condition)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max", n(MAX_CREDENTIALS))
-            .expression_attribute_values(":enabled", s(ENABLED))
+            .set_expression_attribute_values(Some(values))
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         let put = aws_sdk_dynamodb::types::Put::builder()
@@ -263,13 +276,14 @@ impl Store {
         Ok(credentials)
     }
 
-    /// Enables or disables a credential; `NotFound` if the tenant has no such credential.
+    /// Enables or disables a credential and returns it; `NotFound` if the tenant has no such
+    /// credential.
     pub async fn set_credential_status(
         &self,
         tenant: &str,
         credential_id: &str,
         status: CredentialStatus,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Credential, StoreError> {
         let result = self
             .client
             .update_item()
@@ -280,10 +294,11 @@ impl Store {
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", s(status.as_str()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(out) => Credential::from_item(&out.attributes.unwrap_or_default()),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
@@ -367,15 +382,25 @@ impl Store {
     /// Turns provisioning off: every credential is deleted in the same transaction, so no request
     /// authenticates afterwards. Users and groups stay. Retries if a credential is created meanwhile.
     pub async fn disable_provisioning(&self, tenant: &str) -> Result<usize, StoreError> {
+        self.switch_off(tenant, DISABLED).await
+    }
+
+    /// The first step of deleting a tenant: like disabling provisioning, and no credential can be
+    /// added until the tenant item itself is deleted (the last step).
+    pub(super) async fn begin_tenant_delete(&self, tenant: &str) -> Result<usize, StoreError> {
+        self.switch_off(tenant, DELETING).await
+    }
+
+    async fn switch_off(&self, tenant: &str, state: &str) -> Result<usize, StoreError> {
         for _ in 0..5 {
             let credentials = self.list_credentials(tenant).await?;
             let switch_off = Update::builder()
                 .table_name(&self.table)
                 .key(PK, s(tenant_pk(tenant)))
                 .key(SK, s(TENANT_SK))
-                .update_expression("SET provisioningState = :disabled, credentialCount = :zero")
+                .update_expression("SET provisioningState = :state, credentialCount = :zero")
                 .condition_expression("attribute_exists(PK) AND credentialCount = :seen")
-                .expression_attribute_values(":disabled", s(DISABLED))
+                .expression_attribute_values(":state", s(state))
                 .expression_attribute_values(":zero", n(0))
                 .expression_attribute_values(":seen", n(credentials.len()))
                 .build()

@@ -8,7 +8,8 @@ use lambda_http::http::{HeaderMap, Request};
 use lambda_http::Body;
 use serde_json::Value;
 
-use scim_serverless::admin;
+use scim_serverless::admin::{self, Admin, NewCredential};
+use scim_serverless::http::admin::AdminApp;
 use scim_serverless::http::{App, Function};
 use scim_serverless::store::{table, Store};
 
@@ -48,15 +49,47 @@ impl TestApp {
     pub async fn new() -> TestApp {
         scim_serverless::http::init_tracing();
         let store = store().await;
-        let tenant = store.create_tenant("test").await.expect("create tenant");
-        let (_, token) = admin::create_token(&store, &tenant.id, "test", 0)
+        let admin = Admin::new(store.clone(), "test");
+        let tenant = admin.create_tenant("test").await.expect("create tenant");
+        let tenant = tenant["tenantId"].as_str().expect("tenant id").to_string();
+        let created = admin
+            .create_credential(&tenant, &new_credential("test"))
             .await
             .expect("create token");
         TestApp {
             app: App::new(store, Function::All),
-            tenant: tenant.id,
-            token,
+            tenant,
+            token: created["token"].as_str().expect("token").to_string(),
         }
+    }
+
+    /// The same handler, sending as `tenant` with `token`.
+    pub fn as_tenant(&self, tenant: &str, token: &str) -> TestApp {
+        TestApp {
+            app: self.app.clone(),
+            tenant: tenant.to_string(),
+            token: token.to_string(),
+        }
+    }
+
+    /// The admin operations, acting as a test administrator.
+    pub fn admin(&self) -> Admin {
+        Admin::new(
+            self.store().clone(),
+            "arn:aws:iam::123456789012:user/test-admin",
+        )
+    }
+
+    /// The status a SCIM request made with `token` gets.
+    pub async fn status_with(&self, token: &str) -> u16 {
+        let auth = format!("Bearer {token}");
+        let request = self.raw_request(
+            "GET",
+            "/Users?count=0",
+            Body::Empty,
+            &[("authorization", &auth)],
+        );
+        self.send(request).await.status
     }
 
     pub fn store(&self) -> &Store {
@@ -164,6 +197,75 @@ impl TestApp {
             .await;
         assert_eq!(r.status, 201, "{:?}", r.body);
         r.body["id"].as_str().expect("id").to_string()
+    }
+}
+
+/// A credential description that never expires.
+pub fn new_credential(description: &str) -> NewCredential {
+    NewCredential {
+        description: description.into(),
+        expires_in_days: 0,
+    }
+}
+
+/// Sends an admin API request as API Gateway's HTTP API would deliver it: with the IAM principal
+/// its `AWS_IAM` authorizer verified, or (`None`) without one.
+pub async fn admin_call(
+    store: &Store,
+    principal: Option<&str>,
+    method: &str,
+    path_and_query: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Resp {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut header_map = serde_json::json!({
+        "content-type": "application/json",
+        "host": "abc123example.execute-api.us-east-1.amazonaws.com",
+    });
+    for (name, value) in headers {
+        header_map[*name] = Value::String(value.to_string());
+    }
+    let mut context = serde_json::json!({
+        "accountId": "123456789012",
+        "apiId": "abc123example",
+        "domainName": "abc123example.execute-api.us-east-1.amazonaws.com",
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "test"},
+        "requestId": "test",
+        "routeKey": "ANY /admin/{proxy+}",
+        "stage": "$default",
+        "time": "23/Nov/2026:10:00:00 +0000",
+        "timeEpoch": 1795428000000u64,
+    });
+    if let Some(principal) = principal {
+        context["authorizer"] = serde_json::json!({"iam": {
+            "accessKey": "ASIAEXAMPLE", "accountId": "123456789012", "callerId": "AIDAEXAMPLE",
+            "principalOrgId": null, "userArn": principal, "userId": "AIDAEXAMPLE"
+        }});
+    }
+    let event = serde_json::json!({
+        "version": "2.0",
+        "routeKey": "ANY /admin/{proxy+}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": header_map,
+        "requestContext": context,
+        "body": body.map(|b| b.to_string()),
+        "isBase64Encoded": false,
+    });
+    let request = lambda_http::request::from_str(&event.to_string()).expect("valid admin event");
+    let response = AdminApp::new(store.clone()).handle(request).await;
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Body::Text(t) => serde_json::from_str(&t).expect("admin responses are JSON"),
+        _ => Value::Null,
+    };
+    Resp {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
     }
 }
 

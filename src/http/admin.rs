@@ -1,0 +1,321 @@
+//! The admin API: JSON routes under `/admin` over the same `admin` operations as `scimctl`.
+//! API Gateway lets only SigV4-signed requests of IAM principals with `execute-api:Invoke` through
+//! (`AWS_IAM` authorization); this function also refuses any request that did not come through
+//! that authorizer, so a SCIM bearer token can never act here. Routes: `docs/admin-api.md`.
+
+use lambda_http::http::Method;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{json, Value};
+
+use super::request::{json_body, query_params};
+use crate::admin::{self, Admin, AdminError, NewCredential};
+use crate::store::{AuditQuery, CredentialStatus, Store};
+
+/// Items a `DELETE /admin/tenants/{id}` deletes per call before answering 202 (call again to go
+/// on), so one call stays well inside the function timeout.
+pub const DELETE_BUDGET_PER_CALL: usize = 5_000;
+
+#[derive(Debug, Clone)]
+pub struct AdminApp {
+    pub store: Store,
+}
+
+impl AdminApp {
+    pub fn new(store: Store) -> Self {
+        AdminApp { store }
+    }
+
+    /// Handles one request; every failure is a JSON error with its status.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let started = std::time::Instant::now();
+        let principal = iam_principal(&request);
+        let outcome = match &principal {
+            Some(principal) => {
+                let admin = Admin::new(self.store.clone(), principal.clone());
+                Box::pin(route(&admin, &request)).await
+            }
+            None => Err(Refusal::new(
+                403,
+                "Forbidden",
+                "admin routes need AWS_IAM (SigV4) authorization by an IAM principal with \
+                 execute-api:Invoke; SCIM bearer tokens are not accepted here",
+            )),
+        };
+        let response = outcome.unwrap_or_else(|e| e.response());
+        tracing::info!(
+            method = %request.method(),
+            path = request.uri().path(),
+            status = response.status().as_u16(),
+            principal = principal.as_deref().unwrap_or("-"),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "admin request"
+        );
+        response
+    }
+}
+
+/// The IAM principal API Gateway's `AWS_IAM` authorizer verified, if the request went through it.
+fn iam_principal(request: &Request) -> Option<String> {
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => {
+            let iam = context.authorizer.as_ref()?.iam.as_ref()?;
+            iam.user_arn
+                .clone()
+                .or_else(|| iam.caller_id.clone())
+                .filter(|p| !p.is_empty())
+        }
+        _ => None,
+    }
+}
+
+struct Refusal {
+    status: u16,
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn response(&self) -> Response<Body> {
+        respond(
+            self.status,
+            &json!({"error": {"code": self.code, "message": self.message}}),
+        )
+    }
+}
+
+impl From<AdminError> for Refusal {
+    fn from(err: AdminError) -> Self {
+        if let AdminError::Store(e) = &err {
+            tracing::error!(error = %e, "admin operation failed");
+            if err.status() == 500 {
+                return Refusal::new(500, err.code(), "the data store failed");
+            }
+        }
+        Refusal::new(err.status(), err.code(), err.to_string())
+    }
+}
+
+fn respond(status: u16, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(Body::Text(body.to_string()))
+        .unwrap_or_default()
+}
+
+async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refusal> {
+    let path = request.uri().path().trim_end_matches('/').to_string();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let method = request.method().clone();
+    let ok = |value: Value| Ok(respond(200, &value));
+    let created = |value: Value| Ok(respond(201, &value));
+    match (&method, segments.as_slice()) {
+        (&Method::GET, ["admin", "tenants"]) => ok(admin.list_tenants().await?),
+        (&Method::POST, ["admin", "tenants"]) => {
+            let body = body(request)?;
+            let name = body["name"].as_str().ok_or_else(|| {
+                Refusal::new(400, "InvalidRequest", "the body needs a \"name\" string")
+            })?;
+            created(admin.create_tenant(name).await?)
+        }
+        (&Method::GET, ["admin", "tenants", tenant]) => ok(admin.show_tenant(tenant).await?),
+        (&Method::DELETE, ["admin", "tenants", tenant]) => {
+            let confirmed = query_params(request)
+                .iter()
+                .any(|(k, v)| k == "confirm" && v == "DELETE");
+            if !confirmed {
+                return Err(Refusal::new(
+                    400,
+                    "ConfirmationRequired",
+                    format!(
+                        "deleting tenant {tenant} removes all of its users, groups, memberships, \
+                         credentials and audit events for good: add ?confirm=DELETE to do it"
+                    ),
+                ));
+            }
+            let progress = admin
+                .delete_tenant(tenant, DELETE_BUDGET_PER_CALL, |_| {})
+                .await?;
+            let status = if progress["complete"] == true {
+                200
+            } else {
+                202
+            };
+            Ok(respond(status, &progress))
+        }
+        (&Method::GET, ["admin", "tenants", tenant, "provisioning"]) => {
+            ok(admin.provisioning_status(tenant).await?)
+        }
+        (&Method::POST, ["admin", "tenants", tenant, "provisioning", "enable"]) => {
+            let new = new_credential(request)?;
+            created(admin.enable_provisioning(tenant, &new).await?)
+        }
+        (&Method::POST, ["admin", "tenants", tenant, "provisioning", "disable"]) => {
+            ok(admin.disable_provisioning(tenant).await?)
+        }
+        (&Method::GET, ["admin", "tenants", tenant, "credentials"]) => {
+            ok(admin.list_credentials(tenant).await?)
+        }
+        (&Method::POST, ["admin", "tenants", tenant, "credentials"]) => {
+            let new = new_credential(request)?;
+            created(admin.create_credential(tenant, &new).await?)
+        }
+        (&Method::POST, ["admin", "tenants", tenant, "credentials", credential, action]) => {
+            let status = match *action {
+                "disable" => CredentialStatus::Disabled,
+                "enable" => CredentialStatus::Enabled,
+                _ => return Err(no_route(request)),
+            };
+            ok(admin
+                .set_credential_status(tenant, credential, status)
+                .await?)
+        }
+        (&Method::DELETE, ["admin", "tenants", tenant, "credentials", credential]) => {
+            ok(admin.delete_credential(tenant, credential).await?)
+        }
+        (&Method::POST, ["admin", "tenants", tenant, "rotation"]) => {
+            let new = new_credential(request)?;
+            created(admin.start_rotation(tenant, &new).await?)
+        }
+        (&Method::POST, ["admin", "tenants", tenant, "rotation", "finish"]) => {
+            let body = optional_body(request)?;
+            let force = match &body["force"] {
+                Value::Null => false,
+                Value::Bool(b) => *b,
+                _ => {
+                    return Err(Refusal::new(
+                        400,
+                        "InvalidRequest",
+                        "\"force\" is a boolean",
+                    ))
+                }
+            };
+            ok(admin.finish_rotation(tenant, force).await?)
+        }
+        (&Method::GET, ["admin", "tenants", tenant, "audit"]) => {
+            let query = audit_query(request)?;
+            ok(admin.audit_events(tenant, &query).await?)
+        }
+        _ => Err(no_route(request)),
+    }
+}
+
+fn no_route(request: &Request) -> Refusal {
+    Refusal::new(
+        404,
+        "NotFound",
+        format!(
+            "no admin route {} {}; see docs/admin-api.md",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+fn body(request: &Request) -> Result<Value, Refusal> {
+    let body = json_body(request).map_err(|e| Refusal::new(400, "InvalidRequest", e.detail))?;
+    if !body.is_object() {
+        return Err(Refusal::new(
+            400,
+            "InvalidRequest",
+            "the body must be a JSON object",
+        ));
+    }
+    Ok(body)
+}
+
+/// The body, or an empty object when there is none.
+fn optional_body(request: &Request) -> Result<Value, Refusal> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    body(request)
+}
+
+/// `{"description": "...", "expiresInDays": 365}`: both optional; `expiresInDays: 0` never expires.
+fn new_credential(request: &Request) -> Result<NewCredential, Refusal> {
+    let body = optional_body(request)?;
+    let invalid = |m: &str| Refusal::new(400, "InvalidRequest", m);
+    let mut new = NewCredential::default();
+    match &body["description"] {
+        Value::Null => {}
+        Value::String(d) => new.description = d.clone(),
+        _ => return Err(invalid("\"description\" is a string")),
+    }
+    match &body["expiresInDays"] {
+        Value::Null => {}
+        v => {
+            new.expires_in_days = v
+                .as_u64()
+                .and_then(|d| u32::try_from(d).ok())
+                .filter(|d| *d <= 36_500)
+                .ok_or_else(|| {
+                    invalid(
+                    "\"expiresInDays\" is a whole number of days from 0 (never expires) to 36500",
+                )
+                })?
+        }
+    }
+    Ok(new)
+}
+
+fn audit_query(request: &Request) -> Result<AuditQuery, Refusal> {
+    let mut query = AuditQuery {
+        limit: admin::DEFAULT_AUDIT_PAGE,
+        ..AuditQuery::default()
+    };
+    for (name, value) in query_params(request) {
+        match name.as_str() {
+            "credentialId" => query.credential_id = Some(value),
+            "since" => query.since = Some(admin::parse_since(&value)?),
+            "cursor" => query.cursor = Some(value),
+            "limit" => {
+                query.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=admin::MAX_AUDIT_PAGE).contains(l))
+                    .ok_or_else(|| {
+                        Refusal::new(
+                            400,
+                            "InvalidRequest",
+                            format!("limit is a number from 1 to {}", admin::MAX_AUDIT_PAGE),
+                        )
+                    })?
+            }
+            other => {
+                return Err(Refusal::new(
+                    400,
+                    "InvalidRequest",
+                    format!(
+                        "unknown parameter {other:?}; known: credentialId, since, cursor, limit"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(query)
+}
+
+/// The body of the admin Lambda's `main`.
+pub async fn serve() -> Result<(), lambda_http::Error> {
+    super::init_tracing();
+    let app = AdminApp::new(Store::from_env().await?);
+    let app = &app;
+    lambda_http::run(lambda_http::service_fn(
+        move |request: Request| async move {
+            Ok::<_, std::convert::Infallible>(app.handle(request).await)
+        },
+    ))
+    .await
+}

@@ -1,0 +1,287 @@
+//! Audit events: who (credential or admin principal) did what to which resource, and the outcome.
+//! A successful SCIM write carries its event inside its own transaction, so auditing costs no extra
+//! round trip; anything else is one PutItem. Events live in the tenant's `{tenant}#AUDIT`
+//! partition, sorted by time, and expire through the table's TTL.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+use super::keys::*;
+use super::{get_n, get_s, n, now, opt_s, s, Action, Item, Store, StoreError};
+
+/// Days an audit event is kept unless `AUDIT_RETENTION_DAYS` says otherwise (0 keeps them forever).
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
+
+/// Who acted: a SCIM credential, or an administrator (an IAM principal, or `scimctl` and its user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Credential(String),
+    Admin(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub tenant_id: String,
+    /// RFC 3339, millisecond precision.
+    pub time: String,
+    /// Unique per event (a ULID), so two events in one millisecond both survive.
+    pub event_id: String,
+    pub actor: Actor,
+    /// The HTTP method of the request, or of the admin API route an admin action maps to.
+    pub method: String,
+    /// `create`, `replace`, `patch`, `delete` for SCIM writes; `token.create`, `provisioning.disable`…
+    pub action: String,
+    /// `User`, `Group`, `Credential`, `Tenant`.
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    /// The HTTP status the action answered with.
+    pub status: u16,
+}
+
+impl AuditEvent {
+    pub fn new(
+        tenant_id: &str,
+        actor: Actor,
+        method: &str,
+        action: &str,
+        resource_type: &str,
+        resource_id: Option<&str>,
+        status: u16,
+    ) -> Self {
+        AuditEvent {
+            tenant_id: tenant_id.to_string(),
+            time: now(),
+            event_id: ulid::Ulid::new().to_string(),
+            actor,
+            method: method.to_string(),
+            action: action.to_string(),
+            resource_type: resource_type.to_string(),
+            resource_id: resource_id.map(str::to_string),
+            status,
+        }
+    }
+
+    /// The same event about `id` (a created resource's id is only known once it is stored).
+    pub fn about(&self, id: &str) -> Self {
+        AuditEvent {
+            resource_id: Some(id.to_string()),
+            ..self.clone()
+        }
+    }
+
+    pub fn with_status(self, status: u16) -> Self {
+        AuditEvent { status, ..self }
+    }
+
+    pub fn credential_id(&self) -> Option<&str> {
+        match &self.actor {
+            Actor::Credential(id) => Some(id),
+            Actor::Admin(_) => None,
+        }
+    }
+
+    pub fn principal(&self) -> Option<&str> {
+        match &self.actor {
+            Actor::Admin(p) => Some(p),
+            Actor::Credential(_) => None,
+        }
+    }
+
+    fn sort_key(&self) -> String {
+        format!("{}#{}", self.time, self.event_id)
+    }
+
+    fn to_item(&self, retention_days: u32) -> Item {
+        let mut item = Item::from([
+            (PK.into(), s(audit_pk(&self.tenant_id))),
+            (SK.into(), s(self.sort_key())),
+            ("kind".into(), s("AuditEvent")),
+            ("tenantId".into(), s(&self.tenant_id)),
+            ("time".into(), s(&self.time)),
+            ("eventId".into(), s(&self.event_id)),
+            ("method".into(), s(&self.method)),
+            ("action".into(), s(&self.action)),
+            ("resourceType".into(), s(&self.resource_type)),
+            ("status".into(), n(self.status)),
+        ]);
+        match &self.actor {
+            Actor::Credential(id) => item.insert("credentialId".into(), s(id)),
+            Actor::Admin(principal) => item.insert("principal".into(), s(principal)),
+        };
+        if let Some(id) = &self.resource_id {
+            item.insert("resourceId".into(), s(id));
+        }
+        if retention_days > 0 {
+            let expires = time::OffsetDateTime::now_utc().unix_timestamp()
+                + i64::from(retention_days) * 86_400;
+            item.insert(TTL_ATTRIBUTE.into(), n(expires));
+        }
+        item
+    }
+
+    fn from_item(item: &Item) -> Result<Self, StoreError> {
+        let actor = match (opt_s(item, "credentialId"), opt_s(item, "principal")) {
+            (Some(id), _) => Actor::Credential(id),
+            (None, Some(principal)) => Actor::Admin(principal),
+            (None, None) => return Err(StoreError::Corrupt("audit event without actor".into())),
+        };
+        Ok(AuditEvent {
+            tenant_id: get_s(item, "tenantId")?.into(),
+            time: get_s(item, "time")?.into(),
+            event_id: get_s(item, "eventId")?.into(),
+            actor,
+            method: get_s(item, "method")?.into(),
+            action: get_s(item, "action")?.into(),
+            resource_type: get_s(item, "resourceType")?.into(),
+            resource_id: opt_s(item, "resourceId"),
+            status: u16::try_from(get_n(item, "status")?)
+                .map_err(|_| StoreError::Corrupt("audit status out of range".into()))?,
+        })
+    }
+}
+
+/// Which events to list: newest first, optionally only one credential's, only since a time, and
+/// only older than a previous page's cursor.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub credential_id: Option<String>,
+    /// RFC 3339 (compared as text: our timestamps are fixed-width UTC).
+    pub since: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    /// Pass back as `AuditQuery::cursor` for older events; `None` when there are none.
+    pub next_cursor: Option<String>,
+}
+
+impl Store {
+    /// The event as one more action of a write's own transaction.
+    pub(super) fn audit_action(&self, event: &AuditEvent) -> Result<Action, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(event.to_item(self.audit_retention_days)))
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Action {
+            item: TransactWriteItem::builder().put(put).build(),
+            on_fail: StoreError::Backend("audit event could not be written".into()),
+        })
+    }
+
+    /// Records an event on its own: one PutItem.
+    pub async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(event.to_item(self.audit_retention_days)))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Records that a tenant was deleted. Its own audit partition went with it, so the event is
+    /// kept under `TENANT_DELETIONS_PK` (until the TTL removes it).
+    pub async fn record_tenant_deletion(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let mut item = event.to_item(self.audit_retention_days);
+        item.insert(PK.into(), s(TENANT_DELETIONS_PK));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// One page of a tenant's events, newest first. The credential filter is applied by DynamoDB
+    /// after reading, so a sparse credential may take several reads per page.
+    pub async fn list_audit(
+        &self,
+        tenant: &str,
+        query: &AuditQuery,
+    ) -> Result<AuditPage, StoreError> {
+        let limit = query.limit.max(1);
+        let upper = query.cursor.clone().unwrap_or_else(|| "~".into());
+        // Key values cannot be empty: "0" sorts before every timestamp.
+        let lower = query.since.clone().unwrap_or_else(|| "0".into());
+        if lower > upper {
+            return Ok(AuditPage {
+                events: Vec::new(),
+                next_cursor: None,
+            });
+        }
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :lower AND :upper")
+            .expression_attribute_values(":pk", s(audit_pk(tenant)))
+            .expression_attribute_values(":lower", s(lower))
+            .expression_attribute_values(":upper", s(&upper))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+        if let Some(credential) = &query.credential_id {
+            request = request
+                .filter_expression("credentialId = :credential")
+                .expression_attribute_values(":credential", s(credential));
+        }
+        let mut events = Vec::new();
+        let mut start = None;
+        loop {
+            let mut page = request
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            start = page.last_evaluated_key.take();
+            for item in page.items() {
+                // The cursor is exclusive: BETWEEN includes it.
+                if get_s(item, SK)? == upper {
+                    continue;
+                }
+                events.push(AuditEvent::from_item(item)?);
+            }
+            if events.len() > limit || start.is_none() {
+                break;
+            }
+        }
+        let next_cursor = if events.len() > limit {
+            events.truncate(limit);
+            events.last().map(AuditEvent::sort_key)
+        } else {
+            None
+        };
+        Ok(AuditPage {
+            events,
+            next_cursor,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_items_with_a_ttl() {
+        let event = AuditEvent::new(
+            "T",
+            Actor::Credential("C".into()),
+            "POST",
+            "create",
+            "User",
+            Some("U"),
+            201,
+        );
+        let item = event.to_item(90);
+        assert_eq!(AuditEvent::from_item(&item).unwrap(), event);
+        let ttl: i64 = item[TTL_ATTRIBUTE].as_n().unwrap().parse().unwrap();
+        let in_days = (ttl - time::OffsetDateTime::now_utc().unix_timestamp()) / 86_400;
+        assert!((89..=90).contains(&in_days), "{in_days}");
+        assert!(!event.to_item(0).contains_key(TTL_ATTRIBUTE));
+    }
+}
