@@ -45,7 +45,7 @@ if [ -f "$DEMO" ]; then
 fi
 if [ ! -f "$DEMO" ]; then
   SCIM_TENANT=$(scimctl tenant create demo --json | json_field tenantId)
-  SCIM_TOKEN=$(scimctl token create "$SCIM_TENANT" --description "local demo" --json | json_field token)
+  SCIM_TOKEN=$(scimctl provisioning enable "$SCIM_TENANT" --description "local demo" --json | json_field token)
   printf 'SCIM_TENANT=%s\nSCIM_TOKEN=%s\n' "$SCIM_TENANT" "$SCIM_TOKEN" >"$DEMO"
 fi
 
@@ -65,6 +65,11 @@ Try it:
   curl -s -H "Authorization: Bearer \$SCIM_TOKEN" -H 'Content-Type: application/scim+json' \\
     -d '{"userName":"ann@example.com","name":{"givenName":"Ann"}}' "\$SCIM_URL/Users"
   curl -s -H "Authorization: Bearer \$SCIM_TOKEN" "\$SCIM_URL/Users?filter=userName%20eq%20%22ann@example.com%22"
+
+Administer it (tokens, rotation, audit, provisioning on/off) from another shell:
+  export AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB TABLE_NAME=$TABLE_NAME AWS_REGION=${AWS_REGION:-us-east-1} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+  target/debug/scimctl provisioning status $SCIM_TENANT
+  target/debug/scimctl audit $SCIM_TENANT
 
 Function logs: $LOCAL/api.log   Data: $STATE   Stop: Ctrl-C
 MSG

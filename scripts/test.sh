@@ -25,5 +25,7 @@ echo "==> cargo test (DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB, table $TABLE_NAME)
 cargo test --all-targets --locked
 echo "==> request-count benchmark"
 RUST_LOG=warn cargo run --quiet --locked --example cost_table
+echo "==> rejected-token timing benchmark"
+RUST_LOG=warn cargo run --quiet --locked --example auth_timing
 echo "==> scim2-tester conformance against cargo lambda watch"
 TABLE_NAME="$TABLE_NAME-conformance" "$ROOT/scripts/conformance.sh"

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use lambda_http::Body;
 use serde_json::Value;
 
+use scim_serverless::http::admin::AdminApp;
 use scim_serverless::http::{App, Function};
 
 /// (file, expected status), in the order a provisioning run would send them.
@@ -35,6 +36,16 @@ const SEQUENCE: &[(&str, u16)] = &[
     ("discovery-resource-type-user", 200),
 ];
 
+/// The admin API's samples, as an operator would send them: create a tenant, turn provisioning on
+/// (`{{TENANT}}` is the created one), look, and delete it.
+const ADMIN_SEQUENCE: &[(&str, u16)] = &[
+    ("admin-tenants-create", 201),
+    ("admin-provisioning-enable", 201),
+    ("admin-credentials-list", 200),
+    ("admin-audit", 200),
+    ("admin-tenant-delete", 200),
+];
+
 fn function_for(name: &str) -> Function {
     match name.split('-').next() {
         Some("users") => Function::Users,
@@ -43,18 +54,41 @@ fn function_for(name: &str) -> Function {
     }
 }
 
+const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
+
+/// `events/{name}.json` with its `{{…}}` placeholders filled in, as the Lambda runtime would pass it.
+fn load_event(name: &str, vars: &[(&str, String)]) -> lambda_http::Request {
+    let mut text =
+        std::fs::read_to_string(format!("{EVENTS}/{name}.json")).expect("readable event");
+    for (placeholder, value) in vars {
+        text = text.replace(placeholder, value);
+    }
+    lambda_http::request::from_str(&text)
+        .unwrap_or_else(|e| panic!("{name}.json is not an API Gateway event: {e}"))
+}
+
+fn json_body(response: &lambda_http::Response<Body>) -> Value {
+    match response.body() {
+        Body::Text(s) => serde_json::from_str(s).expect("JSON body"),
+        _ => Value::Null,
+    }
+}
+
 #[tokio::test]
 async fn every_sample_event_is_served_by_its_function() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
-    let on_disk: BTreeSet<String> = std::fs::read_dir(dir)
+    let on_disk: BTreeSet<String> = std::fs::read_dir(EVENTS)
         .expect("events/ exists")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter_map(|n| n.strip_suffix(".json").map(String::from))
         .collect();
-    let exercised: BTreeSet<String> = SEQUENCE.iter().map(|(n, _)| n.to_string()).collect();
+    let exercised: BTreeSet<String> = SEQUENCE
+        .iter()
+        .chain(ADMIN_SEQUENCE)
+        .map(|(n, _)| n.to_string())
+        .collect();
     assert_eq!(
         on_disk, exercised,
-        "every file in events/ must be in SEQUENCE (and only those)"
+        "every file in events/ must be in SEQUENCE or ADMIN_SEQUENCE (and only those)"
     );
 
     let t = common::TestApp::new().await;
@@ -63,19 +97,10 @@ async fn every_sample_event_is_served_by_its_function() {
         ("{{TOKEN}}", t.token.clone()),
     ];
     for (name, status) in SEQUENCE {
-        let mut text =
-            std::fs::read_to_string(format!("{dir}/{name}.json")).expect("readable event");
-        for (placeholder, value) in &vars {
-            text = text.replace(placeholder, value);
-        }
-        let request = lambda_http::request::from_str(&text)
-            .unwrap_or_else(|e| panic!("{name}.json is not an API Gateway event: {e}"));
+        let request = load_event(name, &vars);
         let app = App::new(t.store().clone(), function_for(name));
         let response = app.handle(request).await;
-        let body: Value = match response.body() {
-            Body::Text(s) => serde_json::from_str(s).expect("JSON body"),
-            _ => Value::Null,
-        };
+        let body = json_body(&response);
         assert_eq!(response.status().as_u16(), *status, "{name}: {body}");
         match *name {
             "users-create" => {
@@ -104,6 +129,34 @@ async fn every_sample_event_is_served_by_its_function() {
             "groups-remove-member" => assert!(body.get("members").is_none(), "{name}: {body}"),
             "groups-get-without-members" => assert!(body.get("members").is_none()),
             _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_admin_sample_event_is_served_by_the_admin_function() {
+    let t = common::TestApp::new().await;
+    let app = AdminApp::new(t.store().clone());
+    let mut tenant = String::new();
+    for (name, status) in ADMIN_SEQUENCE {
+        let request = load_event(name, &[("{{TENANT}}", tenant.clone())]);
+        let response = app.handle(request).await;
+        let body = json_body(&response);
+        assert_eq!(response.status().as_u16(), *status, "{name}: {body}");
+        match *name {
+            "admin-tenants-create" => tenant = body["tenantId"].as_str().unwrap().to_string(),
+            "admin-provisioning-enable" => assert!(body["token"].is_string()),
+            "admin-credentials-list" => {
+                assert_eq!(body["credentials"].as_array().map(Vec::len), Some(1))
+            }
+            "admin-audit" => {
+                let by = &body["events"][0]["principal"];
+                assert_eq!(
+                    by, "arn:aws:sts::123456789012:assumed-role/scim-operators/alice",
+                    "{body}"
+                );
+            }
+            _ => assert_eq!(body["complete"], true),
         }
     }
 }

@@ -182,7 +182,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let store = admin::connect(cli.endpoint.as_deref(), &cli.table).await;
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".into());
     let admin = Admin::new(store, format!("scimctl:{user}"));
     let json = cli.json;
     let (value, human): (Value, fn(&Value) -> String) = match cli.command {
@@ -426,7 +429,7 @@ fn credential_table(credentials: &Value) -> String {
 
 fn audit_table(v: &Value) -> String {
     let mut out = format!(
-        "{:<24}  {:<40}  {:<6}  {:<20}  {:<9}  {:<26}  {}\n",
+        "{:<24}  {:<40}  {:<6}  {:<20}  {:<10}  {:<26}  {}\n",
         "TIME", "ACTOR", "METHOD", "ACTION", "TYPE", "RESOURCE", "STATUS"
     );
     for e in rows(&v["events"]) {
@@ -435,7 +438,7 @@ fn audit_table(v: &Value) -> String {
             (_, p) => text(p),
         };
         out.push_str(&format!(
-            "{:<24}  {:<40}  {:<6}  {:<20}  {:<9}  {:<26}  {}\n",
+            "{:<24}  {:<40}  {:<6}  {:<20}  {:<10}  {:<26}  {}\n",
             text(&e["time"]),
             actor,
             text(&e["method"]),

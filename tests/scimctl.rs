@@ -1,0 +1,147 @@
+//! The `scimctl` binary as an operator runs it against the local DynamoDB: human output by
+//! default, the admin API's JSON with `--json`, a clear error and exit 1 when refused.
+mod common;
+
+use std::process::Command;
+
+use common::{admin_call, TestApp};
+use serde_json::Value;
+
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn scimctl(t: &TestApp, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_scimctl"))
+        .args(args)
+        .env("TABLE_NAME", t.store().table())
+        .output()
+        .expect("scimctl runs");
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json(t: &TestApp, args: &[&str]) -> Value {
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let run = scimctl(t, &with_json);
+    assert!(run.ok, "{args:?}: {}", run.stderr);
+    serde_json::from_str(&run.stdout).expect("--json prints JSON")
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = v
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn an_operator_session() {
+    let t = TestApp::new().await;
+    let tenant = json(&t, &["tenant", "create", "Fabrikam"])["tenantId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Provisioning on: the token is printed once, with the endpoint.
+    let enabled = scimctl(
+        &t,
+        &["provisioning", "enable", &tenant, "--description", "Okta"],
+    );
+    assert!(enabled.ok, "{}", enabled.stderr);
+    assert!(enabled.stdout.contains(&format!("/{tenant}/scim/v2")));
+    assert!(enabled.stdout.contains("token scimv2_"));
+    assert!(enabled.stdout.contains("shown once"));
+    let token = enabled
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("token "))
+        .unwrap()
+        .to_string();
+    let scim = t.as_tenant(&tenant, &token);
+    assert_eq!(scim.status_with(&token).await, 200);
+    scim.user("dana@fabrikam.com").await;
+
+    // The list never shows the token; the JSON has the admin API's field names.
+    let listed = scimctl(&t, &["token", "list", &tenant]);
+    assert!(listed.ok && !listed.stdout.contains(&token));
+    assert!(listed.stdout.contains("LAST USED") && listed.stdout.contains("Okta"));
+    let from_cli = json(&t, &["token", "list", &tenant]);
+    let from_api = admin_call(
+        t.store(),
+        Some("arn:aws:iam::123456789012:user/ops"),
+        "GET",
+        &format!("/admin/tenants/{tenant}/credentials"),
+        None,
+        &[],
+    )
+    .await
+    .body;
+    assert_eq!(keys(&from_cli), keys(&from_api));
+    assert_eq!(
+        keys(&from_cli["credentials"][0]),
+        keys(&from_api["credentials"][0])
+    );
+    assert_eq!(
+        from_cli["credentials"][0]["id"],
+        from_api["credentials"][0]["id"]
+    );
+
+    // Rotation through the CLI, refused until the new token is in use.
+    let started = scimctl(&t, &["token", "rotate", &tenant, "--no-expiry"]);
+    assert!(started.ok, "{}", started.stderr);
+    assert!(started.stdout.contains("--finish"));
+    let new_token = started
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("token "))
+        .unwrap()
+        .to_string();
+    let refused = scimctl(&t, &["token", "rotate", &tenant, "--finish"]);
+    assert!(!refused.ok);
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    assert_eq!(scim.status_with(&new_token).await, 200);
+    let finished = scimctl(&t, &["token", "rotate", &tenant, "--finish"]);
+    assert!(finished.ok, "{}", finished.stderr);
+    assert_eq!(scim.status_with(&token).await, 401);
+
+    // The audit trail names the credential of each write and the administrator of each action.
+    let audit = scimctl(&t, &["audit", &tenant, "--since", "1h"]);
+    assert!(audit.ok, "{}", audit.stderr);
+    let old_id = from_cli["credentials"][0]["id"].as_str().unwrap();
+    assert!(audit.stdout.contains(&format!("credential {old_id}")));
+    assert!(audit.stdout.contains("rotation.finish"));
+    assert!(audit.stdout.contains("scimctl:"));
+    let only_old = json(&t, &["audit", &tenant, "--credential", old_id]);
+    assert_eq!(only_old["events"].as_array().map(Vec::len), Some(1));
+
+    // A third token is refused with what to do; a bad --since is explained.
+    json(&t, &["token", "create", &tenant]);
+    let third = scimctl(&t, &["token", "create", &tenant]);
+    assert!(
+        !third.ok && third.stderr.contains("delete one"),
+        "{}",
+        third.stderr
+    );
+    let bad_since = scimctl(&t, &["audit", &tenant, "--since", "last week"]);
+    assert!(!bad_since.ok && bad_since.stderr.contains("RFC 3339"));
+
+    // Deleting asks for --yes, then reports progress and removes everything.
+    let unconfirmed = scimctl(&t, &["tenant", "delete", &tenant]);
+    assert!(!unconfirmed.ok && unconfirmed.stderr.contains("--yes"));
+    assert_eq!(scim.status_with(&new_token).await, 200, "nothing deleted");
+    let deleted = scimctl(&t, &["tenant", "delete", &tenant, "--yes"]);
+    assert!(deleted.ok, "{}", deleted.stderr);
+    assert!(deleted.stderr.contains("1 user(s)") && deleted.stderr.contains("tenant deleted"));
+    assert_eq!(scim.status_with(&new_token).await, 401);
+    let gone = scimctl(&t, &["tenant", "show", &tenant]);
+    assert!(!gone.ok && gone.stderr.contains(&format!("no tenant {tenant}")));
+}
