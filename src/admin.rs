@@ -12,6 +12,8 @@ use crate::store::{
 };
 
 pub const DEFAULT_TOKEN_DAYS: u32 = 365;
+/// About a hundred years: longer is "never" (0), and would overflow date arithmetic.
+pub const MAX_TOKEN_DAYS: u32 = 36_500;
 /// `list` flags credentials expiring within this many days (as Huawei's config rule does).
 pub const EXPIRY_WARNING_DAYS: i64 = 90;
 /// Audit events per page unless asked otherwise, and at most.
@@ -152,7 +154,7 @@ impl Admin {
 
     /// A tenant, its provisioning state, its SCIM endpoint and its credentials.
     pub async fn show_tenant(&self, tenant_id: &str) -> Result<Value> {
-        let tenant = self.tenant(tenant_id).await?;
+        let tenant = self.tenant_in_any_state(tenant_id).await?;
         let mut shown = tenant_json(&tenant);
         shown["credentials"] = self.credentials_json(&tenant.id).await?;
         Ok(shown)
@@ -242,7 +244,7 @@ impl Admin {
     }
 
     pub async fn list_credentials(&self, tenant_id: &str) -> Result<Value> {
-        let tenant = self.tenant(tenant_id).await?;
+        let tenant = self.tenant_in_any_state(tenant_id).await?;
         Ok(json!({
             "tenantId": tenant.id,
             "credentials": self.credentials_json(&tenant.id).await?,
@@ -412,13 +414,18 @@ impl Admin {
         Ok(json!({ "tenantId": tenant, "events": events, "nextCursor": page.next_cursor }))
     }
 
-    async fn tenant(&self, tenant_id: &str) -> Result<Tenant> {
+    async fn tenant_in_any_state(&self, tenant_id: &str) -> Result<Tenant> {
         let id = parse_tenant(tenant_id)?;
-        let tenant = self
-            .store
+        self.store
             .get_tenant(&id)
             .await
-            .map_err(|e| missing_tenant(e, tenant_id))?;
+            .map_err(|e| missing_tenant(e, tenant_id))
+    }
+
+    /// The tenant, unless a delete of it has started (then nothing may change it but the delete).
+    async fn tenant(&self, tenant_id: &str) -> Result<Tenant> {
+        let tenant = self.tenant_in_any_state(tenant_id).await?;
+        let id = &tenant.id;
         if tenant.deleting {
             return Err(AdminError::Conflict(format!(
                 "tenant {id} is being deleted: `scimctl tenant delete {id} --yes` finishes it"
@@ -560,6 +567,11 @@ fn missing_credential(err: StoreError, tenant: &str, credential: &str) -> AdminE
 }
 
 fn new_credential(tenant_id: &str, new: &NewCredential) -> Result<(Credential, String)> {
+    if new.expires_in_days > MAX_TOKEN_DAYS {
+        return Err(AdminError::Invalid(format!(
+            "a token expires in at most {MAX_TOKEN_DAYS} days (0: never)"
+        )));
+    }
     if new.description.len() > MAX_DESCRIPTION_BYTES {
         return Err(AdminError::Invalid(format!(
             "a description is at most {MAX_DESCRIPTION_BYTES} bytes"

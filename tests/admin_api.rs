@@ -572,6 +572,8 @@ async fn deleting_a_tenant_removes_everything_in_bounded_batches() {
         .await
         .unwrap_err();
     assert_eq!(refused.status(), 409, "no new credential while deleting");
+    let shown = admin(store, "GET", &base, None).await;
+    assert_eq!(shown.body["provisioning"], "deleting", "{:?}", shown.body);
 
     let done = admin(store, "DELETE", &format!("{base}?confirm=DELETE"), None).await;
     assert_eq!(done.status, 200, "{:?}", done.body);

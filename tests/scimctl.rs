@@ -131,6 +131,15 @@ async fn an_operator_session() {
         "{}",
         third.stderr
     );
+    let far = scimctl(
+        &t,
+        &["token", "create", &tenant, "--expires-in-days", "99999999"],
+    );
+    assert!(
+        !far.ok && far.stderr.contains("at most 36500"),
+        "{}",
+        far.stderr
+    );
     let bad_since = scimctl(&t, &["audit", &tenant, "--since", "last week"]);
     assert!(!bad_since.ok && bad_since.stderr.contains("RFC 3339"));
 

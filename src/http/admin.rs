@@ -259,7 +259,7 @@ fn new_credential(request: &Request) -> Result<NewCredential, Refusal> {
             new.expires_in_days = v
                 .as_u64()
                 .and_then(|d| u32::try_from(d).ok())
-                .filter(|d| *d <= 36_500)
+                .filter(|d| *d <= admin::MAX_TOKEN_DAYS)
                 .ok_or_else(|| {
                     invalid(
                     "\"expiresInDays\" is a whole number of days from 0 (never expires) to 36500",
