@@ -129,16 +129,13 @@ impl Admin {
             )));
         }
         let tenant = self.store.create_tenant(name).await?;
-        self.audit(
+        let created = Ok(tenant_json(&tenant));
+        self.audited(
             &tenant.id,
-            "POST",
-            "tenant.create",
-            "Tenant",
-            &tenant.id,
-            201,
+            Change::new("POST", "tenant.create", "Tenant", 201),
+            created,
         )
-        .await;
-        Ok(tenant_json(&tenant))
+        .await
     }
 
     pub async fn list_tenants(&self) -> Result<Value> {
@@ -169,23 +166,24 @@ impl Admin {
         progress: impl FnMut(&DeleteProgress),
     ) -> Result<Value> {
         let id = parse_tenant(tenant_id)?;
-        let done = self
-            .store
-            .delete_tenant(&id, budget, progress)
-            .await
-            .map_err(|e| missing_tenant(e, tenant_id))?;
-        let status = if done.complete { 200 } else { 202 };
-        let event = self.event(&id, "DELETE", "tenant.delete", "Tenant", &id, status);
-        // The tenant's own audit partition is gone: the deletion is kept apart (see docs/admin-api.md).
-        let recorded = if done.complete {
-            self.store.record_tenant_deletion(&event).await
-        } else {
-            self.store.record_audit(&event).await
+        let change = Change::new("DELETE", "tenant.delete", "Tenant", 200).about(&id);
+        let done = match self.store.delete_tenant(&id, budget, progress).await {
+            Ok(done) => done,
+            Err(e) => {
+                let err = missing_tenant(e, tenant_id);
+                return self.audited(&id, change, Err(err)).await;
+            }
         };
-        if let Err(e) = recorded {
+        let answer = delete_progress_json(&id, &done);
+        if !done.complete {
+            return self.audited(&id, change.status(202), Ok(answer)).await;
+        }
+        // The tenant's own audit partition is gone: the deletion is kept apart (docs/admin-api.md).
+        let event = self.event(&id, &change, 200, Some(&id));
+        if let Err(e) = self.store.record_tenant_deletion(&event).await {
             tracing::warn!(error = %e, "could not record audit event");
         }
-        Ok(delete_progress_json(&id, &done))
+        Ok(answer)
     }
 
     pub async fn provisioning_status(&self, tenant_id: &str) -> Result<Value> {
@@ -194,53 +192,51 @@ impl Admin {
 
     /// Turns provisioning on and issues its first credential; the token is in the answer, once.
     pub async fn enable_provisioning(&self, tenant_id: &str, new: &NewCredential) -> Result<Value> {
-        let tenant = self.tenant(tenant_id).await?;
-        let (credential, token) = new_credential(&tenant.id, new)?;
-        if let Err(e) = self.store.enable_provisioning(&credential).await {
-            return Err(self.explain_refusal(&tenant.id, e).await);
+        let change = Change::new("POST", "provisioning.enable", "Tenant", 201).about(tenant_id);
+        let result = async {
+            let tenant = self.tenant(tenant_id).await?;
+            let (credential, token) = new_credential(&tenant.id, new)?;
+            if let Err(e) = self.store.enable_provisioning(&credential).await {
+                return Err(self.explain_refusal(&tenant.id, e).await);
+            }
+            Ok(json!({
+                "tenantId": tenant.id,
+                "provisioning": "enabled",
+                "scimBasePath": scim_base_path(&tenant.id),
+                "credential": credential_json(&credential),
+                "token": token,
+            }))
         }
-        self.audit(
-            &tenant.id,
-            "POST",
-            "provisioning.enable",
-            "Tenant",
-            &tenant.id,
-            201,
-        )
         .await;
-        Ok(json!({
-            "tenantId": tenant.id,
-            "provisioning": "enabled",
-            "scimBasePath": scim_base_path(&tenant.id),
-            "credential": credential_json(&credential),
-            "token": token,
-        }))
+        self.audited(tenant_id, change, result).await
     }
 
     /// Turns provisioning off: every credential is deleted at once; users and groups stay.
     pub async fn disable_provisioning(&self, tenant_id: &str) -> Result<Value> {
-        let tenant = self.tenant(tenant_id).await?;
-        let deleted = self.store.disable_provisioning(&tenant.id).await?;
-        self.audit(
-            &tenant.id,
-            "POST",
-            "provisioning.disable",
-            "Tenant",
-            &tenant.id,
-            200,
-        )
+        let change = Change::new("POST", "provisioning.disable", "Tenant", 200).about(tenant_id);
+        let result = async {
+            let tenant = self.tenant(tenant_id).await?;
+            let deleted = self.store.disable_provisioning(&tenant.id).await?;
+            Ok(json!({
+                "tenantId": tenant.id,
+                "provisioning": "disabled",
+                "deletedCredentials": deleted,
+            }))
+        }
         .await;
-        Ok(json!({
-            "tenantId": tenant.id,
-            "provisioning": "disabled",
-            "deletedCredentials": deleted,
-        }))
+        self.audited(tenant_id, change, result).await
     }
 
     /// Issues a credential; the token is in the answer and nowhere else, ever.
     pub async fn create_credential(&self, tenant_id: &str, new: &NewCredential) -> Result<Value> {
-        let tenant = self.tenant(tenant_id).await?;
-        self.issue(&tenant, new, "credential.create").await
+        let change =
+            Change::new("POST", "credential.create", "Credential", 201).id_from(CREATED_CREDENTIAL);
+        let result = async {
+            let tenant = self.tenant(tenant_id).await?;
+            self.issue(&tenant, new).await
+        }
+        .await;
+        self.audited(tenant_id, change, result).await
     }
 
     pub async fn list_credentials(&self, tenant_id: &str) -> Result<Value> {
@@ -257,132 +253,136 @@ impl Admin {
         credential_id: &str,
         status: CredentialStatus,
     ) -> Result<Value> {
-        let tenant = parse_tenant(tenant_id)?;
-        let credential = self
-            .store
-            .set_credential_status(&tenant, credential_id, status)
-            .await
-            .map_err(|e| missing_credential(e, tenant_id, credential_id))?;
         let action = match status {
             CredentialStatus::Enabled => "credential.enable",
             CredentialStatus::Disabled => "credential.disable",
         };
-        self.audit(&tenant, "POST", action, "Credential", credential_id, 200)
-            .await;
-        Ok(json!({ "tenantId": tenant, "credential": credential_json(&credential) }))
+        let change = Change::new("POST", action, "Credential", 200).about(credential_id);
+        let result = async {
+            let tenant = parse_tenant(tenant_id)?;
+            let credential = self
+                .store
+                .set_credential_status(&tenant, credential_id, status)
+                .await
+                .map_err(|e| missing_credential(e, tenant_id, credential_id))?;
+            Ok(json!({ "tenantId": tenant, "credential": credential_json(&credential) }))
+        }
+        .await;
+        self.audited(tenant_id, change, result).await
     }
 
     pub async fn delete_credential(&self, tenant_id: &str, credential_id: &str) -> Result<Value> {
-        let tenant = parse_tenant(tenant_id)?;
-        self.store
-            .delete_credential(&tenant, credential_id)
-            .await
-            .map_err(|e| missing_credential(e, tenant_id, credential_id))?;
-        self.audit(
-            &tenant,
-            "DELETE",
-            "credential.delete",
-            "Credential",
-            credential_id,
-            200,
-        )
+        let change =
+            Change::new("DELETE", "credential.delete", "Credential", 200).about(credential_id);
+        let result = async {
+            let tenant = parse_tenant(tenant_id)?;
+            self.store
+                .delete_credential(&tenant, credential_id)
+                .await
+                .map_err(|e| missing_credential(e, tenant_id, credential_id))?;
+            Ok(json!({ "tenantId": tenant, "credentialId": credential_id, "deleted": true }))
+        }
         .await;
-        Ok(json!({ "tenantId": tenant, "credentialId": credential_id, "deleted": true }))
+        self.audited(tenant_id, change, result).await
     }
 
     /// Rotation, step 1: issues the new credential next to the one in use (the token is in the
     /// answer, once). Refused unless exactly one credential exists.
     pub async fn start_rotation(&self, tenant_id: &str, new: &NewCredential) -> Result<Value> {
-        let tenant = self.tenant(tenant_id).await?;
-        let existing = self.store.list_credentials(&tenant.id).await?;
-        let old = match existing.as_slice() {
-            [old] => old.clone(),
-            [] => {
-                return Err(AdminError::Conflict(format!(
-                "tenant {} has no credential to rotate: create one with `scimctl token create {}`",
-                tenant.id, tenant.id
-            )))
-            }
-            _ => {
-                return Err(AdminError::Conflict(format!(
-                    "tenant {} has no free credential slot (it has {}): finish the rotation in \
-                     progress with `scimctl token rotate {} --finish`, or delete the credential \
-                     that is not in use with `scimctl token delete {} <credential>`",
-                    tenant.id,
-                    existing.len(),
-                    tenant.id,
-                    tenant.id
-                )))
-            }
-        };
-        let mut issued = self.issue(&tenant, new, "rotation.start").await?;
-        issued["replaces"] = json!(old.id);
-        issued["next"] = json!(format!(
-            "put the new token into the identity provider, check that it provisions, then run \
-             `scimctl token rotate {} --finish`",
-            tenant.id
-        ));
-        Ok(issued)
+        let change =
+            Change::new("POST", "rotation.start", "Credential", 201).id_from(CREATED_CREDENTIAL);
+        let result = async {
+            let tenant = self.tenant(tenant_id).await?;
+            let existing = self.store.list_credentials(&tenant.id).await?;
+            let old = match existing.as_slice() {
+                [old] => old.clone(),
+                [] => {
+                    return Err(AdminError::Conflict(format!(
+                        "tenant {} has no credential to rotate: create one with \
+                         `scimctl token create {}`",
+                        tenant.id, tenant.id
+                    )))
+                }
+                _ => {
+                    return Err(AdminError::Conflict(format!(
+                        "tenant {} has no free credential slot (it has {}): finish the rotation \
+                         in progress with `scimctl token rotate {} --finish`, or delete the \
+                         credential that is not in use with `scimctl token delete {} <credential>`",
+                        tenant.id,
+                        existing.len(),
+                        tenant.id,
+                        tenant.id
+                    )))
+                }
+            };
+            let mut issued = self.issue(&tenant, new).await?;
+            issued["replaces"] = json!(old.id);
+            issued["next"] = json!(format!(
+                "put the new token into the identity provider, check that it provisions, then run \
+                 `scimctl token rotate {} --finish`",
+                tenant.id
+            ));
+            Ok(issued)
+        }
+        .await;
+        self.audited(tenant_id, change, result).await
     }
 
     /// Rotation, step 2: disables, then deletes the older credential. Refused while the old one
     /// was used more recently than the new one (the IdP still holds it), unless `force`.
     pub async fn finish_rotation(&self, tenant_id: &str, force: bool) -> Result<Value> {
-        let tenant = self.tenant(tenant_id).await?;
-        let mut credentials = self.store.list_credentials(&tenant.id).await?;
-        if credentials.len() != 2 {
-            return Err(AdminError::Conflict(format!(
-                "no rotation in progress for tenant {}: it has {} credential(s); start one with \
-                 `scimctl token rotate {}`",
-                tenant.id,
-                credentials.len(),
-                tenant.id
-            )));
+        let change = Change::new("POST", "rotation.finish", "Credential", 200)
+            .id_from("/removedCredentialId");
+        let result = async {
+            let tenant = self.tenant(tenant_id).await?;
+            let mut credentials = self.store.list_credentials(&tenant.id).await?;
+            if credentials.len() != 2 {
+                return Err(AdminError::Conflict(format!(
+                    "no rotation in progress for tenant {}: it has {} credential(s); start one \
+                     with `scimctl token rotate {}`",
+                    tenant.id,
+                    credentials.len(),
+                    tenant.id
+                )));
+            }
+            // The newer one (by creation) is the replacement.
+            credentials.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
+            let (old, new) = (&credentials[0], &credentials[1]);
+            let old_used_later = match (&old.last_used, &new.last_used) {
+                (Some(old_used), Some(new_used)) => old_used > new_used,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if old_used_later && !force {
+                return Err(AdminError::Conflict(format!(
+                    "the old credential {} was last used at {}, after the new one {} ({}): the \
+                     identity provider still uses the old token. Switch it to the new token \
+                     first, or pass --force (API: \"force\": true) to remove the old one anyway",
+                    old.id,
+                    old.last_used.as_deref().unwrap_or("-"),
+                    new.id,
+                    new.last_used
+                        .as_deref()
+                        .map_or("never used".to_string(), |t| format!("last used at {t}")),
+                )));
+            }
+            self.store
+                .set_credential_status(&tenant.id, &old.id, CredentialStatus::Disabled)
+                .await
+                .map_err(|e| missing_credential(e, &tenant.id, &old.id))?;
+            self.store
+                .delete_credential(&tenant.id, &old.id)
+                .await
+                .map_err(|e| missing_credential(e, &tenant.id, &old.id))?;
+            Ok(json!({
+                "tenantId": tenant.id,
+                "removedCredentialId": old.id,
+                "forced": old_used_later,
+                "credential": credential_json(new),
+            }))
         }
-        // The newer one (by creation) is the replacement.
-        credentials.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
-        let (old, new) = (&credentials[0], &credentials[1]);
-        let old_used_later = match (&old.last_used, &new.last_used) {
-            (Some(old_used), Some(new_used)) => old_used > new_used,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if old_used_later && !force {
-            return Err(AdminError::Conflict(format!(
-                "the old credential {} was last used at {}, after the new one {} ({}): the \
-                 identity provider still uses the old token. Switch it to the new token first, \
-                 or pass --force (API: \"force\": true) to remove the old one anyway",
-                old.id,
-                old.last_used.as_deref().unwrap_or("-"),
-                new.id,
-                new.last_used
-                    .as_deref()
-                    .map_or("never used".to_string(), |t| format!("last used at {t}")),
-            )));
-        }
-        self.store
-            .set_credential_status(&tenant.id, &old.id, CredentialStatus::Disabled)
-            .await
-            .map_err(|e| missing_credential(e, &tenant.id, &old.id))?;
-        self.store
-            .delete_credential(&tenant.id, &old.id)
-            .await
-            .map_err(|e| missing_credential(e, &tenant.id, &old.id))?;
-        self.audit(
-            &tenant.id,
-            "POST",
-            "rotation.finish",
-            "Credential",
-            &old.id,
-            200,
-        )
         .await;
-        Ok(json!({
-            "tenantId": tenant.id,
-            "removedCredentialId": old.id,
-            "forced": old_used_later,
-            "credential": credential_json(new),
-        }))
+        self.audited(tenant_id, change, result).await
     }
 
     /// A page of the tenant's audit events, newest first.
@@ -434,8 +434,8 @@ impl Admin {
         Ok(tenant)
     }
 
-    /// Issues a credential (audited as `action`): its metadata and the token, shown this once.
-    async fn issue(&self, tenant: &Tenant, new: &NewCredential, action: &str) -> Result<Value> {
+    /// Issues a credential: its metadata and the token, shown this once.
+    async fn issue(&self, tenant: &Tenant, new: &NewCredential) -> Result<Value> {
         if !tenant.provisioning_enabled {
             return Err(AdminError::Conflict(format!(
                 "provisioning is disabled for tenant {}: `scimctl provisioning enable {}` turns it \
@@ -447,15 +447,6 @@ impl Admin {
         if let Err(e) = self.store.create_credential(&credential).await {
             return Err(self.explain_refusal(&tenant.id, e).await);
         }
-        self.audit(
-            &tenant.id,
-            "POST",
-            action,
-            "Credential",
-            &credential.id,
-            201,
-        )
-        .await;
         Ok(json!({
             "tenantId": tenant.id,
             "credential": credential_json(&credential),
@@ -511,38 +502,103 @@ impl Admin {
     fn event(
         &self,
         tenant: &str,
-        method: &str,
-        action: &str,
-        resource_type: &str,
-        id: &str,
+        change: &Change,
         status: u16,
+        resource_id: Option<&str>,
     ) -> AuditEvent {
         AuditEvent::new(
             tenant,
             Actor::Admin(self.principal.clone()),
-            method,
-            action,
-            resource_type,
-            Some(id),
+            change.method,
+            change.action,
+            change.resource_type,
+            resource_id,
             status,
         )
     }
 
-    /// Records an admin action. The action already happened: failing to record it is logged,
-    /// not reported as the action failing.
-    async fn audit(
+    /// Records a change's audit event, whatever its outcome: the status it answered, or the error's
+    /// (unless its tenant does not exist: a mistyped id gets no audit partition). The change
+    /// already happened or was refused, so failing to record it is logged, not reported.
+    async fn audited(
         &self,
-        tenant: &str,
-        method: &str,
-        action: &str,
-        resource_type: &str,
-        id: &str,
-        status: u16,
-    ) {
-        let event = self.event(tenant, method, action, resource_type, id, status);
+        tenant_id: &str,
+        change: Change<'_>,
+        result: Result<Value>,
+    ) -> Result<Value> {
+        let Some(tenant) = store::parse_id(tenant_id) else {
+            return result;
+        };
+        let (status, resource_id) = match &result {
+            Ok(value) => (
+                change.status,
+                change
+                    .resource_id
+                    .or_else(|| change.id_from.and_then(|p| value.pointer(p)?.as_str())),
+            ),
+            Err(err) => {
+                if self.store.get_tenant(&tenant).await.is_err() {
+                    return result;
+                }
+                (err.status(), change.resource_id)
+            }
+        };
+        let event = self.event(&tenant, &change, status, resource_id);
         if let Err(e) = self.store.record_audit(&event).await {
-            tracing::warn!(error = %e, action, "could not record audit event");
+            tracing::warn!(error = %e, action = change.action, "could not record audit event");
         }
+        result
+    }
+}
+
+/// An admin change as its audit event describes it.
+struct Change<'a> {
+    method: &'static str,
+    action: &'static str,
+    resource_type: &'static str,
+    /// The status it answers when it succeeds.
+    status: u16,
+    resource_id: Option<&'a str>,
+    /// Where in a successful answer the resource id is, when only the change makes it.
+    id_from: Option<&'static str>,
+}
+
+/// `id_from` for changes that issue a credential.
+const CREATED_CREDENTIAL: &str = "/credential/id";
+
+impl<'a> Change<'a> {
+    fn new(
+        method: &'static str,
+        action: &'static str,
+        resource_type: &'static str,
+        status: u16,
+    ) -> Self {
+        Change {
+            method,
+            action,
+            resource_type,
+            status,
+            resource_id: None,
+            id_from: None,
+        }
+    }
+
+    fn about(self, id: &'a str) -> Self {
+        Change {
+            resource_id: Some(id),
+            ..self
+        }
+    }
+
+    fn id_from(self, pointer: &'static str) -> Self {
+        Change {
+            id_from: Some(pointer),
+            ..self
+        }
+    }
+
+    fn status(self, status: u16) -> Self {
+        Change { status, ..self }
     }
 }
 

@@ -188,6 +188,18 @@ async fn the_acceptance_walkthrough() {
     ] {
         assert!(by_admin.contains(&action), "{action} in {by_admin:?}");
     }
+    let refusals: Vec<(&str, u64)> = audit.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["status"].as_u64().is_some_and(|s| s >= 400))
+        .map(|e| (e["action"].as_str().unwrap(), e["status"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        refusals,
+        [("rotation.finish", 409), ("credential.create", 409)],
+        "refused admin actions are on record too"
+    );
     let only_first = admin(
         store,
         "GET",
