@@ -260,9 +260,10 @@ impl Admin {
         let change = Change::new("POST", action, "Credential", 200).about(credential_id);
         let result = async {
             let tenant = parse_tenant(tenant_id)?;
+            let id = parse_credential(tenant_id, credential_id)?;
             let credential = self
                 .store
-                .set_credential_status(&tenant, credential_id, status)
+                .set_credential_status(&tenant, &id, status)
                 .await
                 .map_err(|e| missing_credential(e, tenant_id, credential_id))?;
             Ok(json!({ "tenantId": tenant, "credential": credential_json(&credential) }))
@@ -276,8 +277,9 @@ impl Admin {
             Change::new("DELETE", "credential.delete", "Credential", 200).about(credential_id);
         let result = async {
             let tenant = parse_tenant(tenant_id)?;
+            let id = parse_credential(tenant_id, credential_id)?;
             self.store
-                .delete_credential(&tenant, credential_id)
+                .delete_credential(&tenant, &id)
                 .await
                 .map_err(|e| missing_credential(e, tenant_id, credential_id))?;
             Ok(json!({ "tenantId": tenant, "credentialId": credential_id, "deleted": true }))
@@ -611,6 +613,11 @@ fn missing_tenant(err: StoreError, tenant: &str) -> AdminError {
         StoreError::NotFound => AdminError::NotFound(format!("no tenant {tenant}")),
         other => other.into(),
     }
+}
+
+/// Credential ids are ULIDs; anything else names no credential.
+fn parse_credential(tenant: &str, raw: &str) -> Result<String> {
+    store::parse_id(raw).ok_or_else(|| missing_credential(StoreError::NotFound, tenant, raw))
 }
 
 fn missing_credential(err: StoreError, tenant: &str, credential: &str) -> AdminError {

@@ -384,6 +384,21 @@ async fn admin_errors_are_json_with_the_right_status() {
             .is_some_and(|m| !m.is_empty()));
         assert_eq!(r.header("content-type"), Some("application/json"));
     }
+    let long = "X".repeat(3000);
+    for (method, path) in [
+        ("POST", format!("{base}/credentials/{long}/disable")),
+        ("DELETE", format!("{base}/credentials/{long}")),
+        ("GET", format!("/admin/tenants/{long}")),
+    ] {
+        let r = admin(store, method, &path, None).await;
+        assert_eq!(r.status, 404, "{method} a long id: {:?}", r.body);
+    }
+    let huge = json!({"name": "x".repeat(2 * 1024 * 1024)});
+    let r = admin(store, "POST", "/admin/tenants", Some(huge)).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (413, Some("PayloadTooLarge"))
+    );
     // Raw bodies that are not JSON objects.
     let r = admin_call(
         store,

@@ -223,7 +223,14 @@ fn no_route(request: &Request) -> Refusal {
 }
 
 fn body(request: &Request) -> Result<Value, Refusal> {
-    let body = json_body(request).map_err(|e| Refusal::new(400, "InvalidRequest", e.detail))?;
+    let body = json_body(request).map_err(|e| {
+        let code = if e.status == 413 {
+            "PayloadTooLarge"
+        } else {
+            "InvalidRequest"
+        };
+        Refusal::new(e.status, code, e.detail)
+    })?;
     if !body.is_object() {
         return Err(Refusal::new(
             400,
