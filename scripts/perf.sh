@@ -22,7 +22,7 @@ token=$(scimctl token create "$tenant" --json | json_field token)
 mkdir -p "$LOCAL/perf"
 echo "| function | binary size | median | p90 | min | max | status |"
 echo "|---|---|---|---|---|---|---|"
-for pair in users:users-list-filter groups:groups-list-filter discovery:discovery-service-provider-config; do
+for pair in users:users-list-filter groups:groups-list-filter discovery:discovery-service-provider-config admin:admin-credentials-list; do
   fn=${pair%%:*}
   event="$LOCAL/perf/$fn.json"
   sed -e "s/{{TENANT}}/$tenant/g" -e "s/{{TOKEN}}/$token/g" "events/${pair#*:}.json" >"$event"
