@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Black-box conformance: the public scim2-tester suite (through scim2-cli) against the real HTTP
-# surface, `cargo lambda watch` on the local DynamoDB. Needs AWS_ENDPOINT_URL_DYNAMODB and
-# TABLE_NAME (scripts/test.sh sets both). Fails if any check does not succeed.
+# Black-box checks against the real HTTP surface, `cargo lambda watch` on the local DynamoDB: the
+# public scim2-tester suite (through scim2-cli), then the credential lifecycle walkthrough
+# (scripts/acceptance.sh). Needs AWS_ENDPOINT_URL_DYNAMODB and TABLE_NAME (scripts/test.sh sets
+# both). Fails if any check does not succeed.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -38,3 +39,5 @@ if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -lt "$expected" ]; 
   echo "conformance failed (exit $status); full report: $report" >&2
   exit 1
 fi
+
+"$ROOT/scripts/acceptance.sh" "http://127.0.0.1:$port"
