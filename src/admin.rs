@@ -439,11 +439,7 @@ impl Admin {
     /// Issues a credential: its metadata and the token, shown this once.
     async fn issue(&self, tenant: &Tenant, new: &NewCredential) -> Result<Value> {
         if !tenant.provisioning_enabled {
-            return Err(AdminError::Conflict(format!(
-                "provisioning is disabled for tenant {}: `scimctl provisioning enable {}` turns it \
-                 on and issues its first token",
-                tenant.id, tenant.id
-            )));
+            return Err(provisioning_off(&tenant.id));
         }
         let (credential, token) = new_credential(&tenant.id, new)?;
         if let Err(e) = self.store.create_credential(&credential).await {
@@ -470,10 +466,7 @@ impl Admin {
             return AdminError::Conflict(format!("tenant {tenant_id} is being deleted"));
         }
         if !tenant.provisioning_enabled {
-            return AdminError::Conflict(format!(
-                "provisioning is disabled for tenant {tenant_id}: `scimctl provisioning enable \
-                 {tenant_id}` turns it on and issues its first token"
-            ));
+            return provisioning_off(tenant_id);
         }
         let ids = match self.store.list_credentials(tenant_id).await {
             Ok(list) => list
@@ -602,6 +595,13 @@ impl<'a> Change<'a> {
     fn status(self, status: u16) -> Self {
         Change { status, ..self }
     }
+}
+
+fn provisioning_off(tenant_id: &str) -> AdminError {
+    AdminError::Conflict(format!(
+        "provisioning is disabled for tenant {tenant_id}: `scimctl provisioning enable \
+         {tenant_id}` turns it on and issues its first token"
+    ))
 }
 
 fn parse_tenant(raw: &str) -> Result<String> {
