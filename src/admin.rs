@@ -691,6 +691,8 @@ pub fn credential_json(credential: &Credential) -> Value {
         "lastUsed": credential.last_used,
         "daysUntilExpiry": days_left,
         "expiringSoon": days_left.is_some_and(|d| d <= EXPIRY_WARNING_DAYS),
+        // An expired credential fails authentication whatever its status.
+        "expired": credential.expires.as_deref().is_some_and(|e| e <= store::now().as_str()),
     })
 }
 
@@ -733,13 +735,17 @@ fn days_until(timestamp: &str) -> Option<i64> {
 /// `--since` / `since=`: an RFC 3339 time, or a span back from now such as `30m`, `12h`, `7d`.
 pub fn parse_since(raw: &str) -> Result<String> {
     let raw = raw.trim();
-    if let Ok(at) = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
-    {
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    if let Ok(at) = time::OffsetDateTime::parse(raw, rfc3339) {
         return Ok(store::timestamp(at));
+    }
+    if let Ok(midnight) = time::OffsetDateTime::parse(&format!("{raw}T00:00:00Z"), rfc3339) {
+        return Ok(store::timestamp(midnight));
     }
     let invalid = || {
         AdminError::Invalid(format!(
-            "since must be an RFC 3339 time (2026-01-31T12:00:00Z) or a span like 30m, 12h, 7d; got {raw:?}"
+            "since must be an RFC 3339 time (2026-01-31T12:00:00Z), a date (2026-01-31, UTC) or \
+             a span like 30m, 12h, 7d; got {raw:?}"
         ))
     };
     let split = raw.len().checked_sub(1).ok_or_else(invalid)?;
@@ -811,6 +817,10 @@ mod tests {
             parse_since("2026-01-31T12:00:00Z").unwrap(),
             "2026-01-31T12:00:00.000Z"
         );
+        assert_eq!(
+            parse_since("2026-01-31").unwrap(),
+            "2026-01-31T00:00:00.000Z"
+        );
         let hour_ago = parse_since("1h").unwrap();
         let expected = store::timestamp(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
         assert_eq!(hour_ago[..16], expected[..16]);
@@ -820,6 +830,7 @@ mod tests {
             "5y",
             "-3d",
             "yesterday",
+            "2026-02-30",
             "99999999999d",
             "9223372036854775807d",
         ] {

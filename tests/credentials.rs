@@ -214,6 +214,14 @@ async fn expired_credentials_get_401_and_no_expiry_is_allowed() {
     };
     t.store().create_credential(&expired).await.unwrap();
     assert_eq!(t.status_with(&issued.token).await, 401);
+    let shown = t.admin().list_credentials(&t.tenant).await.unwrap();
+    let expired_ones = shown["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["expired"] == true)
+        .count();
+    assert_eq!(expired_ones, 1, "{shown}");
 
     let listed = t.admin().list_credentials(&t.tenant).await.unwrap();
     let never = listed["credentials"]

@@ -56,7 +56,7 @@ enum Command {
         /// Only events of this credential.
         #[arg(long)]
         credential: Option<String>,
-        /// Only events since an RFC 3339 time, or a span back from now: 30m, 12h, 7d.
+        /// Only events since an RFC 3339 time, a date (UTC), or a span back from now: 30m, 12h, 7d.
         #[arg(long)]
         since: Option<String>,
         /// Events per page.
@@ -416,7 +416,11 @@ fn credential_table(credentials: &Value) -> String {
         out.push_str(&format!(
             "{:<26}  {:<8}  {:<24}  {:<24}  {:<24}  {:>5}{flag}  {}\n",
             text(&c["id"]),
-            text(&c["status"]),
+            if c["expired"] == true {
+                "expired".to_string()
+            } else {
+                text(&c["status"])
+            },
             text(&c["created"]),
             text(&c["expires"]),
             text(&c["lastUsed"]),
