@@ -599,6 +599,11 @@ async fn deleting_a_tenant_removes_everything_in_bounded_batches() {
         .await
         .unwrap_err();
     assert_eq!(refused.status(), 409, "no new credential while deleting");
+    let undo = store.disable_provisioning(&t.tenant).await;
+    assert!(
+        matches!(undo, Err(scim_serverless::store::StoreError::Limit(_))),
+        "disabling must not undo a delete: {undo:?}"
+    );
     let shown = admin(store, "GET", &base, None).await;
     assert_eq!(shown.body["provisioning"], "deleting", "{:?}", shown.body);
 

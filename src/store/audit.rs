@@ -68,10 +68,6 @@ impl AuditEvent {
         }
     }
 
-    pub fn with_status(self, status: u16) -> Self {
-        AuditEvent { status, ..self }
-    }
-
     pub fn credential_id(&self) -> Option<&str> {
         match &self.actor {
             Actor::Credential(id) => Some(id),
@@ -215,9 +211,7 @@ impl Store {
             });
         }
         let mut request = self
-            .client
             .query()
-            .table_name(&self.table)
             .key_condition_expression("PK = :pk AND SK BETWEEN :lower AND :upper")
             .expression_attribute_values(":pk", s(audit_pk(tenant)))
             .expression_attribute_values(":lower", s(lower))

@@ -61,14 +61,6 @@ impl Store {
         }
     }
 
-    /// The same store, keeping audit events `days` days (0: until deleted).
-    pub fn with_audit_retention_days(self, days: u32) -> Self {
-        Store {
-            audit_retention_days: days,
-            ..self
-        }
-    }
-
     /// A Query on this table, paged as configured.
     fn query(&self) -> QueryFluentBuilder {
         self.client

@@ -145,9 +145,7 @@ impl Store {
     ) -> Result<(Vec<(String, Option<String>)>, Option<Item>), StoreError> {
         let name = super::resources::name_attribute(kind);
         let page = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(GSI1)
             .key_condition_expression("GSI1PK = :pk")
             .expression_attribute_values(":pk", s(collection_pk(tenant, kind)))
@@ -207,9 +205,7 @@ impl Store {
     /// Up to 500 keys from the start of a partition.
     async fn first_keys(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
         let page = self
-            .client
             .query()
-            .table_name(&self.table)
             .key_condition_expression("PK = :pk")
             .expression_attribute_values(":pk", s(pk))
             .projection_expression("PK, SK")

@@ -392,17 +392,30 @@ impl Store {
     }
 
     async fn switch_off(&self, tenant: &str, state: &str) -> Result<usize, StoreError> {
+        // Only a delete may go on from `deleting`: disabling must not undo it.
+        let condition = if state == DELETING {
+            "attribute_exists(PK) AND credentialCount = :seen"
+        } else {
+            "attribute_exists(PK) AND credentialCount = :seen \
+             AND (attribute_not_exists(provisioningState) OR provisioningState <> :deleting)"
+        };
         for _ in 0..5 {
             let credentials = self.list_credentials(tenant).await?;
+            let mut values = Item::from([
+                (":state".into(), s(state)),
+                (":zero".into(), n(0)),
+                (":seen".into(), n(credentials.len())),
+            ]);
+            if state != DELETING {
+                values.insert(":deleting".into(), s(DELETING));
+            }
             let switch_off = Update::builder()
                 .table_name(&self.table)
                 .key(PK, s(tenant_pk(tenant)))
                 .key(SK, s(TENANT_SK))
                 .update_expression("SET provisioningState = :state, credentialCount = :zero")
-                .condition_expression("attribute_exists(PK) AND credentialCount = :seen")
-                .expression_attribute_values(":state", s(state))
-                .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":seen", n(credentials.len()))
+                .condition_expression(condition)
+                .set_expression_attribute_values(Some(values))
                 .build()
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
             let mut actions = vec![Action {
@@ -425,7 +438,11 @@ impl Store {
             match self.transact(actions).await {
                 Ok(()) => return Ok(credentials.len()),
                 Err(StoreError::VersionConflict) => {
-                    self.get_tenant(tenant).await?;
+                    if self.get_tenant(tenant).await?.deleting && state != DELETING {
+                        return Err(StoreError::Limit(format!(
+                            "tenant {tenant} is being deleted"
+                        )));
+                    }
                     continue;
                 }
                 Err(e) => return Err(e),
