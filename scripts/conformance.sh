@@ -25,12 +25,27 @@ url="http://127.0.0.1:$port/$tenant/scim/v2"
 wait_for_api "$url" "$token"
 
 report="$LOCAL/conformance-report.txt"
-set +e
-scim2 --url "$url" -h "Authorization: Bearer $token" test >"$report" 2>&1
-status=$?
-set -e
-passed=$(grep -c '^SUCCESS' "$report" || true)
-failed=$(grep -cE '^(ERROR|CRITICAL|FAILURE|WARNING)' "$report" || true)
+# run_suite: runs scim2-tester once into $report; sets status, passed, failed.
+run_suite() {
+  set +e
+  scim2 --url "$url" -h "Authorization: Bearer $token" test >"$report" 2>&1
+  status=$?
+  set -e
+  passed=$(grep -c '^SUCCESS' "$report" || true)
+  failed=$(grep -cE '^(ERROR|CRITICAL|FAILURE|WARNING)' "$report" || true)
+}
+run_suite
+# Our functions only ever answer JSON. A `text/plain` answer comes from the `cargo lambda watch`
+# emulator itself (a dropped invocation under CI load), not from the code under test: when that is
+# the only kind of failure, the suite runs once more, and that run decides.
+emulator_only=$(grep -E '^(ERROR|CRITICAL|FAILURE|WARNING)' -A1 "$report" | grep -vE '^(ERROR|CRITICAL|FAILURE|WARNING|--)' |
+  grep -vc 'Unexpected content type: text/plain' || true)
+if [ "$failed" -ne 0 ] && [ "$emulator_only" -eq 0 ]; then
+  grep -E '^(ERROR|CRITICAL|FAILURE|WARNING)' -A1 "$report" || true
+  echo "scim2-tester: $failed check(s) got a text/plain answer from the local emulator; running the suite again"
+  cp "$report" "$report.first"
+  run_suite
+fi
 grep -E '^(ERROR|CRITICAL|FAILURE|WARNING)' -A1 "$report" || true
 # scim2-tester 0.5.2 (pinned in env.sh) runs 135 checks; all must succeed, none may be skipped.
 expected=135
