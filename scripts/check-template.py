@@ -25,13 +25,15 @@ def canonical(props):
 # What each binary's code calls (transactions need the per-item actions they contain).
 # Every function authenticates (GetItem) and records a credential's last use (UpdateItem).
 NEEDED = {
-    # CRUD, lists, transactions of Put/Update/Delete/ConditionCheck, audit PutItem.
-    "users": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
+    # CRUD, lists (counter and bookmark reads, membership filters), transactions of
+    # Put/Update/Delete/ConditionCheck, audit and bookmark PutItem.
+    "users": {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem",
+              "ConditionCheckItem"},
     # As users, plus the BatchGetItem pre-check of large member lists.
     "groups": {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem",
                "ConditionCheckItem"},
-    # Reads only (the root /.search), plus the last-use update.
-    "discovery": {"GetItem", "Query", "UpdateItem"},
+    # The root /.search (reads, bookmark and cursor-key PutItem), plus the last-use update.
+    "discovery": {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"},
     # Tenants, credentials (transactions of Update/Put/Delete), audit, tenant delete in batches.
     "admin": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"},
 }

@@ -1,6 +1,7 @@
 //! A multi-tenant SCIM 2.0 service provider (RFC 7643, RFC 7644) for AWS Lambda and DynamoDB.
 //!
 //! - [`protocol`]: SCIM itself, pure (schemas, filters, PATCH, projection, errors);
+//! - [`service`]: the use cases between HTTP and the store (lists and searches);
 //! - [`store`]: DynamoDB, single-table (no HTTP);
 //! - [`auth`]: bearer tokens;
 //! - [`http`]: the Lambda handler gluing them together.
@@ -9,4 +10,5 @@ pub mod admin;
 pub mod auth;
 pub mod http;
 pub mod protocol;
+pub mod service;
 pub mod store;

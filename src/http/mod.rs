@@ -16,6 +16,7 @@ use lambda_http::{Body, Request, Response};
 use crate::auth;
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::ScimError;
+use crate::service::list::Limits;
 use crate::store::{counted, Actor, AuditEvent, Store};
 use request::{parse_route, Route, Target};
 
@@ -57,6 +58,7 @@ pub struct RequestCost {
 pub struct App {
     pub store: Store,
     pub function: Function,
+    pub limits: Limits,
 }
 
 /// A request that passed routing and authentication.
@@ -69,6 +71,7 @@ pub(crate) struct Ctx<'a> {
     pub credential_id: String,
     /// Set once a write has stored its audit event in its own transaction.
     audited: AtomicBool,
+    pub limits: Limits,
 }
 
 impl Ctx<'_> {
@@ -102,7 +105,16 @@ fn write_action(method: &Method) -> &'static str {
 
 impl App {
     pub fn new(store: Store, function: Function) -> Self {
-        App { store, function }
+        App {
+            store,
+            function,
+            limits: Limits::default(),
+        }
+    }
+
+    /// The same app with other list limits (tests reach them without seeding 10,000 users).
+    pub fn with_limits(self, limits: Limits) -> Self {
+        App { limits, ..self }
     }
 
     /// Handles one request. Never fails: every error becomes a SCIM error response.
@@ -162,6 +174,7 @@ impl App {
             request,
             credential_id: credential.id,
             audited: AtomicBool::new(false),
+            limits: self.limits,
         };
         let outcome = route(&ctx, &target).await;
         if let Some(kind) = written_kind(request.method(), &target) {

@@ -5,35 +5,22 @@
 use std::collections::BTreeSet;
 
 use lambda_http::{Body, Response};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::request::{header, json_body, query_params};
 use super::{response, Ctx};
-use crate::protocol::list::{list_response, plan, ListQuery};
+use crate::protocol::list::{list_response, ListPageBody, ListQuery};
 use crate::protocol::members::{self, member_ids, MemberChanges};
 use crate::protocol::patch;
 use crate::protocol::projection::Projection;
 use crate::protocol::resource::{normalize, ResourceKind};
 use crate::protocol::ScimError;
+use crate::service::list::Lists;
+use crate::service::{etag, to_scim, Loaded};
 use crate::store::{StoreError, StoredResource};
 
 /// A PUT or PATCH that loses a race with another write is re-read and re-applied, up to this often.
 const WRITE_ATTEMPTS: u32 = 8;
-
-/// Above this many members, `members[].$ref` (optional, RFC 7643 §4.2) is left out so that a group of
-/// 100,000 members still fits Lambda's 6 MB response limit (about 53 bytes a member without it).
-const MAX_MEMBERS_WITH_REF: usize = 20_000;
-
-/// A resource with the related ids the response shows: a user's groups or a group's members
-/// (`None` when not loaded because the response leaves them out).
-struct Loaded {
-    resource: StoredResource,
-    related: Option<BTreeSet<String>>,
-}
-
-fn etag(resource: &StoredResource) -> String {
-    format!("W/\"{}\"", resource.version)
-}
 
 fn projection(ctx: &Ctx<'_>) -> Result<Projection, ScimError> {
     let params = query_params(ctx.request);
@@ -46,48 +33,10 @@ fn projection(ctx: &Ctx<'_>) -> Result<Projection, ScimError> {
     Projection::parse(get("attributes"), get("excludedAttributes"))
 }
 
-/// The SCIM representation: stored attributes plus `id`, related ids and `meta`.
-fn render(ctx: &Ctx<'_>, resource: &StoredResource, related: Option<&BTreeSet<String>>) -> Value {
-    let base = &ctx.base_url;
-    let mut out: Map<String, Value> = resource.attributes.clone();
-    out.insert("id".into(), Value::String(resource.id.clone()));
-    if let Some(ids) = related.filter(|ids| !ids.is_empty()) {
-        let (key, refs): (&str, Vec<Value>) = match resource.kind {
-            ResourceKind::User => (
-                "groups",
-                ids.iter()
-                    .map(|id| json!({"value": id, "$ref": format!("{base}/Groups/{id}"), "type": "direct"}))
-                    .collect(),
-            ),
-            ResourceKind::Group => (
-                "members",
-                ids.iter()
-                    .map(|id| match ids.len() {
-                        n if n > MAX_MEMBERS_WITH_REF => json!({"value": id, "type": "User"}),
-                        _ => json!({"value": id, "$ref": format!("{base}/Users/{id}"), "type": "User"}),
-                    })
-                    .collect(),
-            ),
-        };
-        out.insert(key.into(), Value::Array(refs));
-    }
-    out.insert(
-        "meta".into(),
-        json!({
-            "resourceType": resource.kind.name(),
-            "created": resource.created,
-            "lastModified": resource.last_modified,
-            "location": format!("{base}/{}/{}", resource.kind.endpoint(), resource.id),
-            "version": etag(resource),
-        }),
-    );
-    Value::Object(out)
-}
-
 fn respond(ctx: &Ctx<'_>, status: u16, loaded: &Loaded, projection: &Projection) -> Response<Body> {
     let body = projection.apply(
         loaded.resource.kind,
-        render(ctx, &loaded.resource, loaded.related.as_ref()),
+        to_scim(&ctx.base_url, &loaded.resource, loaded.related.as_ref()),
     );
     let mut headers = vec![("ETag", etag(&loaded.resource))];
     if status == 201 {
@@ -202,73 +151,7 @@ pub(super) async fn list(
         Some(body) => ListQuery::from_search_body(kind, body)?,
         None => ListQuery::from_params(kind, &query_params(ctx.request))?,
     };
-    let (total, page) = match &query.filter {
-        Some(_) => {
-            let matched = filtered(ctx, kind, &query).await?;
-            let total = matched.len();
-            let page = matched
-                .into_iter()
-                .skip(query.start_index - 1)
-                .take(query.count)
-                .collect();
-            (total, page)
-        }
-        None => {
-            ctx.store
-                .list(&ctx.tenant, kind, query.start_index, query.count)
-                .await?
-        }
-    };
-    let resources = render_page(ctx, &query, &page).await?;
-    Ok(response::json(
-        200,
-        &list_response(total, query.start_index, query.count, resources),
-    ))
-}
-
-/// Every resource matching the query's filter: one indexed lookup, then the whole filter in memory.
-async fn filtered(
-    ctx: &Ctx<'_>,
-    kind: ResourceKind,
-    query: &ListQuery,
-) -> Result<Vec<StoredResource>, ScimError> {
-    let Some(filter) = &query.filter else {
-        return Ok(Vec::new());
-    };
-    let found = ctx
-        .store
-        .find(&ctx.tenant, kind, &plan(kind, filter)?)
-        .await?;
-    Ok(found
-        .into_iter()
-        .filter(|r| query.admits(kind, &render(ctx, r, None)))
-        .collect())
-}
-
-/// Renders a page; groups' members are read (concurrently) only if the response shows them.
-async fn render_page(
-    ctx: &Ctx<'_>,
-    query: &ListQuery,
-    page: &[StoredResource],
-) -> Result<Vec<Value>, ScimError> {
-    let reads = page.iter().map(|r| async move {
-        if r.kind == ResourceKind::Group && query.projection.includes("members") {
-            let ids = ctx.store.group_members(&ctx.tenant, &r.id).await?;
-            Ok::<_, StoreError>(Some(ids.into_iter().collect::<BTreeSet<String>>()))
-        } else {
-            Ok(None)
-        }
-    });
-    let members = futures::future::try_join_all(reads).await?;
-    Ok(page
-        .iter()
-        .zip(&members)
-        .map(|(r, related)| {
-            query
-                .projection
-                .apply(r.kind, render(ctx, r, related.as_ref()))
-        })
-        .collect())
+    respond_list(ctx, &[kind], &query).await
 }
 
 /// `POST /.search` at the root (RFC 7644 §3.4.3): users, then groups, paged as one list. A filter
@@ -277,47 +160,52 @@ pub(super) async fn search_all(ctx: &Ctx<'_>, body: &Value) -> Result<Response<B
     let mut usable = Vec::new();
     let mut first_error = None;
     for kind in [ResourceKind::User, ResourceKind::Group] {
-        let query = ListQuery::from_search_body(kind, body).and_then(|q| {
-            if let Some(filter) = &q.filter {
-                plan(kind, filter)?;
-            }
-            Ok(q)
-        });
-        match query {
-            Ok(q) => usable.push((kind, q)),
+        match ListQuery::from_search_body(kind, body) {
+            Ok(query) => usable.push((kind, query)),
             Err(e) => {
                 first_error.get_or_insert(e);
             }
         }
     }
-    let Some((_, shape)) = usable.first().cloned() else {
+    let Some((_, query)) = usable.first() else {
         // No kind can answer: say why for users, the first kind tried.
         return Err(first_error.unwrap_or_else(|| ScimError::invalid_filter("unsupported filter")));
     };
-    let (start, count) = (shape.start_index, shape.count);
-    let mut total = 0;
-    let mut page: Vec<StoredResource> = Vec::new();
-    for (kind, query) in &usable {
-        // Where this kind starts within the combined list, and how many the page still wants.
-        let offset = start.saturating_sub(1).saturating_sub(total);
-        let wanted = count - page.len();
-        if query.filter.is_some() {
-            let matched = filtered(ctx, *kind, query).await?;
-            total += matched.len();
-            page.extend(matched.into_iter().skip(offset).take(wanted));
-        } else {
-            let (kind_total, items) = ctx
-                .store
-                .list(&ctx.tenant, *kind, offset + 1, wanted)
-                .await?;
-            total += kind_total;
-            page.extend(items);
-        }
-    }
-    let resources = render_page(ctx, &shape, &page).await?;
+    let kinds: Vec<ResourceKind> = usable.iter().map(|(kind, _)| *kind).collect();
+    respond_list(ctx, &kinds, query).await
+}
+
+async fn respond_list(
+    ctx: &Ctx<'_>,
+    kinds: &[ResourceKind],
+    query: &ListQuery,
+) -> Result<Response<Body>, ScimError> {
+    let lists = Lists {
+        store: ctx.store,
+        tenant: &ctx.tenant,
+        base_url: &ctx.base_url,
+        limits: ctx.limits,
+    };
+    let page = lists.run(kinds, query).await?;
+    let resources = page
+        .resources
+        .iter()
+        .map(|l| {
+            query.projection.apply(
+                l.resource.kind,
+                to_scim(&ctx.base_url, &l.resource, l.related.as_ref()),
+            )
+        })
+        .collect();
     Ok(response::json(
         200,
-        &list_response(total, start, count, resources),
+        &list_response(ListPageBody {
+            total: page.total,
+            start_index: page.start_index,
+            count: query.count,
+            resources,
+            next_cursor: page.next_cursor,
+        }),
     ))
 }
 

@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use super::cursor::CURSOR_TIMEOUT_SECONDS;
 use super::list::MAX_PAGE_SIZE;
 use super::resource::ResourceKind;
 use super::schema;
@@ -18,7 +19,16 @@ pub fn service_provider_config(base_url: &str) -> Value {
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_PAGE_SIZE},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
+        // RFC 9865 §4: both paging styles; cursors expire after `cursorTimeout` seconds.
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": MAX_PAGE_SIZE,
+            "maxPageSize": MAX_PAGE_SIZE,
+            "cursorTimeout": CURSOR_TIMEOUT_SECONDS
+        },
         "etag": {"supported": true},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
@@ -89,7 +99,9 @@ mod tests {
     fn service_provider_config_claims_only_what_exists() {
         let spc = service_provider_config("https://x/t/scim/v2");
         assert_eq!(spc["bulk"]["supported"], false);
-        assert_eq!(spc["sort"]["supported"], false);
+        assert_eq!(spc["sort"]["supported"], true);
+        assert_eq!(spc["pagination"]["cursor"], true);
+        assert_eq!(spc["pagination"]["index"], true);
         assert_eq!(spc["changePassword"]["supported"], false);
         assert_eq!(spc["patch"]["supported"], true);
         assert_eq!(spc["filter"]["maxResults"], MAX_PAGE_SIZE);

@@ -1,35 +1,50 @@
-//! List and search requests (RFC 7644 §3.4.2, §3.4.3): paging parameters, the filter and how it is
-//! answered from an index, and the ListResponse body.
+//! List and search requests (RFC 7644 §3.4.2, §3.4.3; RFC 9865): the filter, sort, paging and
+//! projection a client asked for, and the ListResponse body. `planner` decides how to answer.
 
 use serde_json::{json, Value};
 
+use sha2::{Digest, Sha256};
+
 use super::error::ScimError;
-use super::filter::{matches, parse_filter, AttrPath, CompareOp, Filter};
+use super::filter::{parse_filter, Filter};
+use super::matcher::validate;
 use super::patch::get_ci;
 use super::projection::Projection;
-use super::resource::{case_exact, resolve, ResourceKind};
+use super::resource::ResourceKind;
+use super::sort::SortSpec;
 
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 /// Larger `count` values are clamped to this (advertised as `filter.maxResults`).
 pub const MAX_PAGE_SIZE: usize = 100;
 
+/// How the client pages: by position (RFC 7644 §3.4.2.4) or by cursor (RFC 9865).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Paging {
+    /// 1-based.
+    Index { start_index: usize },
+    /// `None` for the first page (`cursor=` sent empty).
+    Cursor(Option<String>),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListQuery {
     pub filter: Option<Filter>,
-    /// 1-based.
-    pub start_index: usize,
+    pub sort: Option<SortSpec>,
+    pub paging: Paging,
     pub count: usize,
     pub projection: Projection,
 }
 
-/// How a filter is answered: one key or index lookup, then the whole filter re-checked in memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
-    Id(String),
-    UserName(String),
-    DisplayName(String),
-    ExternalId(String),
+/// The parameters as the client sent them, from a query string or a SearchRequest body.
+#[derive(Debug, Default)]
+struct Raw<'a> {
+    filter: Option<&'a str>,
+    sort_by: Option<&'a str>,
+    sort_order: Option<&'a str>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    cursor: Option<&'a str>,
 }
 
 impl ListQuery {
@@ -52,26 +67,45 @@ impl ListQuery {
                 })
                 .transpose()
         };
+        let raw = Raw {
+            filter: get("filter"),
+            sort_by: get("sortBy"),
+            sort_order: get("sortOrder"),
+            start_index: number("startIndex")?,
+            count: number("count")?,
+            cursor: get("cursor"),
+        };
         Self::build(
             kind,
-            get("filter"),
-            number("startIndex")?,
-            number("count")?,
+            raw,
             Projection::parse(get("attributes"), get("excludedAttributes"))?,
         )
     }
 
-    /// From a `POST /.search` body.
+    /// From a `POST …/.search` body (a SearchRequest, RFC 7644 §3.4.3).
     pub fn from_search_body(kind: ResourceKind, body: &Value) -> Result<Self, ScimError> {
         let obj = body
             .as_object()
             .ok_or_else(|| ScimError::invalid_syntax("the search body must be a JSON object"))?;
+        check_search_schemas(obj.get("schemas"))?;
         let number = |name: &str| -> Result<Option<i64>, ScimError> {
             match get_ci(obj, name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(v) => v.as_i64().map(Some).ok_or_else(|| {
                     ScimError::invalid_value(format!("\"{name}\" must be an integer"))
                 }),
+            }
+        };
+        let text = |name: &str| -> Result<Option<&str>, ScimError> {
+            match get_ci(obj, name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) if name == "filter" => {
+                    Err(ScimError::invalid_filter("\"filter\" must be a string"))
+                }
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "\"{name}\" must be a string"
+                ))),
             }
         };
         let names = |name: &str| -> Result<Vec<String>, ScimError> {
@@ -85,150 +119,136 @@ impl ListQuery {
                         })
                     })
                     .collect(),
+                // A comma-separated string, as in a query string: accepted.
+                Some(Value::String(s)) => Ok(s
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()),
                 Some(_) => Err(ScimError::invalid_value(format!(
                     "\"{name}\" must be an array"
                 ))),
             }
         };
-        let filter = match get_ci(obj, "filter") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.as_str()),
-            Some(_) => return Err(ScimError::invalid_filter("\"filter\" must be a string")),
+        let raw = Raw {
+            filter: text("filter")?,
+            sort_by: text("sortBy")?,
+            sort_order: text("sortOrder")?,
+            start_index: number("startIndex")?,
+            count: number("count")?,
+            cursor: text("cursor")?,
         };
         Self::build(
             kind,
-            filter,
-            number("startIndex")?,
-            number("count")?,
+            raw,
             Projection::from_lists(&names("attributes")?, &names("excludedAttributes")?)?,
         )
     }
 
-    fn build(
-        kind: ResourceKind,
-        filter: Option<&str>,
-        start_index: Option<i64>,
-        count: Option<i64>,
-        projection: Projection,
-    ) -> Result<Self, ScimError> {
-        let filter = match filter.map(str::trim).filter(|f| !f.is_empty()) {
+    fn build(kind: ResourceKind, raw: Raw<'_>, projection: Projection) -> Result<Self, ScimError> {
+        let filter = match raw.filter.map(str::trim).filter(|f| !f.is_empty()) {
             None => None,
             Some(text) => {
                 let parsed = parse_filter(text).map_err(|e| {
                     ScimError::invalid_filter(format!("cannot parse filter \"{text}\": {e}"))
                 })?;
-                check_attributes(kind, &parsed)?;
+                validate(kind, &parsed)?;
                 Some(parsed)
             }
         };
+        let paging = match (raw.cursor, raw.start_index) {
+            (Some(_), Some(_)) => {
+                return Err(ScimError::invalid_value(
+                    "send either startIndex (index paging) or cursor (cursor paging), not both",
+                ))
+            }
+            (Some(cursor), None) => {
+                Paging::Cursor(Some(cursor.trim()).filter(|c| !c.is_empty()).map(String::from))
+            }
+            // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1.
+            (None, start) => Paging::Index {
+                start_index: usize::try_from(start.unwrap_or(1).max(1)).unwrap_or(usize::MAX),
+            },
+        };
         Ok(ListQuery {
             filter,
-            // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1; a negative count as 0.
-            start_index: start_index.unwrap_or(1).max(1) as usize,
-            count: count
+            sort: SortSpec::parse(kind, raw.sort_by, raw.sort_order)?,
+            paging,
+            // A negative count is read as 0; a larger one than the maximum is clamped to it.
+            count: raw
+                .count
                 .unwrap_or(MAX_PAGE_SIZE as i64)
                 .clamp(0, MAX_PAGE_SIZE as i64) as usize,
             projection,
         })
     }
 
-    /// Whether a resource passes the filter (always true without one).
-    pub fn admits(&self, kind: ResourceKind, resource: &Value) -> bool {
-        self.filter
-            .as_ref()
-            .is_none_or(|f| matches(f, resource, &|p: &AttrPath| case_exact(kind, p)))
+    /// Identifies the query apart from its paging: bookmarks and cursors are bound to it.
+    pub fn key(&self, kinds: &[ResourceKind]) -> String {
+        let mut text = String::new();
+        for kind in kinds {
+            text.push_str(kind.name());
+            text.push('\n');
+        }
+        if let Some(filter) = &self.filter {
+            text.push_str(&filter.to_string());
+        }
+        text.push('\n');
+        if let Some(sort) = &self.sort {
+            text.push_str(&format!("{} {:?}", sort.path, sort.order));
+        }
+        let digest = Sha256::digest(text.as_bytes());
+        digest
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
-fn check_attributes(kind: ResourceKind, filter: &Filter) -> Result<(), ScimError> {
-    let check = |path: &AttrPath| {
-        let resolved = resolve(kind, path).ok_or_else(|| {
-            ScimError::invalid_filter(format!("\"{path}\" is not an attribute of {}", kind.name()))
-        })?;
-        // Memberships live in their own items, not in the resources a filter is checked against.
-        if matches!(resolved.attr.name, "groups" | "members") && resolved.extension.is_none() {
-            return Err(ScimError::invalid_filter(format!(
-                "filtering on \"{}\" is not supported yet",
-                resolved.attr.name
-            )));
-        }
+/// A SearchRequest names its schema (RFC 7644 §3.4.3); anything else is refused.
+fn check_search_schemas(schemas: Option<&Value>) -> Result<(), ScimError> {
+    let names_it = schemas
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(SEARCH_REQUEST_SCHEMA)));
+    if names_it {
         Ok(())
-    };
-    match filter {
-        Filter::Present(p) | Filter::Compare(p, _, _) => check(p),
-        Filter::And(a, b) | Filter::Or(a, b) => {
-            check_attributes(kind, a)?;
-            check_attributes(kind, b)
-        }
-        Filter::Not(f) => check_attributes(kind, f),
-        Filter::ValuePath(p, _) => check(p),
+    } else {
+        Err(ScimError::invalid_syntax(format!(
+            "a search request must carry \"schemas\": [\"{SEARCH_REQUEST_SCHEMA}\"]"
+        )))
     }
 }
 
-/// Picks the indexed `eq` clause that answers the filter in one request: `id`, then `userName`
-/// (Users) or `displayName` (Groups), then `externalId`, found anywhere in a top-level `and`.
-pub fn plan(kind: ResourceKind, filter: &Filter) -> Result<Lookup, ScimError> {
-    let mut conjuncts = Vec::new();
-    flatten_and(filter, &mut conjuncts);
-    let mut best: Option<(u8, Lookup)> = None;
-    for clause in conjuncts {
-        let Filter::Compare(path, CompareOp::Eq, Value::String(value)) = clause else {
-            continue;
-        };
-        let Some(resolved) =
-            resolve(kind, path).filter(|r| r.extension.is_none() && r.sub.is_none())
-        else {
-            continue;
-        };
-        let candidate = match (kind, resolved.attr.name) {
-            (_, "id") => (0, Lookup::Id(value.clone())),
-            (ResourceKind::User, "userName") => (1, Lookup::UserName(value.clone())),
-            (ResourceKind::Group, "displayName") => (1, Lookup::DisplayName(value.clone())),
-            (_, "externalId") => (2, Lookup::ExternalId(value.clone())),
-            _ => continue,
-        };
-        if best.as_ref().is_none_or(|(rank, _)| candidate.0 < *rank) {
-            best = Some(candidate);
-        }
-    }
-    best.map(|(_, lookup)| lookup).ok_or_else(|| {
-        let indexed = match kind {
-            ResourceKind::User => "id, userName or externalId",
-            ResourceKind::Group => "id, displayName or externalId",
-        };
-        ScimError::invalid_filter(format!(
-            "this filter is not supported yet: a {} filter needs an 'eq' on {indexed} (optionally \
-             joined with 'and' to other conditions)",
-            kind.name()
-        ))
-    })
+/// The body of a list or search response (RFC 7644 §3.4.2, RFC 9865 §2.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPageBody {
+    /// Every match, not only this page's.
+    pub total: usize,
+    /// Index paging only.
+    pub start_index: Option<usize>,
+    pub count: usize,
+    pub resources: Vec<Value>,
+    /// Cursor paging only, and only when another page follows.
+    pub next_cursor: Option<String>,
 }
 
-fn flatten_and<'a>(filter: &'a Filter, out: &mut Vec<&'a Filter>) {
-    match filter {
-        Filter::And(a, b) => {
-            flatten_and(a, out);
-            flatten_and(b, out);
-        }
-        other => out.push(other),
-    }
-}
-
-/// RFC 7644 §3.4.2: `totalResults` is every match; `Resources` is omitted when `count=0` asked for none.
-pub fn list_response(
-    total: usize,
-    start_index: usize,
-    count: usize,
-    resources: Vec<Value>,
-) -> Value {
+/// `Resources` is omitted when `count=0` asked for none.
+pub fn list_response(page: ListPageBody) -> Value {
     let mut body = json!({
         "schemas": [LIST_RESPONSE_SCHEMA],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
+        "totalResults": page.total,
+        "itemsPerPage": page.resources.len(),
     });
-    if count > 0 {
-        body["Resources"] = Value::Array(resources);
+    if let Some(start) = page.start_index {
+        body["startIndex"] = json!(start);
+    }
+    if let Some(next) = page.next_cursor {
+        body["nextCursor"] = json!(next);
+    }
+    if page.count > 0 {
+        body["Resources"] = Value::Array(page.resources);
     }
     body
 }
@@ -251,49 +271,25 @@ mod tests {
     #[test]
     fn paging_defaults_clamps_and_floors() {
         let q = query(&[]).unwrap();
-        assert_eq!((q.start_index, q.count), (1, MAX_PAGE_SIZE));
+        assert_eq!((q.paging, q.count), (Paging::Index { start_index: 1 }, MAX_PAGE_SIZE));
         let q = query(&[("startIndex", "0"), ("count", "100000")]).unwrap();
-        assert_eq!((q.start_index, q.count), (1, MAX_PAGE_SIZE));
+        assert_eq!((q.paging, q.count), (Paging::Index { start_index: 1 }, MAX_PAGE_SIZE));
         let q = query(&[("startIndex", "-5"), ("count", "-1")]).unwrap();
-        assert_eq!((q.start_index, q.count), (1, 0));
+        assert_eq!((q.paging, q.count), (Paging::Index { start_index: 1 }, 0));
         assert!(query(&[("count", "ten")]).is_err());
     }
 
     #[test]
-    fn user_name_eq_is_planned_on_the_user_name_index() {
-        let q = query(&[("filter", "userName eq \"Ann\"")]).unwrap();
-        let plan = plan(ResourceKind::User, q.filter.as_ref().unwrap()).unwrap();
-        assert_eq!(plan, Lookup::UserName("Ann".into()));
-    }
-
-    #[test]
-    fn and_of_eq_clauses_prefers_the_most_selective_key() {
-        let q = query(&[(
-            "filter",
-            "externalId eq \"e\" and id eq \"i\" and active eq true",
-        )])
-        .unwrap();
+    fn an_empty_cursor_asks_for_the_first_cursor_page_and_mixing_styles_is_refused() {
+        assert_eq!(query(&[("cursor", "")]).unwrap().paging, Paging::Cursor(None));
         assert_eq!(
-            plan(ResourceKind::User, q.filter.as_ref().unwrap()).unwrap(),
-            Lookup::Id("i".into())
+            query(&[("cursor", "abc")]).unwrap().paging,
+            Paging::Cursor(Some("abc".into()))
         );
-    }
-
-    #[test]
-    fn unindexed_filters_are_invalid_filter_not_ignored() {
-        for f in [
-            "userName co \"a\"",
-            "displayName eq \"x\"",
-            "userName eq \"a\" or id eq \"b\"",
-        ] {
-            let q = query(&[("filter", f)]).unwrap();
-            let err = plan(ResourceKind::User, q.filter.as_ref().unwrap()).unwrap_err();
-            assert_eq!(
-                err.scim_type,
-                Some(super::super::error::ScimType::InvalidFilter),
-                "{f}"
-            );
-        }
+        assert_eq!(
+            query(&[("cursor", ""), ("startIndex", "1")]).unwrap_err().status,
+            400
+        );
     }
 
     #[test]
@@ -306,9 +302,49 @@ mod tests {
     }
 
     #[test]
-    fn count_zero_omits_resources() {
-        let body = list_response(7, 1, 0, vec![]);
+    fn a_search_body_must_name_the_search_request_schema() {
+        let ok = json!({"schemas": [SEARCH_REQUEST_SCHEMA], "filter": "userName sw \"a\"", "sortBy": "userName", "sortOrder": "DESCENDING", "cursor": ""});
+        let q = ListQuery::from_search_body(ResourceKind::User, &ok).unwrap();
+        assert_eq!(q.paging, Paging::Cursor(None));
+        assert!(q.sort.is_some());
+        for bad in [json!({}), json!({"schemas": ["urn:x"]}), json!({"schemas": "x"})] {
+            let err = ListQuery::from_search_body(ResourceKind::User, &bad).unwrap_err();
+            assert_eq!(err.status, 400, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_query_key_ignores_paging_but_not_filter_or_sort() {
+        let kinds = [ResourceKind::User];
+        let a = query(&[("filter", "userName sw \"a\""), ("startIndex", "5")]).unwrap();
+        let b = query(&[("filter", "userName sw \"a\""), ("count", "3")]).unwrap();
+        let c = query(&[("filter", "userName sw \"b\"")]).unwrap();
+        let d = query(&[("filter", "userName sw \"a\""), ("sortBy", "userName")]).unwrap();
+        assert_eq!(a.key(&kinds), b.key(&kinds));
+        assert_ne!(a.key(&kinds), c.key(&kinds));
+        assert_ne!(a.key(&kinds), d.key(&kinds));
+        assert_ne!(a.key(&kinds), a.key(&[ResourceKind::Group]));
+    }
+
+    #[test]
+    fn count_zero_omits_resources_and_cursor_pages_carry_no_start_index() {
+        let body = list_response(ListPageBody {
+            total: 7,
+            start_index: Some(1),
+            count: 0,
+            resources: vec![],
+            next_cursor: None,
+        });
         assert_eq!(body["totalResults"], 7);
         assert!(body.get("Resources").is_none());
+        let body = list_response(ListPageBody {
+            total: 7,
+            start_index: None,
+            count: 2,
+            resources: vec![json!({}), json!({})],
+            next_cursor: Some("c".into()),
+        });
+        assert!(body.get("startIndex").is_none());
+        assert_eq!(body["nextCursor"], "c");
     }
 }

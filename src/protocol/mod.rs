@@ -1,12 +1,14 @@
 //! The SCIM protocol, pure: no I/O, no DynamoDB, no Lambda. Everything here is a function from
 //! values to values, so it is tested with plain unit tests.
 
+pub mod cursor;
 pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod list;
 pub mod members;
 pub mod patch;
+pub mod planner;
 pub mod projection;
 pub mod resource;
 pub mod schema;

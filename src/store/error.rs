@@ -16,6 +16,9 @@ pub enum StoreError {
     UnknownMember(String),
     #[error("{0}")]
     Limit(String),
+    /// A list would examine more items than it may.
+    #[error("{0}")]
+    TooMany(String),
     #[error("DynamoDB is throttling requests")]
     Throttled,
     #[error("concurrent transactions kept conflicting")]
@@ -68,6 +71,7 @@ impl From<StoreError> for ScimError {
                 ScimError::invalid_value(format!("member \"{id}\" is not a user of this tenant"))
             }
             StoreError::Limit(detail) => ScimError::new(409, None, detail),
+            StoreError::TooMany(detail) => ScimError::too_many(detail),
             StoreError::Throttled | StoreError::TransactionConflict => ScimError::throttled(),
             StoreError::Backend(detail) => {
                 tracing::error!(error = %detail, "DynamoDB request failed");

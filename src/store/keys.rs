@@ -10,9 +10,13 @@ pub const GSI1: &str = "GSI1";
 pub const GSI1PK: &str = "GSI1PK";
 pub const GSI1SK: &str = "GSI1SK";
 pub const GSI2: &str = "GSI2";
-pub const GSI2PK: &str = "GSI2PK";
+/// By name: the collection partition (`GSI1PK`), sorted by `lower(name)`.
+pub const GSI2SK: &str = "GSI2SK";
 pub const GSI3: &str = "GSI3";
 pub const GSI3PK: &str = "GSI3PK";
+/// By last modification: the collection partition (`GSI1PK`), sorted by `{lastModified}#{id}`.
+pub const GSI4: &str = "GSI4";
+pub const GSI4SK: &str = "GSI4SK";
 /// Reserved for audit events, which expire.
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
@@ -55,9 +59,9 @@ pub fn name_key(name: &str) -> String {
     name.to_lowercase()
 }
 
-/// GSI2 partition: lookup by unique name.
-pub fn name_pk(tenant: &str, kind: ResourceKind, name: &str) -> String {
-    format!("{tenant}#{}#NAME#{}", kind_tag(kind), name_key(name))
+/// GSI4 sort key: the last modification time (fixed-width UTC), then the id to make it unique.
+pub fn modified_sk(last_modified: &str, id: &str) -> String {
+    format!("{last_modified}#{id}")
 }
 
 /// GSI3 partition: lookup by externalId (case-exact, RFC 7643 §3.1).
@@ -87,6 +91,28 @@ pub const TENANTS_PK: &str = "TENANTS";
 pub fn audit_pk(tenant: &str) -> String {
     format!("{tenant}#AUDIT")
 }
+
+/// Partition of a tenant's list state: the resource counters and the index-paging bookmarks.
+pub fn lists_pk(tenant: &str) -> String {
+    format!("{tenant}#LISTS")
+}
+
+/// Number of counter items per kind: concurrent creates pick one at random, so they rarely touch
+/// the same item (transactions on one item conflict).
+pub const COUNTER_SHARDS: u8 = 16;
+
+pub fn counter_sk(kind: ResourceKind, shard: u8) -> String {
+    format!("COUNT#{}#{shard:02}", kind_tag(kind))
+}
+
+/// Bookmark of where the page starting at `start_index` begins, for one query.
+pub fn bookmark_sk(query: &str, start_index: usize) -> String {
+    format!("BOOKMARK#{query}#{start_index:010}")
+}
+
+/// The signing key of list cursors, one per table.
+pub const CONFIG_PK: &str = "CONFIG";
+pub const CURSOR_KEY_SK: &str = "CURSOR_KEY";
 
 /// Audit events of deleted tenants (whose own audit partitions went with them).
 pub const TENANT_DELETIONS_PK: &str = "TENANTS#DELETED#AUDIT";

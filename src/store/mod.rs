@@ -5,12 +5,14 @@ mod audit;
 mod count;
 mod error;
 pub mod keys;
+mod lists;
 mod resources;
 pub mod table;
 mod tenant_delete;
 mod tenants;
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -22,6 +24,7 @@ use aws_sdk_dynamodb::Client;
 pub use audit::{Actor, AuditEvent, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION_DAYS};
 pub use count::{counted, CountRequests};
 pub use error::StoreError;
+pub use lists::{IndexKey, RangePage};
 pub use resources::{parse_id, StoredResource, UserWithGroups};
 pub use tenant_delete::DeleteProgress;
 pub use tenants::{Credential, CredentialStatus, Tenant, MAX_CREDENTIALS};
@@ -41,6 +44,8 @@ pub struct Store {
     page_limit: Option<i32>,
     /// Days audit events are kept before the table's TTL removes them; 0 keeps them.
     audit_retention_days: u32,
+    /// The cursor-signing key, read from the table once per process.
+    cursor_key: Arc<OnceLock<Arc<Vec<u8>>>>,
 }
 
 impl Store {
@@ -50,6 +55,7 @@ impl Store {
             table: table.into(),
             page_limit: None,
             audit_retention_days: retention_from_env(),
+            cursor_key: Arc::default(),
         }
     }
 

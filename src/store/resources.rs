@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, Delete, KeysAndAttributes, Put, Select, TransactWriteItem, Update,
+    ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 use serde_json::{Map, Value};
 
@@ -14,7 +14,6 @@ use super::AuditEvent;
 use super::{
     get_n, get_s, n, now, query_all, s, Action, Item, Store, StoreError, MAX_TRANSACTION_ACTIONS,
 };
-use crate::protocol::list::Lookup;
 use crate::protocol::resource::ResourceKind;
 
 /// BatchGetItem takes at most 100 keys.
@@ -77,8 +76,12 @@ impl StoredResource {
             (GSI1SK.into(), s(&self.id)),
         ]);
         if let Some(name) = self.unique_name() {
-            item.insert(GSI2PK.into(), s(name_pk(tenant, self.kind, name)));
+            item.insert(GSI2SK.into(), s(name_key(name)));
         }
+        item.insert(
+            GSI4SK.into(),
+            s(modified_sk(&self.last_modified, &self.id)),
+        );
         if let Some(external_id) = self.external_id() {
             item.insert(
                 GSI3PK.into(),
@@ -88,7 +91,7 @@ impl StoredResource {
         Ok(item)
     }
 
-    fn from_item(item: &Item) -> Result<Self, StoreError> {
+    pub(super) fn from_item(item: &Item) -> Result<Self, StoreError> {
         let kind = match get_s(item, "kind")? {
             "User" => ResourceKind::User,
             "Group" => ResourceKind::Group,
@@ -109,11 +112,11 @@ impl StoredResource {
     }
 }
 
-fn key(pk: String, sk: &str) -> Item {
+pub(super) fn key(pk: String, sk: &str) -> Item {
     Item::from([(PK.into(), s(pk)), (SK.into(), s(sk))])
 }
 
-fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
+pub(super) fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
     r.map_err(|e| StoreError::Backend(e.to_string()))
 }
 
@@ -341,6 +344,7 @@ impl Store {
             anchor.push(self.guard(tenant, kind, name, &resource.id)?);
         }
         anchor.push(self.audit_action(&audit.about(&resource.id))?);
+        anchor.push(self.counter_action(tenant, kind, 1)?);
         let units = self.member_units(tenant, &resource.id, members, &BTreeSet::new())?;
         self.write_resource(tenant, anchor, units, members).await?;
         Ok(resource)
@@ -461,109 +465,6 @@ impl Store {
         Ok(members)
     }
 
-    /// Resources matching an indexed lookup: one GetItem or one index query.
-    pub async fn find(
-        &self,
-        tenant: &str,
-        kind: ResourceKind,
-        lookup: &Lookup,
-    ) -> Result<Vec<StoredResource>, StoreError> {
-        let (index, pk_name, pk) = match lookup {
-            Lookup::Id(id) => {
-                return match self.get(tenant, kind, id).await {
-                    Ok(r) => Ok(vec![r]),
-                    Err(StoreError::NotFound) => Ok(vec![]),
-                    Err(e) => Err(e),
-                };
-            }
-            Lookup::UserName(name) | Lookup::DisplayName(name) => {
-                (GSI2, GSI2PK, name_pk(tenant, kind, name))
-            }
-            Lookup::ExternalId(ext) => (GSI3, GSI3PK, external_id_pk(tenant, kind, ext)),
-        };
-        let mut found = Vec::new();
-        let query = self
-            .query()
-            .index_name(index)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", pk_name)
-            .expression_attribute_values(":pk", s(pk));
-        query_all(query, |page| {
-            for item in page.items() {
-                found.push(StoredResource::from_item(item)?);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(found)
-    }
-
-    /// One page of a kind's resources in id order, and the total count. A collection that fits in the
-    /// page query needs no separate count.
-    pub async fn list(
-        &self,
-        tenant: &str,
-        kind: ResourceKind,
-        start_index: usize,
-        count: usize,
-    ) -> Result<(usize, Vec<StoredResource>), StoreError> {
-        let pk = collection_pk(tenant, kind);
-        if count == 0 {
-            return Ok((self.count(&pk).await?, Vec::new()));
-        }
-        let skip = start_index.saturating_sub(1);
-        let wanted = skip + count;
-        let mut items: Vec<Item> = Vec::new();
-        let mut start = None;
-        loop {
-            let limit = i32::try_from(wanted + 1 - items.len()).unwrap_or(i32::MAX);
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .limit(limit)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            items.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() || items.len() > wanted {
-                break;
-            }
-        }
-        let total = if items.len() <= wanted && start.is_none() {
-            items.len()
-        } else {
-            self.count(&pk).await?
-        };
-        let page = items
-            .iter()
-            .skip(skip)
-            .take(count)
-            .map(StoredResource::from_item)
-            .collect::<Result<_, _>>()?;
-        Ok((total, page))
-    }
-
-    async fn count(&self, collection: &str) -> Result<usize, StoreError> {
-        let mut total = 0;
-        let query = self
-            .query()
-            .index_name(GSI1)
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(collection))
-            .select(Select::Count);
-        query_all(query, |page| {
-            total += usize::try_from(page.count).unwrap_or(0);
-            Ok(())
-        })
-        .await?;
-        Ok(total)
-    }
-
     /// Deletes a user, its name guard and its memberships (the user item goes last, so a failure
     /// part-way leaves a user that a retried DELETE finishes).
     pub async fn delete_user(
@@ -618,6 +519,7 @@ impl Store {
             )?);
         }
         anchor.push(self.audit_action(audit)?);
+        anchor.push(self.counter_action(tenant, resource.kind, -1)?);
         self.transact_in_chunks(anchor, units, true).await
     }
 

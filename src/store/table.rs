@@ -11,10 +11,11 @@ use super::error::StoreError;
 use super::keys::*;
 
 /// (index name, partition key, sort key)
-pub const INDEXES: [(&str, &str, Option<&str>); 3] = [
+pub const INDEXES: [(&str, &str, Option<&str>); 4] = [
     (GSI1, GSI1PK, Some(GSI1SK)),
-    (GSI2, GSI2PK, None),
+    (GSI2, GSI1PK, Some(GSI2SK)),
     (GSI3, GSI3PK, None),
+    (GSI4, GSI1PK, Some(GSI4SK)),
 ];
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
@@ -51,8 +52,15 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<bool, StoreErr
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?);
+    let mut defined = vec![PK, SK];
     for (name, pk, sk) in INDEXES {
-        attributes.push(string_attribute(pk)?);
+        // Several indexes share the collection partition key: define each attribute once.
+        for attribute in std::iter::once(pk).chain(sk) {
+            if !defined.contains(&attribute) {
+                defined.push(attribute);
+                attributes.push(string_attribute(attribute)?);
+            }
+        }
         let mut index = GlobalSecondaryIndex::builder()
             .index_name(name)
             .key_schema(key(pk, KeyType::Hash)?)
@@ -62,7 +70,6 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<bool, StoreErr
                     .build(),
             );
         if let Some(sk) = sk {
-            attributes.push(string_attribute(sk)?);
             index = index.key_schema(key(sk, KeyType::Range)?);
         }
         request = request.global_secondary_indexes(
@@ -120,10 +127,13 @@ pub fn definition() -> serde_json::Value {
     let mut attributes = vec![PK, SK];
     let mut indexes = Vec::new();
     for (name, pk, sk) in INDEXES {
-        attributes.push(pk);
+        for attribute in std::iter::once(pk).chain(sk) {
+            if !attributes.contains(&attribute) {
+                attributes.push(attribute);
+            }
+        }
         let mut schema = vec![key(pk, "HASH")];
         if let Some(sk) = sk {
-            attributes.push(sk);
             schema.push(key(sk, "RANGE"));
         }
         indexes.push(json!({"IndexName": name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}}));

@@ -117,6 +117,9 @@ impl Store {
                 return Ok(done);
             }
         }
+        // The list state: counters and bookmarks.
+        let lists = self.partition_keys(&lists_pk(tenant)).await?;
+        self.delete_keys(lists).await?;
         // Whatever else the tenant partition holds (its credentials are already gone), then the
         // tenant item itself.
         let mut rest = self.partition_keys(&tenant_pk(tenant)).await?;

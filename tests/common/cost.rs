@@ -161,14 +161,80 @@ pub async fn measure() -> Vec<Row> {
         1,
         200,
     );
+    // Index paging forward, as Okta and Entra page: page 1, then the next page from its bookmark.
+    let first = row(
+        "GET /Users?startIndex=1&count=10 (41 users)",
+        t.send_counted(t.request("GET", "/Users?startIndex=1&count=10", None))
+            .await,
+        3,
+        200,
+    );
+    assert_eq!(first.body["totalResults"], 41);
     let page = row(
-        "GET /Users?startIndex=11&count=10 (41 users)",
+        "GET /Users?startIndex=11&count=10 (next page)",
         t.send_counted(t.request("GET", "/Users?startIndex=11&count=10", None))
+            .await,
+        3,
+        200,
+    );
+    assert_eq!(page.body["totalResults"], 41);
+    let first = t
+        .send(t.request("GET", "/Users?count=10&cursor=", None))
+        .await;
+    let next = first.body["nextCursor"].as_str().unwrap_or_default();
+    row(
+        "GET /Users?count=10&cursor=… (next page)",
+        t.send_counted(t.request("GET", &format!("/Users?count=10&cursor={next}"), None))
             .await,
         2,
         200,
     );
-    assert_eq!(page.body["totalResults"], 41);
+
+    // One row per planner row (docs/data-model.md, "Lists and searches").
+    let planned = [
+        ("userName sw \"member1\"", 1, 11),
+        ("userName gt \"member8\"", 1, 1),
+        ("meta.lastModified gt \"2000-01-01T00:00:00Z\" (count=100)", 1, 41),
+        ("userName eq \"member3\" or externalId eq \"ext-1\"", 2, 2),
+        ("title co \"x\" (examined: 41 users)", 1, 0),
+    ];
+    for (filter, target, expected) in planned {
+        let query = filter.split(" (").next().unwrap_or(filter);
+        let found = row(
+            &format!("GET /Users?filter={filter}"),
+            t.send_counted(t.request("GET", &format!("/Users?filter={query}"), None))
+                .await,
+            target,
+            200,
+        );
+        assert_eq!(found.body["totalResults"], expected, "{filter}");
+    }
+    let found = row(
+        "GET /Users?filter=groups.value eq {group}",
+        t.send_counted(t.request(
+            "GET",
+            &format!("/Users?filter=groups.value eq \"{group}\"&count=100"),
+            None,
+        ))
+        .await,
+        2,
+        200,
+    );
+    assert_eq!(found.body["totalResults"], 31);
+    let found = row(
+        "GET /Groups?filter=id eq and members[value eq] (no members)",
+        t.send_counted(t.request(
+            "GET",
+            &format!(
+                "/Groups?filter=id eq \"{group}\" and members[value eq \"{user}\"]&excludedAttributes=members"
+            ),
+            None,
+        ))
+        .await,
+        2,
+        200,
+    );
+    assert_eq!(found.body["totalResults"], 1);
     rows
 }
 
