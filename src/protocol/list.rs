@@ -4,10 +4,11 @@
 use serde_json::{json, Value};
 
 use super::error::ScimError;
-use super::filter::{matches, parse_filter, AttrPath, CompareOp, Filter};
+use super::filter::{parse_filter, AttrPath, CompareOp, Filter};
+use super::matcher;
 use super::patch::get_ci;
 use super::projection::Projection;
-use super::resource::{case_exact, resolve, ResourceKind};
+use super::resource::{resolve, ResourceKind};
 
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
@@ -136,11 +137,12 @@ impl ListQuery {
     pub fn admits(&self, kind: ResourceKind, resource: &Value) -> bool {
         self.filter
             .as_ref()
-            .is_none_or(|f| matches(f, resource, &|p: &AttrPath| case_exact(kind, p)))
+            .is_none_or(|f| matcher::matches(kind, f, resource))
     }
 }
 
 fn check_attributes(kind: ResourceKind, filter: &Filter) -> Result<(), ScimError> {
+    matcher::validate(kind, filter)?;
     let check = |path: &AttrPath| {
         let resolved = resolve(kind, path).ok_or_else(|| {
             ScimError::invalid_filter(format!("\"{path}\" is not an attribute of {}", kind.name()))

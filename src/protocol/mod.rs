@@ -5,6 +5,7 @@ pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod list;
+pub mod matcher;
 pub mod members;
 pub mod patch;
 pub mod projection;
