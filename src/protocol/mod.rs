@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod list;
+pub mod matcher;
 pub mod members;
 pub mod patch;
 pub mod planner;

@@ -5,8 +5,9 @@
 use serde_json::{Map, Value};
 
 use super::error::ScimError;
-use super::filter::{matches, parse_patch_path, AttrPath, CompareOp, Filter, PatchPath};
-use super::resource::{case_exact, resolve, Resolved, ResourceKind};
+use super::filter::{parse_patch_path, AttrPath, CompareOp, Filter, PatchPath};
+use super::matcher::matches_element;
+use super::resource::{resolve, Resolved, ResourceKind};
 use super::schema::{AttrType, Mutability};
 
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -245,14 +246,7 @@ fn apply_path(
     let key = resolved.attr.name;
     match op {
         OpKind::Remove => {
-            remove(
-                kind,
-                container,
-                &resolved,
-                path.value_filter.as_ref(),
-                sub,
-                value,
-            );
+            remove(container, &resolved, path.value_filter.as_ref(), sub, value);
             Ok(())
         }
         OpKind::Add | OpKind::Replace => {
@@ -266,9 +260,7 @@ fn apply_path(
                     set_sub_everywhere(container, key, resolved.attr.multi_valued, sub, value);
                     Ok(())
                 }
-                (Some(filter), sub) => {
-                    set_filtered(kind, container, &resolved, op, filter, sub, value)
-                }
+                (Some(filter), sub) => set_filtered(container, &resolved, op, filter, sub, value),
             }
         }
     }
@@ -341,7 +333,6 @@ fn set_sub_everywhere(
 }
 
 fn set_filtered(
-    kind: ResourceKind,
     container: &mut Map<String, Value>,
     resolved: &Resolved,
     op: OpKind,
@@ -350,7 +341,6 @@ fn set_filtered(
     value: Value,
 ) -> Result<(), ScimError> {
     let key = resolved.attr.name;
-    let exact = |p: &AttrPath| case_exact(kind, p);
     let items = match container.get_mut(key) {
         Some(Value::Array(items)) => items,
         _ => {
@@ -363,7 +353,7 @@ fn set_filtered(
     };
     let mut matched = false;
     for item in items.iter_mut() {
-        if !matches(filter, item, &exact) {
+        if !matches_element(resolved.attr, filter, item) {
             continue;
         }
         matched = true;
@@ -394,7 +384,6 @@ fn set_filtered(
 }
 
 fn remove(
-    kind: ResourceKind,
     container: &mut Map<String, Value>,
     resolved: &Resolved,
     filter: Option<&Filter>,
@@ -402,7 +391,6 @@ fn remove(
     value: Option<&Value>,
 ) {
     let key = resolved.attr.name;
-    let exact = |p: &AttrPath| case_exact(kind, p);
     match (filter, sub, container.get_mut(key)) {
         (_, _, None) => {}
         // Entra's `{"op":"Remove","path":"emails","value":[{"value":"x"}]}`: only the listed values go.
@@ -419,11 +407,11 @@ fn remove(
             .filter_map(Value::as_object_mut)
             .for_each(|o| remove_ci(o, sub)),
         (Some(filter), None, Some(Value::Array(items))) => {
-            items.retain(|item| !matches(filter, item, &exact))
+            items.retain(|item| !matches_element(resolved.attr, filter, item))
         }
         (Some(filter), Some(sub), Some(Value::Array(items))) => items
             .iter_mut()
-            .filter(|item| matches(filter, item, &exact))
+            .filter(|item| matches_element(resolved.attr, filter, item))
             .filter_map(Value::as_object_mut)
             .for_each(|o| remove_ci(o, sub)),
         _ => {}

@@ -157,11 +157,6 @@ fn core_attribute(kind: ResourceKind, name: &str) -> Option<&'static AttributeDe
         .or_else(|| kind.core().attribute(name))
 }
 
-/// Case-exactness of a path for filter matching; unknown paths compare case-insensitively.
-pub fn case_exact(kind: ResourceKind, path: &AttrPath) -> bool {
-    resolve(kind, path).is_some_and(|r| r.leaf().case_exact)
-}
-
 /// Validates and canonicalises a client-supplied resource (POST/PUT body, or a resource after PATCH).
 /// Returns the attributes to store: no `id`, no `meta`, no read-only or write-only attributes.
 pub fn normalize(kind: ResourceKind, input: &Value) -> Result<Map<String, Value>, ScimError> {
@@ -517,13 +512,11 @@ mod tests {
             sub: None,
         };
         assert!(resolve(ResourceKind::User, &p).is_some());
-        assert!(!case_exact(
-            ResourceKind::User,
-            &AttrPath {
-                uri: None,
-                name: "userName".into(),
-                sub: None
-            }
-        ));
+        let p = AttrPath {
+            uri: None,
+            name: "userName".into(),
+            sub: None,
+        };
+        assert!(!resolve(ResourceKind::User, &p).unwrap().leaf().case_exact);
     }
 }
