@@ -10,5 +10,6 @@ pub mod patch;
 pub mod projection;
 pub mod resource;
 pub mod schema;
+pub mod sort;
 
 pub use error::{ScimError, ScimType};
