@@ -13,5 +13,6 @@ pub mod planner;
 pub mod projection;
 pub mod resource;
 pub mod schema;
+pub mod sort;
 
 pub use error::{ScimError, ScimType};

@@ -400,10 +400,17 @@ mod tests {
         items.iter().map(|s| s.replace("ENT", ENT)).collect()
     }
 
+    /// (attributes, excludedAttributes, paths present, paths absent)
+    type Case<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a [&'a str],
+        &'a [&'a str],
+    );
+
     #[test]
     fn projection_table() {
-        // (attributes, excludedAttributes, paths present, paths absent)
-        let cases: &[(Option<&str>, Option<&str>, &[&str], &[&str])] = &[
+        let cases: &[Case] = &[
             (
                 None,
                 None,
