@@ -79,8 +79,9 @@ async fn a_cursor_walk_returns_every_user_once_at_two_requests_a_page() {
         assert_eq!(r.status, 200, "{:?}", r.body);
         assert_eq!(r.body["totalResults"], 53);
         assert!(r.body.get("startIndex").is_none());
-        // The first page also reads the signing key, once per process.
-        assert!(requests <= 2 + u32::from(pages == 0), "{requests} requests");
+        // The first page also reads the signing key, once per process (and creates it, once
+        // per table).
+        assert!(requests <= 2 + 2 * u32::from(pages == 0), "{requests} requests");
         pages += 1;
         seen.extend(ids(&r));
         match r.body["nextCursor"].as_str() {
@@ -137,8 +138,9 @@ async fn sort_by_user_name_follows_the_index_either_way_and_other_attributes_sor
     // No family name sorts last when ascending.
     let r = t.get("/Users?sortBy=name.familyName").await;
     assert_eq!(names(&r, "userName"), ["Bob", "Cat", "ann", "dan"]);
+    // …and first when descending (RFC 7644 §3.4.2.3).
     let r = t.get("/Users?sortBy=name.familyName&sortOrder=descending").await;
-    assert_eq!(names(&r, "userName")[..3], ["ann", "Cat", "Bob"]);
+    assert_eq!(names(&r, "userName"), ["dan", "ann", "Cat", "Bob"]);
     assert_eq!(t.get("/Users?sortBy=shoeSize").await.status, 400);
     assert_eq!(t.get("/Users?sortBy=userName&sortOrder=up").await.status, 400);
 }
@@ -182,9 +184,16 @@ async fn prefix_range_and_incremental_filters_read_an_index() {
     let at = time::OffsetDateTime::parse(&latest, &time::format_description::well_known::Rfc3339)
         .unwrap()
         .to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap());
-    let shifted = at
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let shifted = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+02:00",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    );
     let r = t
         .get(&format!(
             "/Users?filter=meta.lastModified gt \"{}\"",
@@ -352,12 +361,14 @@ async fn a_walk_during_creates_and_deletes_returns_every_stable_user_once() {
         }
         start += page.len();
         seen.extend(page);
-        // Between pages: one user created, one deleted.
-        t.user(&format!("new{step}")).await;
+        // Between the first pages: one user created, one deleted. A forward walk also returns
+        // users created behind its position, so the changes stop for the walk to end.
         if let Some(id) = doomed.get(step) {
+            t.user(&format!("new{step}")).await;
             assert_eq!(t.call("DELETE", &format!("/Users/{id}"), None).await.status, 204);
         }
         step += 1;
+        assert!(step < 50, "the walk does not end");
     }
     let unique: BTreeSet<&String> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "a user came twice");

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::request::Target;
 use super::{response, Ctx};
 use crate::protocol::discovery::*;
-use crate::protocol::list::list_response;
+use crate::protocol::list::{list_response, ListPageBody};
 use crate::protocol::ScimError;
 
 pub(super) fn handle(ctx: &Ctx<'_>, target: &Target) -> Result<Response<Body>, ScimError> {
@@ -32,5 +32,11 @@ pub(super) fn handle(ctx: &Ctx<'_>, target: &Target) -> Result<Response<Body>, S
 
 fn listed(items: Vec<Value>) -> Value {
     let n = items.len();
-    list_response(n, 1, n, items)
+    list_response(ListPageBody {
+        total: n,
+        start_index: Some(1),
+        count: n,
+        resources: items,
+        next_cursor: None,
+    })
 }

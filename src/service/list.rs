@@ -269,9 +269,12 @@ impl Lists<'_> {
             None if from_start && read_to_end => seen,
             None => store.range_total(self.tenant, kind, source).await?,
         };
-        if let (Some(offset), Some(next)) = (offset, &page.next) {
+        // Also after the last page of a walk, which then finds what was added since; not after a
+        // first page that holds every match.
+        let walking = page.next.is_some() || offset.is_some_and(|o| o > 0);
+        if let (Some(offset), Some(last), true) = (offset, &page.last, walking) {
             store
-                .put_bookmark(self.tenant, key, offset + 1 + page.entries, next)
+                .put_bookmark(self.tenant, key, offset + 1 + page.entries, last)
                 .await?;
         }
         Ok(KindPage {

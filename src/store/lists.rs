@@ -33,6 +33,9 @@ pub struct RangePage {
     pub entries: usize,
     /// Where the next page starts, when there is one.
     pub next: Option<IndexKey>,
+    /// The key of the page's last entry, even when nothing follows yet: an index walk resumes
+    /// there, and finds what was added behind it since.
+    pub last: Option<IndexKey>,
 }
 
 /// How a range source is read: its index, key condition and the attributes of its keys.
@@ -55,7 +58,8 @@ enum MemberIds {
 
 fn sort_condition(name: &'static str, condition: &KeyCondition, modified: bool) -> (String, Option<String>) {
     // Modification keys are `{time}#{id}`: '~' sorts after every id character.
-    let (low, high) = |t: &str| (format!("{t}#"), format!("{t}#~"));
+    let low = |t: &str| format!("{t}#");
+    let high = |t: &str| format!("{t}#~");
     let value = |v: &str| if modified { v.to_string() } else { name_key(v) };
     match condition {
         KeyCondition::Any => (String::new(), None),
@@ -200,15 +204,13 @@ impl Store {
         let more = entries.len() > skip + count;
         entries.truncate(skip + count);
         let page: Vec<Item> = entries.into_iter().skip(skip).collect();
-        let next = match (more, page.last()) {
-            (true, Some(last)) => Some(range.key_of(last)?),
-            _ => None,
-        };
+        let last = page.last().map(|l| range.key_of(l)).transpose()?;
         let resources = self.resources_of(tenant, kind, &range, &page).await?;
         Ok(RangePage {
             resources,
             entries: page.len(),
-            next,
+            next: last.clone().filter(|_| more),
+            last,
         })
     }
 

@@ -18,11 +18,11 @@ use std::time::Duration;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
 pub use audit::{Actor, AuditEvent, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION_DAYS};
-pub use count::{counted, CountRequests};
+pub use count::{counted, counted_items, CountRequests};
 pub use error::StoreError;
 pub use lists::{IndexKey, RangePage};
 pub use resources::{parse_id, StoredResource, UserWithGroups};
@@ -31,6 +31,8 @@ pub use tenants::{Credential, CredentialStatus, Tenant, MAX_CREDENTIALS};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
+/// BatchWriteItem takes at most 25 requests.
+const MAX_BATCH_WRITE: usize = 25;
 /// DynamoDB allows at most 100 actions in one `TransactWriteItems`.
 const MAX_TRANSACTION_ACTIONS: usize = 100;
 const MAX_TRANSACTION_ATTEMPTS: u32 = 6;
@@ -164,6 +166,37 @@ impl Store {
         }
         for chunk in chunks {
             self.transact(chunk).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// BatchWriteItem, 25 requests at a time, retrying what DynamoDB leaves unprocessed with
+    /// backoff, a bounded number of times.
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(MAX_BATCH_WRITE) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                attempt += 1;
+                if attempt > 1 {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if attempt >= 10 && !pending.is_empty() {
+                    return Err(StoreError::Throttled);
+                }
+            }
         }
         Ok(())
     }

@@ -9,9 +9,6 @@ use super::keys::*;
 use super::{get_s, opt_s, s, Item, Store, StoreError};
 use crate::protocol::resource::ResourceKind;
 
-/// BatchWriteItem takes at most 25 requests.
-const MAX_BATCH_WRITE: usize = 25;
-
 /// Items deleted so far, by what they were.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeleteProgress {
@@ -221,39 +218,17 @@ impl Store {
 
     /// Deletes items 25 at a time, retrying what DynamoDB leaves unprocessed.
     async fn delete_keys(&self, keys: Vec<Item>) -> Result<(), StoreError> {
-        for chunk in keys.chunks(MAX_BATCH_WRITE) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|key| {
-                    let delete = DeleteRequest::builder()
-                        .set_key(Some(key.clone()))
-                        .build()
-                        .map_err(|e| StoreError::Backend(e.to_string()))?;
-                    Ok(WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<_, StoreError>>()?;
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                attempt += 1;
-                if attempt > 1 {
-                    tokio::time::sleep(super::backoff(attempt)).await;
-                }
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-                if attempt >= 10 && !pending.is_empty() {
-                    return Err(StoreError::Throttled);
-                }
-            }
-        }
-        Ok(())
+        let requests = keys
+            .into_iter()
+            .map(|key| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<_, StoreError>>()?;
+        self.batch_write(requests).await
     }
 }
 
