@@ -26,7 +26,8 @@ struct Measured {
 
 async fn measure(t: &TestApp, path: &str) -> Measured {
     let started = Instant::now();
-    let ((resp, requests), items) = counted_items(t.send_counted(t.request("GET", path, None))).await;
+    let ((resp, requests), items) =
+        counted_items(t.send_counted(t.request("GET", path, None))).await;
     Measured {
         status: resp.status,
         body: resp.body,
@@ -39,7 +40,11 @@ async fn measure(t: &TestApp, path: &str) -> Measured {
 fn ids(body: &Value) -> Vec<String> {
     body["Resources"]
         .as_array()
-        .map(|a| a.iter().filter_map(|r| r["id"].as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["id"].as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -57,7 +62,10 @@ async fn scenario(n: usize, report_at: &[usize]) -> Result<u32, String> {
     let users: Vec<Map<String, Value>> = (0..n)
         .map(|i| {
             let mut attributes = Map::new();
-            attributes.insert("schemas".into(), json!(["urn:ietf:params:scim:schemas:core:2.0:User"]));
+            attributes.insert(
+                "schemas".into(),
+                json!(["urn:ietf:params:scim:schemas:core:2.0:User"]),
+            );
             attributes.insert("userName".into(), json!(format!("user{i:05}@example.com")));
             attributes.insert("displayName".into(), json!(format!("User {i}")));
             attributes.insert("active".into(), json!(true));
@@ -72,7 +80,10 @@ async fn scenario(n: usize, report_at: &[usize]) -> Result<u32, String> {
         .into_iter()
         .map(|u| u.id)
         .collect();
-    eprintln!("seeded {n} users in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "seeded {n} users in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let mut worst = 0;
     // Index paging, page after page, as Okta and Entra walk.
@@ -99,13 +110,20 @@ async fn scenario(n: usize, report_at: &[usize]) -> Result<u32, String> {
     // A jump straight to a deep page of a query never paged before (sorted by id: same order,
     // another query, so no bookmark).
     for at in report_at.iter().filter(|a| **a > 1) {
-        let m = measure(&t, &format!("/Users?startIndex={at}&count={PAGE}&sortBy=id")).await;
+        let m = measure(
+            &t,
+            &format!("/Users?startIndex={at}&count={PAGE}&sortBy=id"),
+        )
+        .await;
         if m.status == 200 {
             row(n, "index, jump (no bookmark)", &at.to_string(), &m);
         } else {
             println!(
                 "| {n:>6} | {:<28} | {at:>7} | {:>8} | {:>10} | {:>8} |",
-                "index, jump (no bookmark)", m.requests, format!("{} {}", m.status, "→cursor"), "-"
+                "index, jump (no bookmark)",
+                m.requests,
+                format!("{} {}", m.status, "→cursor"),
+                "-"
             );
         }
     }
@@ -117,7 +135,10 @@ async fn scenario(n: usize, report_at: &[usize]) -> Result<u32, String> {
     loop {
         let m = measure(&t, &format!("/Users?count={PAGE}&cursor={cursor}")).await;
         if m.status != 200 {
-            return Err(format!("cursor page at {position}: {} {}", m.status, m.body));
+            return Err(format!(
+                "cursor page at {position}: {} {}",
+                m.status, m.body
+            ));
         }
         // The first cursor page also reads the signing key, once per process.
         if position > 1 {
@@ -161,9 +182,15 @@ async fn main() {
         "| {:>6} | {:<28} | {:>7} | {:>8} | {:>10} | {:>8} |",
         "users", "walk", "page at", "requests", "items read", "ms"
     );
-    println!("|{:-<8}|{:-<30}|{:-<9}|{:-<10}|{:-<12}|{:-<10}|", "", "", "", "", "", "");
+    println!(
+        "|{:-<8}|{:-<30}|{:-<9}|{:-<10}|{:-<12}|{:-<10}|",
+        "", "", "", "", "", ""
+    );
     let mut worst = 0;
-    for (n, at) in [(1_000, vec![1, 501, 901]), (10_000, vec![1, 1_901, 5_001, 9_901])] {
+    for (n, at) in [
+        (1_000, vec![1, 501, 901]),
+        (10_000, vec![1, 1_901, 5_001, 9_901]),
+    ] {
         match scenario(n, &at).await {
             Ok(w) => worst = worst.max(w),
             Err(e) => {

@@ -81,7 +81,10 @@ async fn a_cursor_walk_returns_every_user_once_at_two_requests_a_page() {
         assert!(r.body.get("startIndex").is_none());
         // The first page also reads the signing key, once per process (and creates it, once
         // per table).
-        assert!(requests <= 2 + 2 * u32::from(pages == 0), "{requests} requests");
+        assert!(
+            requests <= 2 + 2 * u32::from(pages == 0),
+            "{requests} requests"
+        );
         pages += 1;
         seen.extend(ids(&r));
         match r.body["nextCursor"].as_str() {
@@ -102,20 +105,36 @@ async fn forged_foreign_and_mismatched_cursors_are_refused() {
     let cursor = r.body["nextCursor"].as_str().unwrap().to_string();
     let bad = |r: common::Resp| (r.status, r.body["scimType"].as_str().map(String::from));
     let invalid = (400, Some("invalidCursor".to_string()));
-    assert_eq!(bad(t.get(&format!("/Users?count=1&cursor={cursor}x")).await), invalid);
-    assert_eq!(bad(t.get("/Users?cursor=bm90IGEgY3Vyc29y.AAAA").await), invalid);
+    assert_eq!(
+        bad(t.get(&format!("/Users?count=1&cursor={cursor}x")).await),
+        invalid
+    );
+    assert_eq!(
+        bad(t.get("/Users?cursor=bm90IGEgY3Vyc29y.AAAA").await),
+        invalid
+    );
     // Bound to the query: the same cursor with another filter is refused.
     assert_eq!(
-        bad(t.get(&format!("/Users?cursor={cursor}&filter=userName pr")).await),
+        bad(t
+            .get(&format!("/Users?cursor={cursor}&filter=userName pr"))
+            .await),
         invalid
     );
     // Bound to the tenant: another tenant's request cannot use it.
     let other = TestApp::new().await;
-    assert_eq!(bad(other.get(&format!("/Users?cursor={cursor}")).await), invalid);
+    assert_eq!(
+        bad(other.get(&format!("/Users?cursor={cursor}")).await),
+        invalid
+    );
     let both = t.get(&format!("/Users?cursor={cursor}&startIndex=2")).await;
     assert_eq!(both.status, 400);
     // And it still works for its own query.
-    assert_eq!(t.get(&format!("/Users?count=1&cursor={cursor}")).await.status, 200);
+    assert_eq!(
+        t.get(&format!("/Users?count=1&cursor={cursor}"))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -130,19 +149,28 @@ async fn sort_by_user_name_follows_the_index_either_way_and_other_attributes_sor
     }
     let r = t.get("/Users?sortBy=userName").await;
     assert_eq!(names(&r, "userName"), ["ann", "Bob", "Cat", "dan"]);
-    let r = t.get("/Users?sortBy=userName&sortOrder=DESCENDING&count=2").await;
+    let r = t
+        .get("/Users?sortBy=userName&sortOrder=DESCENDING&count=2")
+        .await;
     assert_eq!(names(&r, "userName"), ["dan", "Cat"]);
     assert_eq!(r.body["totalResults"], 4);
-    let r = t.get("/Users?sortBy=userName&sortOrder=descending&startIndex=3&count=2").await;
+    let r = t
+        .get("/Users?sortBy=userName&sortOrder=descending&startIndex=3&count=2")
+        .await;
     assert_eq!(names(&r, "userName"), ["Bob", "ann"]);
     // No family name sorts last when ascending.
     let r = t.get("/Users?sortBy=name.familyName").await;
     assert_eq!(names(&r, "userName"), ["Bob", "Cat", "ann", "dan"]);
     // …and first when descending (RFC 7644 §3.4.2.3).
-    let r = t.get("/Users?sortBy=name.familyName&sortOrder=descending").await;
+    let r = t
+        .get("/Users?sortBy=name.familyName&sortOrder=descending")
+        .await;
     assert_eq!(names(&r, "userName"), ["dan", "ann", "Cat", "Bob"]);
     assert_eq!(t.get("/Users?sortBy=shoeSize").await.status, 400);
-    assert_eq!(t.get("/Users?sortBy=userName&sortOrder=up").await.status, 400);
+    assert_eq!(
+        t.get("/Users?sortBy=userName&sortOrder=up").await.status,
+        400
+    );
 }
 
 #[tokio::test]
@@ -151,7 +179,9 @@ async fn prefix_range_and_incremental_filters_read_an_index() {
     for name in ["alice", "Alfred", "bob", "carol", "ALan"] {
         t.user(name).await;
     }
-    let sw = t.get("/Users?filter=userName sw \"AL\"&sortBy=userName").await;
+    let sw = t
+        .get("/Users?filter=userName sw \"AL\"&sortBy=userName")
+        .await;
     assert_eq!(names(&sw, "userName"), ["ALan", "Alfred", "alice"]);
     assert_eq!(sw.body["totalResults"], 3);
     let gt = t.get("/Users?filter=userName gt \"b\"").await;
@@ -217,7 +247,10 @@ async fn membership_filters_are_answered_from_the_membership_items() {
             u[1]
         ))
         .await;
-    assert_eq!(ids(&r).into_iter().collect::<BTreeSet<_>>(), [g1.clone(), g2.clone()].into());
+    assert_eq!(
+        ids(&r).into_iter().collect::<BTreeSet<_>>(),
+        [g1.clone(), g2.clone()].into()
+    );
     for f in [
         format!("members eq \"{}\"", u[0]),
         format!("members.value eq \"{}\"", u[0]),
@@ -234,7 +267,10 @@ async fn membership_filters_are_answered_from_the_membership_items() {
         assert!(requests <= 2, "{f}: {requests}");
     }
     let r = t
-        .get(&format!("/Groups?filter=id eq \"{g2}\" and members[value eq \"{}\"]", u[0]))
+        .get(&format!(
+            "/Groups?filter=id eq \"{g2}\" and members[value eq \"{}\"]",
+            u[0]
+        ))
         .await;
     assert_eq!(r.body["totalResults"], 0);
 
@@ -254,7 +290,10 @@ async fn membership_filters_are_answered_from_the_membership_items() {
         assert!(requests <= 2, "{f}: {requests}");
     }
     let bad = t
-        .get(&format!("/Groups?filter=members eq \"{}\" or displayName eq \"one\"", u[0]))
+        .get(&format!(
+            "/Groups?filter=members eq \"{}\" or displayName eq \"one\"",
+            u[0]
+        ))
         .await;
     assert_eq!(bad.status, 400);
     assert_eq!(bad.body["scimType"], "invalidFilter");
@@ -274,9 +313,16 @@ async fn users_carry_groups_in_lists_only_when_asked_by_name() {
 #[tokio::test]
 async fn or_unions_and_scans_find_exactly_the_matches() {
     let t = TestApp::new().await;
-    for (name, title, ext) in [("a", "Boss", "e1"), ("b", "Cook", "e2"), ("c", "boss", "e3")] {
+    for (name, title, ext) in [
+        ("a", "Boss", "e1"),
+        ("b", "Cook", "e2"),
+        ("c", "boss", "e3"),
+    ] {
         let r = t
-            .post("/Users", json!({"userName": name, "title": title, "externalId": ext}))
+            .post(
+                "/Users",
+                json!({"userName": name, "title": title, "externalId": ext}),
+            )
             .await;
         assert_eq!(r.status, 201);
     }
@@ -284,14 +330,18 @@ async fn or_unions_and_scans_find_exactly_the_matches() {
         .get("/Users?filter=userName eq \"a\" or externalId eq \"e2\"&sortBy=userName")
         .await;
     assert_eq!(names(&r, "userName"), ["a", "b"]);
-    let r = t.get("/Users?filter=title co \"OSS\"&sortBy=userName").await;
+    let r = t
+        .get("/Users?filter=title co \"OSS\"&sortBy=userName")
+        .await;
     assert_eq!(names(&r, "userName"), ["a", "c"]);
     assert_eq!(r.body["totalResults"], 2);
     let r = t
         .get("/Users?filter=not (title eq \"boss\")&sortBy=userName")
         .await;
     assert_eq!(names(&r, "userName"), ["b"]);
-    let r = t.get("/Users?filter=title pr&startIndex=2&count=1&sortBy=userName").await;
+    let r = t
+        .get("/Users?filter=title pr&startIndex=2&count=1&sortBy=userName")
+        .await;
     assert_eq!(names(&r, "userName"), ["b"]);
     assert_eq!(r.body["totalResults"], 3);
 }
@@ -311,7 +361,10 @@ async fn past_the_examined_cap_a_filter_is_400_too_many_and_deep_jumps_point_to_
     assert_eq!(r.status, 400);
     assert_eq!(r.body["scimType"], "tooMany");
     // An indexed filter is not capped.
-    assert_eq!(t.get("/Users?filter=userName sw \"cap\"").await.body["totalResults"], 8);
+    assert_eq!(
+        t.get("/Users?filter=userName sw \"cap\"").await.body["totalResults"],
+        8
+    );
     let r = t.get("/Users?startIndex=7&count=1").await;
     assert_eq!(r.status, 400, "{:?}", r.body);
     assert!(r.body["detail"].as_str().unwrap().contains("cursor"));
@@ -325,7 +378,10 @@ async fn counters_follow_creates_and_deletes_even_when_they_race() {
     let t = TestApp::new().await;
     let made = futures::future::join_all((0..12).map(|i| {
         let t = &t;
-        async move { t.post("/Users", json!({"userName": format!("race{i}")})).await }
+        async move {
+            t.post("/Users", json!({"userName": format!("race{i}")}))
+                .await
+        }
     }))
     .await;
     assert!(made.iter().all(|r| r.status == 201));
@@ -339,7 +395,10 @@ async fn counters_follow_creates_and_deletes_even_when_they_race() {
     assert_eq!(t.get("/Users?count=0").await.body["totalResults"], 7);
     let (counted, actual) = t
         .store()
-        .recount(&t.tenant, scim_serverless::protocol::resource::ResourceKind::User)
+        .recount(
+            &t.tenant,
+            scim_serverless::protocol::resource::ResourceKind::User,
+        )
         .await
         .unwrap();
     assert_eq!((counted, actual), (7, 7));
@@ -365,7 +424,10 @@ async fn a_walk_during_creates_and_deletes_returns_every_stable_user_once() {
         // users created behind its position, so the changes stop for the walk to end.
         if let Some(id) = doomed.get(step) {
             t.user(&format!("new{step}")).await;
-            assert_eq!(t.call("DELETE", &format!("/Users/{id}"), None).await.status, 204);
+            assert_eq!(
+                t.call("DELETE", &format!("/Users/{id}"), None).await.status,
+                204
+            );
         }
         step += 1;
         assert!(step < 50, "the walk does not end");
@@ -373,7 +435,10 @@ async fn a_walk_during_creates_and_deletes_returns_every_stable_user_once() {
     let unique: BTreeSet<&String> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "a user came twice");
     for id in &stable {
-        assert!(unique.contains(id), "a user present for the whole walk was missed");
+        assert!(
+            unique.contains(id),
+            "a user present for the whole walk was missed"
+        );
     }
 }
 

@@ -124,12 +124,27 @@ mod tests {
     fn forged_foreign_and_expired_cursors_are_refused_with_their_scim_type() {
         let token = encode(b"key", &state()).unwrap();
         let kind = |r: Result<CursorState, ScimError>| r.unwrap_err().scim_type;
-        assert_eq!(kind(decode(b"other", &token, "T", "q1", 0)), Some(ScimType::InvalidCursor));
-        assert_eq!(kind(decode(b"key", &token, "U", "q1", 0)), Some(ScimType::InvalidCursor));
-        assert_eq!(kind(decode(b"key", &token, "T", "q2", 0)), Some(ScimType::InvalidCursor));
-        assert_eq!(kind(decode(b"key", &token, "T", "q1", 1_001)), Some(ScimType::ExpiredCursor));
+        assert_eq!(
+            kind(decode(b"other", &token, "T", "q1", 0)),
+            Some(ScimType::InvalidCursor)
+        );
+        assert_eq!(
+            kind(decode(b"key", &token, "U", "q1", 0)),
+            Some(ScimType::InvalidCursor)
+        );
+        assert_eq!(
+            kind(decode(b"key", &token, "T", "q2", 0)),
+            Some(ScimType::InvalidCursor)
+        );
+        assert_eq!(
+            kind(decode(b"key", &token, "T", "q1", 1_001)),
+            Some(ScimType::ExpiredCursor)
+        );
         for junk in ["", ".", "abc", "a.b.c", "%%%.%%%", &"x".repeat(5000)] {
-            assert_eq!(kind(decode(b"key", junk, "T", "q1", 0)), Some(ScimType::InvalidCursor));
+            assert_eq!(
+                kind(decode(b"key", junk, "T", "q1", 0)),
+                Some(ScimType::InvalidCursor)
+            );
         }
         // A payload altered but re-encoded keeps the old tag: refused.
         let (_, tag) = token.split_once('.').unwrap();
@@ -139,6 +154,9 @@ mod tests {
             "{}.{tag}",
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).unwrap())
         );
-        assert_eq!(kind(decode(b"key", &forged, "T", "q1", 0)), Some(ScimType::InvalidCursor));
+        assert_eq!(
+            kind(decode(b"key", &forged, "T", "q1", 0)),
+            Some(ScimType::InvalidCursor)
+        );
     }
 }

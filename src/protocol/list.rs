@@ -163,9 +163,11 @@ impl ListQuery {
                     "send either startIndex (index paging) or cursor (cursor paging), not both",
                 ))
             }
-            (Some(cursor), None) => {
-                Paging::Cursor(Some(cursor.trim()).filter(|c| !c.is_empty()).map(String::from))
-            }
+            (Some(cursor), None) => Paging::Cursor(
+                Some(cursor.trim())
+                    .filter(|c| !c.is_empty())
+                    .map(String::from),
+            ),
             // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1.
             (None, start) => Paging::Index {
                 start_index: usize::try_from(start.unwrap_or(1).max(1)).unwrap_or(usize::MAX),
@@ -199,11 +201,7 @@ impl ListQuery {
             text.push_str(&format!("{} {:?}", sort.path, sort.order));
         }
         let digest = Sha256::digest(text.as_bytes());
-        digest
-            .iter()
-            .take(12)
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -271,9 +269,15 @@ mod tests {
     #[test]
     fn paging_defaults_clamps_and_floors() {
         let q = query(&[]).unwrap();
-        assert_eq!((q.paging, q.count), (Paging::Index { start_index: 1 }, MAX_PAGE_SIZE));
+        assert_eq!(
+            (q.paging, q.count),
+            (Paging::Index { start_index: 1 }, MAX_PAGE_SIZE)
+        );
         let q = query(&[("startIndex", "0"), ("count", "100000")]).unwrap();
-        assert_eq!((q.paging, q.count), (Paging::Index { start_index: 1 }, MAX_PAGE_SIZE));
+        assert_eq!(
+            (q.paging, q.count),
+            (Paging::Index { start_index: 1 }, MAX_PAGE_SIZE)
+        );
         let q = query(&[("startIndex", "-5"), ("count", "-1")]).unwrap();
         assert_eq!((q.paging, q.count), (Paging::Index { start_index: 1 }, 0));
         assert!(query(&[("count", "ten")]).is_err());
@@ -281,13 +285,18 @@ mod tests {
 
     #[test]
     fn an_empty_cursor_asks_for_the_first_cursor_page_and_mixing_styles_is_refused() {
-        assert_eq!(query(&[("cursor", "")]).unwrap().paging, Paging::Cursor(None));
+        assert_eq!(
+            query(&[("cursor", "")]).unwrap().paging,
+            Paging::Cursor(None)
+        );
         assert_eq!(
             query(&[("cursor", "abc")]).unwrap().paging,
             Paging::Cursor(Some("abc".into()))
         );
         assert_eq!(
-            query(&[("cursor", ""), ("startIndex", "1")]).unwrap_err().status,
+            query(&[("cursor", ""), ("startIndex", "1")])
+                .unwrap_err()
+                .status,
             400
         );
     }
@@ -307,7 +316,11 @@ mod tests {
         let q = ListQuery::from_search_body(ResourceKind::User, &ok).unwrap();
         assert_eq!(q.paging, Paging::Cursor(None));
         assert!(q.sort.is_some());
-        for bad in [json!({}), json!({"schemas": ["urn:x"]}), json!({"schemas": "x"})] {
+        for bad in [
+            json!({}),
+            json!({"schemas": ["urn:x"]}),
+            json!({"schemas": "x"}),
+        ] {
             let err = ListQuery::from_search_body(ResourceKind::User, &bad).unwrap_err();
             assert_eq!(err.status, 400, "{bad}");
         }

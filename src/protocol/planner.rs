@@ -134,7 +134,9 @@ fn membership_id(kind: ResourceKind, clause: &Filter) -> Option<&str> {
         Filter::ValuePath(path, inner) if path.sub.is_none() && is_membership(kind, path) => {
             match inner.as_ref() {
                 Filter::Compare(p, CompareOp::Eq, Value::String(id))
-                    if p.uri.is_none() && p.sub.is_none() && p.name.eq_ignore_ascii_case("value") =>
+                    if p.uri.is_none()
+                        && p.sub.is_none()
+                        && p.name.eq_ignore_ascii_case("value") =>
                 {
                     Some(id)
                 }
@@ -188,7 +190,10 @@ fn disjuncts(filter: &Filter) -> Vec<&Filter> {
 }
 
 fn and_all(clauses: Vec<&Filter>) -> Option<Filter> {
-    clauses.into_iter().cloned().reduce(|a, b| Filter::And(Box::new(a), Box::new(b)))
+    clauses
+        .into_iter()
+        .cloned()
+        .reduce(|a, b| Filter::And(Box::new(a), Box::new(b)))
 }
 
 /// `meta.lastModified` values become the store's form (UTC, milliseconds, fixed width), so that
@@ -377,11 +382,23 @@ mod tests {
                 r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a""#,
                 Source::Name(Eq("a".into())),
             ),
-            (group, r#"displayName eq "Ops""#, Source::Name(Eq("Ops".into()))),
+            (
+                group,
+                r#"displayName eq "Ops""#,
+                Source::Name(Eq("Ops".into())),
+            ),
             (user, r#"externalId eq "e""#, Source::ExternalId("e".into())),
             (user, r#"id eq "i""#, Source::Id("i".into())),
-            (user, r#"userName sw "an""#, Source::Name(Prefix("an".into()))),
-            (group, r#"displayName sw "o""#, Source::Name(Prefix("o".into()))),
+            (
+                user,
+                r#"userName sw "an""#,
+                Source::Name(Prefix("an".into())),
+            ),
+            (
+                group,
+                r#"displayName sw "o""#,
+                Source::Name(Prefix("o".into())),
+            ),
             (user, r#"userName gt "m""#, Source::Name(Gt("m".into()))),
             (user, r#"userName le "m""#, Source::Name(Le("m".into()))),
             (
@@ -394,19 +411,42 @@ mod tests {
                 r#"meta.lastModified ge "2024-01-01T00:00:00.000Z""#,
                 Source::Modified(Ge("2024-01-01T00:00:00.000Z".into())),
             ),
-            (group, r#"members[value eq "u"]"#, Source::GroupsOf("u".into())),
+            (
+                group,
+                r#"members[value eq "u"]"#,
+                Source::GroupsOf("u".into()),
+            ),
             (group, r#"members eq "u""#, Source::GroupsOf("u".into())),
-            (group, r#"members.value eq "u""#, Source::GroupsOf("u".into())),
-            (user, r#"groups.value eq "g""#, Source::MembersOf("g".into())),
-            (user, r#"groups[value eq "g"]"#, Source::MembersOf("g".into())),
+            (
+                group,
+                r#"members.value eq "u""#,
+                Source::GroupsOf("u".into()),
+            ),
+            (
+                user,
+                r#"groups.value eq "g""#,
+                Source::MembersOf("g".into()),
+            ),
+            (
+                user,
+                r#"groups[value eq "g"]"#,
+                Source::MembersOf("g".into()),
+            ),
             (user, r#"groups eq "g""#, Source::MembersOf("g".into())),
             (user, r#"title co "x""#, Source::Collection),
             (user, r#"not (userName eq "a")"#, Source::Collection),
-            (user, r#"userName eq "a" or title eq "x""#, Source::Collection),
+            (
+                user,
+                r#"userName eq "a" or title eq "x""#,
+                Source::Collection,
+            ),
             (
                 user,
                 r#"userName eq "a" or externalId eq "b""#,
-                Source::Union(vec![Source::Name(Eq("a".into())), Source::ExternalId("b".into())]),
+                Source::Union(vec![
+                    Source::Name(Eq("a".into())),
+                    Source::ExternalId("b".into()),
+                ]),
             ),
         ];
         for (kind, filter, expected) in rows {
@@ -425,7 +465,10 @@ mod tests {
             p.residual,
             Some(parse_filter(r#"externalId eq "e" and active eq true"#).unwrap())
         );
-        let p = plan_of(ResourceKind::Group, r#"id eq "g" and members[value eq "u"]"#);
+        let p = plan_of(
+            ResourceKind::Group,
+            r#"id eq "g" and members[value eq "u"]"#,
+        );
         assert_eq!(p.source, Source::GroupsOf("u".into()));
         assert_eq!(p.residual, Some(parse_filter(r#"id eq "g""#).unwrap()));
     }
@@ -433,7 +476,9 @@ mod tests {
     #[test]
     fn a_single_indexed_clause_is_streamed_and_a_residual_is_examined() {
         assert!(plan_of(ResourceKind::User, r#"userName sw "a""#).is_streamed());
-        assert!(!plan_of(ResourceKind::User, r#"userName sw "a" and active eq true"#).is_streamed());
+        assert!(
+            !plan_of(ResourceKind::User, r#"userName sw "a" and active eq true"#).is_streamed()
+        );
         assert!(!plan_of(ResourceKind::User, r#"title co "a""#).is_streamed());
         assert!(plan(ResourceKind::User, None, None).unwrap().is_streamed());
     }
@@ -441,11 +486,17 @@ mod tests {
     #[test]
     fn sub_millisecond_bounds_round_so_the_string_comparison_stays_exact() {
         assert_eq!(
-            source(ResourceKind::User, r#"meta.lastModified ge "2024-01-01T00:00:00.0005Z""#),
+            source(
+                ResourceKind::User,
+                r#"meta.lastModified ge "2024-01-01T00:00:00.0005Z""#
+            ),
             Source::Modified(KeyCondition::Gt("2024-01-01T00:00:00.000Z".into()))
         );
         assert_eq!(
-            source(ResourceKind::User, r#"meta.lastModified lt "2024-01-01T00:00:00.0005Z""#),
+            source(
+                ResourceKind::User,
+                r#"meta.lastModified lt "2024-01-01T00:00:00.0005Z""#
+            ),
             Source::Modified(KeyCondition::Le("2024-01-01T00:00:00.000Z".into()))
         );
         // Not an instant: no index, the matcher decides.

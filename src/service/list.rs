@@ -129,7 +129,9 @@ impl Lists<'_> {
                     }
                 };
                 if at >= plans.len() {
-                    return Err(ScimError::invalid_cursor("the cursor is past the last resource type"));
+                    return Err(ScimError::invalid_cursor(
+                        "the cursor is past the last resource type",
+                    ));
                 }
                 let mut next = None;
                 for (i, (kind, plan)) in plans.iter().enumerate() {
@@ -141,7 +143,14 @@ impl Lists<'_> {
                     };
                     let reading = i >= at && next.is_none();
                     let part = self
-                        .kind_page(*kind, plan, query, &key, from, if reading { wanted } else { 0 })
+                        .kind_page(
+                            *kind,
+                            plan,
+                            query,
+                            &key,
+                            from,
+                            if reading { wanted } else { 0 },
+                        )
                         .await?;
                     total += part.total;
                     if reading {
@@ -232,7 +241,10 @@ impl Lists<'_> {
                 let (start, skip) = match exact {
                     Some(at) => (Some(at), 0),
                     None if offset == 0 => (None, 0),
-                    None => match store.nearest_bookmark(self.tenant, key, start_index).await? {
+                    None => match store
+                        .nearest_bookmark(self.tenant, key, start_index)
+                        .await?
+                    {
                         Some((at, position)) => (Some(position), start_index - at),
                         None => (None, offset),
                     },
@@ -259,13 +271,23 @@ impl Lists<'_> {
         };
         let from_start = start.is_none();
         let page = store
-            .read_range(self.tenant, kind, source, plan.descending, start, skip, wanted)
+            .read_range(
+                self.tenant,
+                kind,
+                source,
+                plan.descending,
+                start,
+                skip,
+                wanted,
+            )
             .await?;
         let read_to_end = page.next.is_none();
         let seen = skip + page.entries;
         let total = match counted {
             // Counters of data written before they existed are short: never below what was seen.
-            Some(counted) => counted.max(offset.unwrap_or(0) + page.entries + usize::from(!read_to_end)),
+            Some(counted) => {
+                counted.max(offset.unwrap_or(0) + page.entries + usize::from(!read_to_end))
+            }
             None if from_start && read_to_end => seen,
             None => store.range_total(self.tenant, kind, source).await?,
         };

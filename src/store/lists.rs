@@ -56,7 +56,11 @@ enum MemberIds {
     FromSk,
 }
 
-fn sort_condition(name: &'static str, condition: &KeyCondition, modified: bool) -> (String, Option<String>) {
+fn sort_condition(
+    name: &'static str,
+    condition: &KeyCondition,
+    modified: bool,
+) -> (String, Option<String>) {
     // Modification keys are `{time}#{id}`: '~' sorts after every id character.
     let low = |t: &str| format!("{t}#");
     let high = |t: &str| format!("{t}#~");
@@ -78,7 +82,12 @@ fn sort_condition(name: &'static str, condition: &KeyCondition, modified: bool) 
 
 impl RangeQuery {
     fn of(tenant: &str, kind: ResourceKind, source: &Source) -> Option<Self> {
-        let collection = || ("GSI1PK = :pk".to_string(), vec![(":pk", collection_pk(tenant, kind))]);
+        let collection = || {
+            (
+                "GSI1PK = :pk".to_string(),
+                vec![(":pk", collection_pk(tenant, kind))],
+            )
+        };
         let indexed = |index, sk: &'static str, condition: &KeyCondition, modified| {
             let (mut expr, mut values) = collection();
             let (extra, value) = sort_condition(sk, condition, modified);
@@ -104,7 +113,10 @@ impl RangeQuery {
                     Some(GSI1),
                     "GSI1PK = :pk".to_string(),
                     // An id that cannot exist has no members: a key no item has.
-                    vec![(":pk", members_pk(tenant, &parse_id(group).unwrap_or_default()))],
+                    vec![(
+                        ":pk",
+                        members_pk(tenant, &parse_id(group).unwrap_or_default()),
+                    )],
                     &[PK, SK, GSI1PK, GSI1SK],
                     Some(MemberIds::FromGsi1Sk),
                 ),
@@ -114,7 +126,11 @@ impl RangeQuery {
                     vec![
                         (
                             ":pk",
-                            resource_pk(tenant, ResourceKind::User, &parse_id(user).unwrap_or_default()),
+                            resource_pk(
+                                tenant,
+                                ResourceKind::User,
+                                &parse_id(user).unwrap_or_default(),
+                            ),
                         ),
                         (":prefix", MEMBER_OF_PREFIX.to_string()),
                     ],
@@ -244,7 +260,10 @@ impl Store {
                     .query()
                     .index_name(GSI3)
                     .key_condition_expression("GSI3PK = :pk")
-                    .expression_attribute_values(":pk", s(external_id_pk(tenant, kind, external_id)));
+                    .expression_attribute_values(
+                        ":pk",
+                        s(external_id_pk(tenant, kind, external_id)),
+                    );
                 let mut found = Vec::new();
                 super::query_all(query, |page| {
                     for item in page.items() {
@@ -551,7 +570,11 @@ impl Store {
 
     /// The number of resources of each kind as the counters hold it, and as the collection does:
     /// (counted, actual). For checks and tests.
-    pub async fn recount(&self, tenant: &str, kind: ResourceKind) -> Result<(usize, usize), StoreError> {
+    pub async fn recount(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+    ) -> Result<(usize, usize), StoreError> {
         let (counts, _) = self.list_state(tenant, &[kind], None).await?;
         let range = RangeQuery::of(tenant, kind, &Source::Collection)
             .ok_or_else(|| StoreError::Backend("not a range source".into()))?;

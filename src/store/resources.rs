@@ -79,10 +79,7 @@ impl StoredResource {
         if let Some(name) = self.unique_name() {
             item.insert(GSI2SK.into(), s(name_key(name)));
         }
-        item.insert(
-            GSI4SK.into(),
-            s(modified_sk(&self.last_modified, &self.id)),
-        );
+        item.insert(GSI4SK.into(), s(modified_sk(&self.last_modified, &self.id)));
         if let Some(external_id) = self.external_id() {
             item.insert(
                 GSI3PK.into(),
