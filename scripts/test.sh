@@ -25,6 +25,8 @@ echo "==> cargo test (DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB, table $TABLE_NAME)
 cargo test --all-targets --locked
 echo "==> request-count benchmark"
 RUST_LOG=warn cargo run --quiet --locked --example cost_table
+echo "==> list benchmark: 1,000 and 10,000 users walked by index and by cursor (its own table)"
+TABLE_NAME="$TABLE_NAME-lists" RUST_LOG=warn cargo run --quiet --locked --example list_scale
 echo "==> rejected-token timing benchmark"
 RUST_LOG=warn cargo run --quiet --locked --example auth_timing
 echo "==> scim2-tester conformance against cargo lambda watch"

@@ -168,8 +168,9 @@ impl Eq for Key {}
 /// - Missing values (absent, null, empty string, or not of the attribute's type): "if there is
 ///   no data for the specified \"sortBy\" value, they are sorted via the \"sortOrder\"
 ///   parameter, i.e., they are ordered last if ascending and first if descending."
-/// - Ties (including two missing values) are broken by `id` ascending, whatever the order, so
-///   paging through a sorted list is stable.
+/// - Ties (including two missing values) are broken by `id`, so the order is total and paging
+///   through a sorted list is stable. Descending is exactly ascending reversed, ties included,
+///   which is also what reading an index backwards gives.
 pub fn compare(kind: ResourceKind, spec: &SortSpec, a: &Value, b: &Value) -> Ordering {
     let resolved = resolve(kind, &spec.path);
     let key = |v: &Value| resolved.as_ref().and_then(|r| sort_key(r, v));
@@ -199,11 +200,11 @@ fn order(
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
     };
-    let by_value = match direction {
-        SortOrder::Ascending => by_value,
-        SortOrder::Descending => by_value.reverse(),
-    };
-    by_value.then_with(|| ida.cmp(idb))
+    let ascending = by_value.then_with(|| ida.cmp(idb));
+    match direction {
+        SortOrder::Ascending => ascending,
+        SortOrder::Descending => ascending.reverse(),
+    }
 }
 
 fn id(resource: &Value) -> &str {
@@ -444,7 +445,7 @@ mod tests {
         );
         assert_eq!(
             sorted_ids("USERNAME", Some("Descending"), &users),
-            ["5", "6", "7", "8", "3", "1", "2", "4"]
+            ["7", "6", "5", "8", "3", "1", "4", "2"]
         );
     }
 
@@ -475,7 +476,7 @@ mod tests {
         );
         assert_eq!(
             sorted_ids("meta.created", Some("descending"), &users),
-            ["e", "f", "b", "d", "c", "a"]
+            ["f", "e", "d", "b", "c", "a"]
         );
     }
 
@@ -490,7 +491,7 @@ mod tests {
         assert_eq!(sorted_ids("active", None, &users), ["2", "1", "3", "4"]);
         assert_eq!(
             sorted_ids("active", Some("descending"), &users),
-            ["3", "4", "1", "2"]
+            ["4", "3", "1", "2"]
         );
     }
 
@@ -578,7 +579,7 @@ mod tests {
     }
 
     #[test]
-    fn ties_are_broken_by_id_ascending_in_both_orders() {
+    fn ties_are_broken_by_id_and_descending_is_ascending_reversed() {
         let users = [
             ("c", json!({"title": "x"})),
             ("a", json!({"title": "X"})),
@@ -589,7 +590,7 @@ mod tests {
         assert_eq!(sorted_ids("title", None, &users), ["b", "a", "c", "d", "e"]);
         assert_eq!(
             sorted_ids("title", Some("descending"), &users),
-            ["d", "e", "a", "c", "b"]
+            ["e", "d", "c", "a", "b"]
         );
     }
 
@@ -615,10 +616,11 @@ mod tests {
         };
         let a = json!({"id": "1", "shoeSize": 9});
         let b = json!({"id": "2", "shoeSize": 3});
-        assert_eq!(compare(ResourceKind::User, &s, &a, &b), Ordering::Less);
+        // Descending: by id, reversed.
+        assert_eq!(compare(ResourceKind::User, &s, &a, &b), Ordering::Greater);
         assert_eq!(
             compare(ResourceKind::User, &s, &json!(null), &a),
-            Ordering::Less
+            Ordering::Greater
         );
     }
 }
