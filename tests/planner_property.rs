@@ -59,7 +59,11 @@ fn sort() -> impl Strategy<Value = Option<(&'static str, &'static str)>> {
 fn ids(body: &Value) -> Vec<String> {
     body["Resources"]
         .as_array()
-        .map(|a| a.iter().filter_map(|r| r["id"].as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["id"].as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -103,7 +107,8 @@ fn every_plan_returns_what_the_matcher_selects() {
             let text = text.replace("{group}", &group);
             // Membership conditions are only answered and-ed at the top level.
             let membership_nested = text.matches("groups.value").count() > 1
-                || (text.contains("groups.value") && (text.contains(" or ") || text.contains("not (")));
+                || (text.contains("groups.value")
+                    && (text.contains(" or ") || text.contains("not (")));
             let parsed = parse_filter(&text).unwrap();
             let spec = sort.map(|(by, order)| {
                 SortSpec::parse(ResourceKind::User, Some(by), Some(order))
@@ -116,7 +121,9 @@ fn every_plan_returns_what_the_matcher_selects() {
                 .collect();
             let mut path = format!("/Users?count=100&filter={text}");
             if let (Some(spec), Some((by, order))) = (&spec, sort) {
-                expected.sort_by(|a, b| scim_serverless::protocol::sort::compare(ResourceKind::User, spec, a, b));
+                expected.sort_by(|a, b| {
+                    scim_serverless::protocol::sort::compare(ResourceKind::User, spec, a, b)
+                });
                 path.push_str(&format!("&sortBy={by}&sortOrder={order}"));
             }
             let r = runtime.block_on(t.get(&path.replace('+', "%2B")));
@@ -126,7 +133,12 @@ fn every_plan_returns_what_the_matcher_selects() {
             }
             prop_assert_eq!(r.status, 200, "{} {:?}", text, r.body);
             let got = ids(&r.body);
-            prop_assert_eq!(r.body["totalResults"].as_u64(), Some(expected.len() as u64), "{}", text);
+            prop_assert_eq!(
+                r.body["totalResults"].as_u64(),
+                Some(expected.len() as u64),
+                "{}",
+                text
+            );
             let expected_ids: Vec<String> = expected
                 .iter()
                 .map(|u| u["id"].as_str().unwrap().to_string())
