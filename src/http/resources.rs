@@ -1,26 +1,20 @@
-//! `/Users` and `/Groups`: the same six operations for both kinds. Users carry their (read-only)
-//! `groups`; groups carry `members`, which live in their own items and are only read when the
-//! response will show them.
-
-use std::collections::BTreeSet;
+//! `/Users` and `/Groups`: parse each request, call the service (`service::resources`,
+//! `service::list`) and render its answer. Users carry their (read-only) `groups`; groups carry
+//! `members`, which are only read when the response will show them.
 
 use lambda_http::{Body, Response};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::request::{header, json_body, query_params};
 use super::{response, Ctx};
 use crate::protocol::list::{list_response, ListPageBody, ListQuery};
-use crate::protocol::members::{self, member_ids, MemberChanges};
 use crate::protocol::patch;
 use crate::protocol::projection::Projection;
 use crate::protocol::resource::{normalize, ResourceKind};
 use crate::protocol::ScimError;
 use crate::service::list::Lists;
+use crate::service::resources::{Resources, Written};
 use crate::service::{etag, to_scim, Loaded};
-use crate::store::{StoreError, StoredResource};
-
-/// A PUT or PATCH that loses a race with another write is re-read and re-applied, up to this often.
-const WRITE_ATTEMPTS: u32 = 8;
 
 fn projection(ctx: &Ctx<'_>) -> Result<Projection, ScimError> {
     let params = query_params(ctx.request);
@@ -47,89 +41,20 @@ fn respond(ctx: &Ctx<'_>, status: u16, loaded: &Loaded, projection: &Projection)
     response::with_headers(status, Some(&body), &headers)
 }
 
-/// Reads a resource with what its response needs: a user's groups come with it (same partition);
-/// a group's members only when `with_members`.
-async fn load(
-    ctx: &Ctx<'_>,
-    kind: ResourceKind,
-    id: &str,
-    with_members: bool,
-) -> Result<Loaded, ScimError> {
-    let loaded = match kind {
-        ResourceKind::User => {
-            let found = ctx.store.get_user(&ctx.tenant, id).await?;
-            Loaded {
-                resource: found.user,
-                related: Some(found.group_ids.into_iter().collect()),
-            }
-        }
-        ResourceKind::Group => {
-            let resource = ctx.store.get(&ctx.tenant, kind, id).await?;
-            let related = if with_members {
-                Some(
-                    ctx.store
-                        .group_members(&ctx.tenant, &resource.id)
-                        .await?
-                        .into_iter()
-                        .collect(),
-                )
-            } else {
-                None
-            };
-            Loaded { resource, related }
-        }
-    };
-    Ok(loaded)
-}
-
-fn check_if_match(ctx: &Ctx<'_>, resource: &StoredResource) -> Result<(), ScimError> {
-    match header(ctx.request, "if-match") {
-        Some(wanted)
-            if wanted.trim() != "*" && !wanted.split(',').any(|w| w.trim() == etag(resource)) =>
-        {
-            Err(ScimError::precondition_failed(format!(
-                "If-Match {wanted} does not match the current version {}",
-                etag(resource)
-            )))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Takes `members` out of a group's attributes: they are stored as their own items.
-fn take_members(
-    kind: ResourceKind,
-    attributes: &mut Map<String, Value>,
-) -> Result<Option<BTreeSet<String>>, ScimError> {
-    match (kind, attributes.remove("members")) {
-        (ResourceKind::Group, Some(value)) => member_ids(&value).map(Some),
-        _ => Ok(None),
+fn resources<'a>(ctx: &'a Ctx<'_>) -> Resources<'a> {
+    Resources {
+        store: ctx.store,
+        tenant: &ctx.tenant,
     }
 }
 
 pub(super) async fn create(ctx: &Ctx<'_>, kind: ResourceKind) -> Result<Response<Body>, ScimError> {
     let projection = projection(ctx)?;
-    let mut attributes = normalize(kind, &json_body(ctx.request)?)?;
-    let members = take_members(kind, &mut attributes)?.unwrap_or_default();
+    let attributes = normalize(kind, &json_body(ctx.request)?)?;
     let audit = ctx.audit_event(kind, None, 201);
-    let resource = ctx
-        .store
-        .create(&ctx.tenant, kind, attributes, &members, &audit)
-        .await?;
+    let loaded = resources(ctx).create(kind, attributes, &audit).await?;
     ctx.mark_audited();
-    let related = members
-        .iter()
-        .filter_map(|m| crate::store::parse_id(m))
-        .collect();
-    Ok(respond(
-        ctx,
-        201,
-        &Loaded {
-            resource,
-            related: Some(related),
-        },
-        &projection,
-    ))
+    Ok(respond(ctx, 201, &loaded, &projection))
 }
 
 pub(super) async fn get(
@@ -138,7 +63,9 @@ pub(super) async fn get(
     id: &str,
 ) -> Result<Response<Body>, ScimError> {
     let projection = projection(ctx)?;
-    let loaded = load(ctx, kind, id, projection.includes("members")).await?;
+    let loaded = resources(ctx)
+        .load(kind, id, projection.includes("members"))
+        .await?;
     Ok(respond(ctx, 200, &loaded, &projection))
 }
 
@@ -215,18 +142,18 @@ pub(super) async fn replace(
     id: &str,
 ) -> Result<Response<Body>, ScimError> {
     let projection = projection(ctx)?;
-    let mut attributes = normalize(kind, &json_body(ctx.request)?)?;
-    // A PUT without `members` leaves them as they are: replacing them with nothing by omission
-    // would empty groups on a careless client.
-    let new_members = take_members(kind, &mut attributes)?;
-    let changes = MemberChanges {
-        replace_with: new_members,
-        ..MemberChanges::default()
-    };
-    write_with_retry(ctx, kind, id, &projection, |_| {
-        Ok((attributes.clone(), changes.clone()))
-    })
-    .await
+    let attributes = normalize(kind, &json_body(ctx.request)?)?;
+    let written = resources(ctx)
+        .replace(
+            kind,
+            id,
+            attributes,
+            header(ctx.request, "if-match"),
+            projection.includes("members"),
+            &ctx.audit_event(kind, Some(id), 200),
+        )
+        .await?;
+    respond_written(ctx, &written, &projection)
 }
 
 pub(super) async fn patch(
@@ -236,117 +163,28 @@ pub(super) async fn patch(
 ) -> Result<Response<Body>, ScimError> {
     let projection = projection(ctx)?;
     let ops = patch::parse_request(&json_body(ctx.request)?)?;
-    let (changes, ops) = match kind {
-        ResourceKind::Group => members::split(ops)?,
-        ResourceKind::User => (MemberChanges::default(), ops),
-    };
-    write_with_retry(ctx, kind, id, &projection, |current| {
-        let mut attributes = current.attributes.clone();
-        patch::apply(kind, &mut attributes, &ops)?;
-        Ok((
-            normalize(kind, &Value::Object(attributes))?,
-            changes.clone(),
-        ))
-    })
-    .await
+    let written = resources(ctx)
+        .patch(
+            kind,
+            id,
+            ops,
+            header(ctx.request, "if-match"),
+            projection.includes("members"),
+            &ctx.audit_event(kind, Some(id), 200),
+        )
+        .await?;
+    respond_written(ctx, &written, &projection)
 }
 
-/// Read, compute the new attributes, write if still at the version read; on a lost race, again.
-async fn write_with_retry(
+fn respond_written(
     ctx: &Ctx<'_>,
-    kind: ResourceKind,
-    id: &str,
+    written: &Written,
     projection: &Projection,
-    compute: impl Fn(&StoredResource) -> Result<(Map<String, Value>, MemberChanges), ScimError>,
 ) -> Result<Response<Body>, ScimError> {
-    let explicit_version = header(ctx.request, "if-match").is_some();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let current = load(ctx, kind, id, false).await?;
-        check_if_match(ctx, &current.resource)?;
-        let (attributes, changes) = compute(&current.resource)?;
-        let (add, remove, known_members) = match &changes.replace_with {
-            Some(wanted) => {
-                let existing: BTreeSet<String> = ctx
-                    .store
-                    .group_members(&ctx.tenant, &current.resource.id)
-                    .await?
-                    .into_iter()
-                    .collect();
-                let wanted: BTreeSet<String> = wanted
-                    .iter()
-                    .map(|m| crate::store::parse_id(m).unwrap_or_else(|| m.clone()))
-                    .collect();
-                (
-                    wanted.difference(&existing).cloned().collect(),
-                    existing.difference(&wanted).cloned().collect(),
-                    Some(wanted),
-                )
-            }
-            None => (changes.add.clone(), changes.remove.clone(), None),
-        };
-        let unchanged =
-            attributes == current.resource.attributes && add.is_empty() && remove.is_empty();
-        let resource = if unchanged {
-            current.resource
-        } else {
-            let audit = ctx.audit_event(kind, Some(&current.resource.id), 200);
-            match ctx
-                .store
-                .update(
-                    &ctx.tenant,
-                    &current.resource,
-                    attributes,
-                    &add,
-                    &remove,
-                    &audit,
-                )
-                .await
-            {
-                Ok(updated) => {
-                    ctx.mark_audited();
-                    updated
-                }
-                // Lost a race with another write: re-read and re-apply, unless the client pinned
-                // the version with If-Match (then the 412 is the answer).
-                Err(StoreError::VersionConflict) if !explicit_version => {
-                    if attempt >= WRITE_ATTEMPTS {
-                        return Err(ScimError::new(
-                            409,
-                            None,
-                            "the resource is being modified by other requests; retry",
-                        ));
-                    }
-                    tokio::time::sleep(crate::store::backoff(attempt)).await;
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        };
-        let related = match kind {
-            ResourceKind::User => current.related,
-            ResourceKind::Group if !projection.includes("members") => None,
-            ResourceKind::Group => match known_members {
-                Some(all) => Some(all),
-                // The index may lag the write just made: show this request's own changes for sure.
-                None => {
-                    let mut ids: BTreeSet<String> = ctx
-                        .store
-                        .group_members(&ctx.tenant, &resource.id)
-                        .await?
-                        .into_iter()
-                        .collect();
-                    ids.extend(add.iter().filter_map(|m| crate::store::parse_id(m)));
-                    for gone in &remove {
-                        ids.remove(gone);
-                    }
-                    Some(ids)
-                }
-            },
-        };
-        return Ok(respond(ctx, 200, &Loaded { resource, related }, projection));
+    if written.wrote {
+        ctx.mark_audited();
     }
+    Ok(respond(ctx, 200, &written.loaded, projection))
 }
 
 pub(super) async fn delete(
@@ -354,15 +192,10 @@ pub(super) async fn delete(
     kind: ResourceKind,
     id: &str,
 ) -> Result<Response<Body>, ScimError> {
-    if header(ctx.request, "if-match").is_some() {
-        let current = ctx.store.get(&ctx.tenant, kind, id).await?;
-        check_if_match(ctx, &current)?;
-    }
     let audit = ctx.audit_event(kind, Some(id), 204);
-    match kind {
-        ResourceKind::User => ctx.store.delete_user(&ctx.tenant, id, &audit).await?,
-        ResourceKind::Group => ctx.store.delete_group(&ctx.tenant, id, &audit).await?,
-    }
+    resources(ctx)
+        .delete(kind, id, header(ctx.request, "if-match"), &audit)
+        .await?;
     ctx.mark_audited();
     Ok(response::with_headers(204, None, &[]))
 }

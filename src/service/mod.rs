@@ -1,7 +1,9 @@
 //! The use cases, between `http` (parse and render) and `store` (DynamoDB): typed requests in,
-//! domain values out. `list` answers lists and searches from a query plan.
+//! domain values out. `resources` reads and writes one resource; `list` answers lists and
+//! searches from a query plan.
 
 pub mod list;
+pub mod resources;
 
 use std::collections::BTreeSet;
 

@@ -1,0 +1,302 @@
+//! One user or group: read, create, replace, patch, delete. Typed commands in, domain values out;
+//! each write stores its audit event inside its own transaction.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use super::{etag, Loaded};
+use crate::protocol::members::{self, MemberChanges};
+use crate::protocol::patch::{self, PatchOp};
+use crate::protocol::resource::{normalize, ResourceKind};
+use crate::protocol::ScimError;
+use crate::store::{parse_id, AuditEvent, Store, StoreError, StoredResource};
+
+/// A PUT or PATCH that loses a race with another write is re-read and re-applied, up to this often.
+const WRITE_ATTEMPTS: u32 = 8;
+
+/// The outcome of a replace or patch: the resource as the response shows it, and whether a
+/// write (with its audit event) happened; a request that changes nothing writes nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    pub loaded: Loaded,
+    pub wrote: bool,
+}
+
+pub struct Resources<'a> {
+    pub store: &'a Store,
+    pub tenant: &'a str,
+}
+
+/// `If-Match` as the client sent it: `*`, or a list of ETags.
+fn check_if_match(if_match: Option<&str>, resource: &StoredResource) -> Result<(), ScimError> {
+    match if_match {
+        Some(wanted)
+            if wanted.trim() != "*" && !wanted.split(',').any(|w| w.trim() == etag(resource)) =>
+        {
+            Err(ScimError::precondition_failed(format!(
+                "If-Match {wanted} does not match the current version {}",
+                etag(resource)
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Takes `members` out of a group's attributes: they are stored as their own items.
+pub fn take_members(
+    kind: ResourceKind,
+    attributes: &mut Map<String, Value>,
+) -> Result<Option<BTreeSet<String>>, ScimError> {
+    match (kind, attributes.remove("members")) {
+        (ResourceKind::Group, Some(value)) => members::member_ids(&value).map(Some),
+        _ => Ok(None),
+    }
+}
+
+impl Resources<'_> {
+    /// A resource with what its response needs: a user's groups come with it (same
+    /// partition); a group's members only when `with_members`.
+    pub async fn load(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        with_members: bool,
+    ) -> Result<Loaded, ScimError> {
+        Ok(match kind {
+            ResourceKind::User => {
+                let found = self.store.get_user(self.tenant, id).await?;
+                Loaded {
+                    resource: found.user,
+                    related: Some(found.group_ids.into_iter().collect()),
+                }
+            }
+            ResourceKind::Group => {
+                let resource = self.store.get(self.tenant, kind, id).await?;
+                let related = match with_members {
+                    true => Some(self.members(&resource.id).await?),
+                    false => None,
+                };
+                Loaded { resource, related }
+            }
+        })
+    }
+
+    async fn members(&self, group_id: &str) -> Result<BTreeSet<String>, ScimError> {
+        Ok(self
+            .store
+            .group_members(self.tenant, group_id)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// Creates a resource from normalised attributes (a group's `members` among them).
+    pub async fn create(
+        &self,
+        kind: ResourceKind,
+        mut attributes: Map<String, Value>,
+        audit: &AuditEvent,
+    ) -> Result<Loaded, ScimError> {
+        let members = take_members(kind, &mut attributes)?.unwrap_or_default();
+        let resource = self
+            .store
+            .create(self.tenant, kind, attributes, &members, audit)
+            .await?;
+        let related = members.iter().filter_map(|m| parse_id(m)).collect();
+        Ok(Loaded {
+            resource,
+            related: Some(related),
+        })
+    }
+
+    /// PUT: the normalised body becomes the resource. A group body without `members` leaves
+    /// them as they are: replacing them with nothing by omission would empty groups on a
+    /// careless client.
+    pub async fn replace(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        mut attributes: Map<String, Value>,
+        if_match: Option<&str>,
+        with_members: bool,
+        audit: &AuditEvent,
+    ) -> Result<Written, ScimError> {
+        let changes = MemberChanges {
+            replace_with: take_members(kind, &mut attributes)?,
+            ..MemberChanges::default()
+        };
+        self.write(kind, id, if_match, with_members, audit, |_| {
+            Ok((attributes.clone(), changes.clone()))
+        })
+        .await
+    }
+
+    /// PATCH: member operations become member changes; the others apply to the stored
+    /// attributes, and the result is validated again.
+    pub async fn patch(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        ops: Vec<PatchOp>,
+        if_match: Option<&str>,
+        with_members: bool,
+        audit: &AuditEvent,
+    ) -> Result<Written, ScimError> {
+        let (changes, ops) = match kind {
+            ResourceKind::Group => members::split(ops)?,
+            ResourceKind::User => (MemberChanges::default(), ops),
+        };
+        self.write(kind, id, if_match, with_members, audit, |current| {
+            let mut attributes = current.attributes.clone();
+            patch::apply(kind, &mut attributes, &ops)?;
+            Ok((
+                normalize(kind, &Value::Object(attributes))?,
+                changes.clone(),
+            ))
+        })
+        .await
+    }
+
+    /// Member changes as ids to add and remove: a complete new list is diffed against the
+    /// current members.
+    async fn member_delta(
+        &self,
+        group_id: &str,
+        changes: &MemberChanges,
+    ) -> Result<MemberDelta, ScimError> {
+        Ok(match &changes.replace_with {
+            Some(wanted) => {
+                let existing = self.members(group_id).await?;
+                let wanted: BTreeSet<String> = wanted
+                    .iter()
+                    .map(|m| parse_id(m).unwrap_or_else(|| m.clone()))
+                    .collect();
+                MemberDelta {
+                    add: wanted.difference(&existing).cloned().collect(),
+                    remove: existing.difference(&wanted).cloned().collect(),
+                    all: Some(wanted),
+                }
+            }
+            None => MemberDelta {
+                add: changes.add.clone(),
+                remove: changes.remove.clone(),
+                all: None,
+            },
+        })
+    }
+
+    /// Read, compute the new attributes, write if still at the version read; on a lost race,
+    /// again (unless the client pinned the version with `If-Match`: then the 412 is the answer).
+    async fn write(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&str>,
+        with_members: bool,
+        audit: &AuditEvent,
+        compute: impl Fn(&StoredResource) -> Result<(Map<String, Value>, MemberChanges), ScimError>,
+    ) -> Result<Written, ScimError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let current = self.load(kind, id, false).await?;
+            check_if_match(if_match, &current.resource)?;
+            let (attributes, changes) = compute(&current.resource)?;
+            let delta = self.member_delta(&current.resource.id, &changes).await?;
+            let unchanged = attributes == current.resource.attributes
+                && delta.add.is_empty()
+                && delta.remove.is_empty();
+            if unchanged {
+                let related = match kind {
+                    ResourceKind::User => current.related,
+                    ResourceKind::Group if !with_members => None,
+                    ResourceKind::Group => match delta.all {
+                        Some(all) => Some(all),
+                        None => Some(self.members(&current.resource.id).await?),
+                    },
+                };
+                return Ok(Written {
+                    loaded: Loaded {
+                        resource: current.resource,
+                        related,
+                    },
+                    wrote: false,
+                });
+            }
+            let written = self
+                .store
+                .update(
+                    self.tenant,
+                    &current.resource,
+                    attributes,
+                    &delta.add,
+                    &delta.remove,
+                    &audit.about(&current.resource.id),
+                )
+                .await;
+            let resource = match written {
+                Ok(updated) => updated,
+                Err(StoreError::VersionConflict) if if_match.is_none() => {
+                    if attempt >= WRITE_ATTEMPTS {
+                        return Err(ScimError::new(
+                            409,
+                            None,
+                            "the resource is being modified by other requests; retry",
+                        ));
+                    }
+                    tokio::time::sleep(crate::store::backoff(attempt)).await;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let related = match kind {
+                ResourceKind::User => current.related,
+                ResourceKind::Group if !with_members => None,
+                ResourceKind::Group => Some(match delta.all {
+                    Some(all) => all,
+                    // The index may lag the write just made: show this request's own changes.
+                    None => {
+                        let mut ids = self.members(&resource.id).await?;
+                        ids.extend(delta.add.iter().filter_map(|m| parse_id(m)));
+                        for gone in &delta.remove {
+                            ids.remove(gone);
+                        }
+                        ids
+                    }
+                }),
+            };
+            return Ok(Written {
+                loaded: Loaded { resource, related },
+                wrote: true,
+            });
+        }
+    }
+
+    /// Deletes a resource (and its memberships), checking `If-Match` first when sent.
+    pub async fn delete(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&str>,
+        audit: &AuditEvent,
+    ) -> Result<(), ScimError> {
+        if if_match.is_some() {
+            let current = self.store.get(self.tenant, kind, id).await?;
+            check_if_match(if_match, &current)?;
+        }
+        let audit = audit.about(id);
+        match kind {
+            ResourceKind::User => self.store.delete_user(self.tenant, id, &audit).await?,
+            ResourceKind::Group => self.store.delete_group(self.tenant, id, &audit).await?,
+        }
+        Ok(())
+    }
+}
+
+/// Member ids to add and remove, and the complete new list when the request gave one.
+struct MemberDelta {
+    add: BTreeSet<String>,
+    remove: BTreeSet<String>,
+    all: Option<BTreeSet<String>>,
+}
