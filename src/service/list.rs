@@ -18,7 +18,7 @@ use crate::protocol::planner::{self, Plan, SortRequest, Source};
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::sort::{self, SortOrder};
 use crate::protocol::ScimError;
-use crate::store::{Store, StoredResource};
+use crate::store::{RangeRead, Store, StoredResource};
 
 use super::{to_scim, Loaded};
 
@@ -270,16 +270,13 @@ impl Lists<'_> {
             }
         };
         let from_start = start.is_none();
+        let read = RangeRead {
+            kind,
+            source,
+            descending: plan.descending,
+        };
         let page = store
-            .read_range(
-                self.tenant,
-                kind,
-                source,
-                plan.descending,
-                start,
-                skip,
-                wanted,
-            )
+            .read_range(self.tenant, read, start, skip, wanted)
             .await?;
         let read_to_end = page.next.is_none();
         let seen = skip + page.entries;

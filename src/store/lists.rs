@@ -38,6 +38,14 @@ pub struct RangePage {
     pub last: Option<IndexKey>,
 }
 
+/// Which range to read, and in which direction.
+#[derive(Debug, Clone, Copy)]
+pub struct RangeRead<'a> {
+    pub kind: ResourceKind,
+    pub source: &'a Source,
+    pub descending: bool,
+}
+
 /// How a range source is read: its index, key condition and the attributes of its keys.
 struct RangeQuery {
     index: Option<&'static str>,
@@ -190,13 +198,16 @@ impl Store {
     pub async fn read_range(
         &self,
         tenant: &str,
-        kind: ResourceKind,
-        source: &Source,
-        descending: bool,
+        read: RangeRead<'_>,
         from: Option<IndexKey>,
         skip: usize,
         count: usize,
     ) -> Result<RangePage, StoreError> {
+        let RangeRead {
+            kind,
+            source,
+            descending,
+        } = read;
         let range = RangeQuery::of(tenant, kind, source)
             .ok_or_else(|| StoreError::Backend("not a range source".into()))?;
         let wanted = skip + count + 1;
@@ -290,9 +301,12 @@ impl Store {
                 Ok(by_id.into_values().collect())
             }
             range_source => {
-                let page = self
-                    .read_range(tenant, kind, range_source, false, None, 0, cap)
-                    .await?;
+                let read = RangeRead {
+                    kind,
+                    source: range_source,
+                    descending: false,
+                };
+                let page = self.read_range(tenant, read, None, 0, cap).await?;
                 if page.next.is_some() {
                     return Err(too_many());
                 }
@@ -606,7 +620,7 @@ fn encode_hex(bytes: &[u8]) -> String {
 
 fn decode_hex(text: &str) -> Result<Vec<u8>, StoreError> {
     let bad = || StoreError::Corrupt("cursor key is not hex".into());
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return Err(bad());
     }
     (0..text.len())

@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::Client;
 pub use audit::{Actor, AuditEvent, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION_DAYS};
 pub use count::{counted, counted_items, CountRequests};
 pub use error::StoreError;
-pub use lists::{IndexKey, RangePage};
+pub use lists::{IndexKey, RangePage, RangeRead};
 pub use resources::{parse_id, StoredResource, UserWithGroups};
 pub use tenant_delete::DeleteProgress;
 pub use tenants::{Credential, CredentialStatus, Tenant, MAX_CREDENTIALS};
