@@ -250,6 +250,18 @@ impl Lists<'_> {
                     },
                 };
                 if skip > self.limits.max_skip {
+                    // A page past the end is empty, whatever its depth.
+                    let total = match counted {
+                        Some(counted) => counted,
+                        None => store.range_total(self.tenant, kind, source).await?,
+                    };
+                    if offset >= total {
+                        return Ok(KindPage {
+                            total,
+                            resources: Vec::new(),
+                            next: None,
+                        });
+                    }
                     return Err(ScimError::invalid_value(format!(
                         "startIndex={start_index} would skip {skip} {}s from the nearest page read \
                          before (at most {}): page forward from startIndex=1, or use cursor paging \
@@ -279,12 +291,11 @@ impl Lists<'_> {
             .read_range(self.tenant, read, start, skip, wanted)
             .await?;
         let read_to_end = page.next.is_none();
-        let seen = skip + page.entries;
+        // Entries known to exist before the page's end, and one more when another page follows.
+        let seen = offset.unwrap_or(0).saturating_sub(skip) + page.skipped + page.entries;
         let total = match counted {
             // Counters of data written before they existed are short: never below what was seen.
-            Some(counted) => {
-                counted.max(offset.unwrap_or(0) + page.entries + usize::from(!read_to_end))
-            }
+            Some(counted) => counted.max(seen + usize::from(!read_to_end)),
             None if from_start && read_to_end => seen,
             None => store.range_total(self.tenant, kind, source).await?,
         };

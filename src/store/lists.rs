@@ -31,6 +31,8 @@ pub struct RangePage {
     pub resources: Vec<StoredResource>,
     /// Index entries the page covers (more than `resources` when a membership is an orphan).
     pub entries: usize,
+    /// Entries skipped before the page: fewer than asked when the range ends first.
+    pub skipped: usize,
     /// Where the next page starts, when there is one.
     pub next: Option<IndexKey>,
     /// The key of the page's last entry, even when nothing follows yet: an index walk resumes
@@ -229,6 +231,7 @@ impl Store {
             }
         }
         let more = entries.len() > skip + count;
+        let skipped = entries.len().min(skip);
         entries.truncate(skip + count);
         let page: Vec<Item> = entries.into_iter().skip(skip).collect();
         let last = page.last().map(|l| range.key_of(l)).transpose()?;
@@ -236,6 +239,7 @@ impl Store {
         Ok(RangePage {
             resources,
             entries: page.len(),
+            skipped,
             next: last.clone().filter(|_| more),
             last,
         })

@@ -169,10 +169,17 @@ impl Store {
                 resource_pk(tenant, resource.kind, &resource.id),
                 RESOURCE_SK,
             )))
-            .update_expression("SET version = version + :one, lastModified = :now")
+            // The modification index moves with lastModified, so incremental syncs see it.
+            .update_expression(
+                "SET version = version + :one, lastModified = :now, GSI4SK = :modified",
+            )
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", s(&resource.last_modified));
+            .expression_attribute_values(":now", s(&resource.last_modified))
+            .expression_attribute_values(
+                ":modified",
+                s(modified_sk(&resource.last_modified, &resource.id)),
+            );
         Ok(Action {
             item: TransactWriteItem::builder()
                 .update(build(update.build())?)
