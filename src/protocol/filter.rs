@@ -619,9 +619,17 @@ fn literal(word: &str) -> Option<Value> {
         "false" => Some(Value::Bool(false)),
         "null" => Some(Value::Null),
         _ if word.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => {
-            serde_json::from_str::<Value>(word)
-                .ok()
-                .filter(Value::is_number)
+            match serde_json::from_str::<Value>(word).ok()? {
+                // serde_json's default float parser can be off by one ulp, so a printed filter
+                // would not read back the same; the standard library rounds correctly.
+                Value::Number(n) if n.is_f64() => word
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64),
+                Value::Number(n) => Some(n),
+                _ => None,
+            }
+            .map(Value::Number)
         }
         _ => None,
     }
@@ -834,6 +842,14 @@ mod tests {
             parse("n lt -2.5e3"),
             cmp("n", CompareOp::Lt, json!(-2500.0))
         );
+    }
+
+    #[test]
+    fn floats_are_read_correctly_rounded_so_they_print_back_the_same() {
+        // serde_json's default float parser reads this one ulp low.
+        let f = parse("n eq 1.5603112279283637e+31");
+        assert_eq!(f, cmp("n", CompareOp::Eq, json!(1.5603112279283637e31)));
+        assert_eq!(parse(&f.to_string()), f);
     }
 
     #[test]
