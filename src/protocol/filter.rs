@@ -118,6 +118,20 @@ impl fmt::Display for AttrPath {
     }
 }
 
+/// `attr[filter].sub`; parses back to the same path.
+impl fmt::Display for PatchPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.attr)?;
+        if let Some(filter) = &self.value_filter {
+            write!(f, "[{filter}]")?;
+        }
+        if let Some(sub) = &self.sub {
+            write!(f, ".{sub}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Prints only the parentheses that precedence and left-associativity need, so the output
 /// parses back to the same tree.
 impl fmt::Display for Filter {
@@ -640,6 +654,7 @@ pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
     let mut p = Parser::new(input, "filter")?;
     let filter = p.or_expr()?;
     p.finish("\"and\", \"or\" or end of filter")?;
+    fits_when_printed(&filter, "filter")?;
     Ok(filter)
 }
 
@@ -658,11 +673,37 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
     let filter = p.bracket(&attr, &word)?;
     let sub = p.adjacent_sub()?;
     p.finish("end of PATCH path")?;
-    Ok(PatchPath {
+    let path = PatchPath {
         attr,
         value_filter: Some(filter),
         sub,
-    })
+    };
+    fits_when_printed(&path, "PATCH path")?;
+    Ok(path)
+}
+
+/// The canonical text can be longer than the input (`1E9` prints as `1000000000.0`, `a eq"x"` as
+/// `a eq "x"`). Refusing what would print past `MAX_LEN` keeps "print, then parse" the identity
+/// for everything the parser accepts.
+fn fits_when_printed(parsed: &dyn fmt::Display, what: &str) -> Result<(), FilterError> {
+    struct Count(usize);
+    impl fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0 += s.chars().count();
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    fmt::write(&mut count, format_args!("{parsed}"))
+        .map_err(|_| FilterError(format!("{what} cannot be written back canonically")))?;
+    if count.0 > MAX_LEN {
+        return Err(FilterError(format!(
+            "{what} is {} characters long once written canonically (numbers in full, one space \
+             between words); the maximum is {MAX_LEN}",
+            count.0
+        )));
+    }
+    Ok(())
 }
 
 /// Parses one entry of `attributes=` / `excludedAttributes=`.
@@ -1064,6 +1105,19 @@ mod tests {
     fn dangling_logical_operator_is_an_error() {
         let msg = error("a pr and");
         assert!(msg.contains("after \"and\" at position 8"), "{msg}");
+    }
+
+    #[test]
+    fn input_whose_canonical_text_is_overlong_is_rejected() {
+        let compact = vec!["a eq 1E15"; 300].join(" or ");
+        assert!(compact.len() < MAX_LEN);
+        let msg = error(&compact);
+        assert!(
+            msg.contains("once written canonically") && msg.contains("maximum is 4096"),
+            "{msg}"
+        );
+        let path = format!("emails[{}]", vec!["a eq 1E15"; 300].join(" or "));
+        assert!(parse_patch_path(&path).is_err());
     }
 
     #[test]
