@@ -1157,7 +1157,7 @@ fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|c| c.parse().ok())
-        .unwrap_or(512);
+        .unwrap_or(1000);
     ProptestConfig::with_cases(cases)
 }
 
