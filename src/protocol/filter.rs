@@ -219,11 +219,11 @@ fn lex(src: &[char]) -> Result<Vec<Token>, FilterError> {
             ']' => Tok::RBracket,
             '"' => {
                 i = string_end(src, start)?;
-                let raw: String = src[start..i].iter().collect();
+                let raw: String = span(src, start, i).iter().collect();
                 Tok::Str(serde_json::from_str(&raw).map_err(|e| {
                     FilterError(format!(
                         "invalid string literal at position {start} ({e}): {}",
-                        snippet(src[start..i].iter().copied())
+                        snippet(span(src, start, i).iter().copied())
                     ))
                 })?)
             }
@@ -231,12 +231,17 @@ fn lex(src: &[char]) -> Result<Vec<Token>, FilterError> {
                 while src.get(i).is_some_and(|&c| !is_delimiter(c)) {
                     i += 1;
                 }
-                Tok::Word(src[start..i].iter().collect())
+                Tok::Word(span(src, start, i).iter().collect())
             }
         };
         toks.push(Token { tok, start, end: i });
     }
     Ok(toks)
+}
+
+/// `src[start..end]`, or nothing if the bounds are off (they never are: no slicing can panic).
+fn span(src: &[char], start: usize, end: usize) -> &[char] {
+    src.get(start..end).unwrap_or_default()
 }
 
 /// Index just past the quote closing the string literal that opens at `start`.
@@ -251,7 +256,7 @@ fn string_end(src: &[char], start: usize) -> Result<usize, FilterError> {
     }
     Err(FilterError(format!(
         "unterminated string starting at position {start}: {}",
-        snippet(src[start..].iter().copied())
+        snippet(span(src, start, src.len()).iter().copied())
     )))
 }
 
@@ -374,7 +379,7 @@ impl Parser {
 
     /// Source text of a token, quoted for messages (string literals already are).
     fn quoted(&self, t: &Token) -> String {
-        let text = snippet(self.src[t.start..t.end].iter().copied());
+        let text = snippet(span(&self.src, t.start, t.end).iter().copied());
         match t.tok {
             Tok::Str(_) => text,
             _ => format!("\"{text}\""),
@@ -436,7 +441,7 @@ impl Parser {
             return Err(self.expected(what));
         }
         self.i += 1;
-        self.depth -= 1;
+        self.depth = self.depth.saturating_sub(1);
         Ok(())
     }
 
