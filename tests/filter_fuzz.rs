@@ -8,7 +8,7 @@
 //! Short run (the default, a few seconds in a debug build):
 //!     cargo test --test filter_fuzz
 //! Long run (the count applies to each of the seven properties; in release about 2,300 cases a
-//! second per property on one core, so this is about 10 minutes, after a long LTO build):
+//! second per property on one core, so this is about 11 minutes, after a long LTO build):
 //!     PROPTEST_CASES=1300000 cargo test --release --test filter_fuzz -- --test-threads 1
 //! A failure prints the smallest input proptest shrank it to, and proptest saves its seed in
 //! tests/filter_fuzz.proptest-regressions so that every later run tries it first.
