@@ -118,6 +118,20 @@ impl fmt::Display for AttrPath {
     }
 }
 
+/// `attr[filter].sub`; parses back to the same path.
+impl fmt::Display for PatchPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.attr)?;
+        if let Some(filter) = &self.value_filter {
+            write!(f, "[{filter}]")?;
+        }
+        if let Some(sub) = &self.sub {
+            write!(f, ".{sub}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Prints only the parentheses that precedence and left-associativity need, so the output
 /// parses back to the same tree.
 impl fmt::Display for Filter {
@@ -205,11 +219,11 @@ fn lex(src: &[char]) -> Result<Vec<Token>, FilterError> {
             ']' => Tok::RBracket,
             '"' => {
                 i = string_end(src, start)?;
-                let raw: String = src[start..i].iter().collect();
+                let raw: String = span(src, start, i).iter().collect();
                 Tok::Str(serde_json::from_str(&raw).map_err(|e| {
                     FilterError(format!(
                         "invalid string literal at position {start} ({e}): {}",
-                        snippet(src[start..i].iter().copied())
+                        snippet(span(src, start, i).iter().copied())
                     ))
                 })?)
             }
@@ -217,12 +231,17 @@ fn lex(src: &[char]) -> Result<Vec<Token>, FilterError> {
                 while src.get(i).is_some_and(|&c| !is_delimiter(c)) {
                     i += 1;
                 }
-                Tok::Word(src[start..i].iter().collect())
+                Tok::Word(span(src, start, i).iter().collect())
             }
         };
         toks.push(Token { tok, start, end: i });
     }
     Ok(toks)
+}
+
+/// `src[start..end]`, or nothing if the bounds are off (they never are: no slicing can panic).
+fn span(src: &[char], start: usize, end: usize) -> &[char] {
+    src.get(start..end).unwrap_or_default()
 }
 
 /// Index just past the quote closing the string literal that opens at `start`.
@@ -237,7 +256,7 @@ fn string_end(src: &[char], start: usize) -> Result<usize, FilterError> {
     }
     Err(FilterError(format!(
         "unterminated string starting at position {start}: {}",
-        snippet(src[start..].iter().copied())
+        snippet(span(src, start, src.len()).iter().copied())
     )))
 }
 
@@ -360,7 +379,7 @@ impl Parser {
 
     /// Source text of a token, quoted for messages (string literals already are).
     fn quoted(&self, t: &Token) -> String {
-        let text = snippet(self.src[t.start..t.end].iter().copied());
+        let text = snippet(span(&self.src, t.start, t.end).iter().copied());
         match t.tok {
             Tok::Str(_) => text,
             _ => format!("\"{text}\""),
@@ -422,7 +441,7 @@ impl Parser {
             return Err(self.expected(what));
         }
         self.i += 1;
-        self.depth -= 1;
+        self.depth = self.depth.saturating_sub(1);
         Ok(())
     }
 
@@ -619,9 +638,17 @@ fn literal(word: &str) -> Option<Value> {
         "false" => Some(Value::Bool(false)),
         "null" => Some(Value::Null),
         _ if word.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => {
-            serde_json::from_str::<Value>(word)
-                .ok()
-                .filter(Value::is_number)
+            match serde_json::from_str::<Value>(word).ok()? {
+                // serde_json's default float parser can be off by one ulp, so a printed filter
+                // would not read back the same; the standard library rounds correctly.
+                Value::Number(n) if n.is_f64() => word
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64),
+                Value::Number(n) => Some(n),
+                _ => None,
+            }
+            .map(Value::Number)
         }
         _ => None,
     }
@@ -632,6 +659,7 @@ pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
     let mut p = Parser::new(input, "filter")?;
     let filter = p.or_expr()?;
     p.finish("\"and\", \"or\" or end of filter")?;
+    fits_when_printed(&filter, "filter")?;
     Ok(filter)
 }
 
@@ -650,11 +678,37 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
     let filter = p.bracket(&attr, &word)?;
     let sub = p.adjacent_sub()?;
     p.finish("end of PATCH path")?;
-    Ok(PatchPath {
+    let path = PatchPath {
         attr,
         value_filter: Some(filter),
         sub,
-    })
+    };
+    fits_when_printed(&path, "PATCH path")?;
+    Ok(path)
+}
+
+/// The canonical text can be longer than the input (`1E9` prints as `1000000000.0`, `a eq"x"` as
+/// `a eq "x"`). Refusing what would print past `MAX_LEN` keeps "print, then parse" the identity
+/// for everything the parser accepts.
+fn fits_when_printed(parsed: &dyn fmt::Display, what: &str) -> Result<(), FilterError> {
+    struct Count(usize);
+    impl fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0 += s.chars().count();
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    fmt::write(&mut count, format_args!("{parsed}"))
+        .map_err(|_| FilterError(format!("{what} cannot be written back canonically")))?;
+    if count.0 > MAX_LEN {
+        return Err(FilterError(format!(
+            "{what} is {} characters long once written canonically (numbers in full, one space \
+             between words); the maximum is {MAX_LEN}",
+            count.0
+        )));
+    }
+    Ok(())
 }
 
 /// Parses one entry of `attributes=` / `excludedAttributes=`.
@@ -834,6 +888,14 @@ mod tests {
             parse("n lt -2.5e3"),
             cmp("n", CompareOp::Lt, json!(-2500.0))
         );
+    }
+
+    #[test]
+    fn floats_are_read_correctly_rounded_so_they_print_back_the_same() {
+        // serde_json's default float parser reads this one ulp low.
+        let f = parse("n eq 1.5603112279283637e+31");
+        assert_eq!(f, cmp("n", CompareOp::Eq, json!(1.5603112279283637e31)));
+        assert_eq!(parse(&f.to_string()), f);
     }
 
     #[test]
@@ -1048,6 +1110,19 @@ mod tests {
     fn dangling_logical_operator_is_an_error() {
         let msg = error("a pr and");
         assert!(msg.contains("after \"and\" at position 8"), "{msg}");
+    }
+
+    #[test]
+    fn input_whose_canonical_text_is_overlong_is_rejected() {
+        let compact = vec!["a eq 1E15"; 300].join(" or ");
+        assert!(compact.len() < MAX_LEN);
+        let msg = error(&compact);
+        assert!(
+            msg.contains("once written canonically") && msg.contains("maximum is 4096"),
+            "{msg}"
+        );
+        let path = format!("emails[{}]", vec!["a eq 1E15"; 300].join(" or "));
+        assert!(parse_patch_path(&path).is_err());
     }
 
     #[test]

@@ -43,7 +43,7 @@ use time::OffsetDateTime;
 use super::error::ScimError;
 use super::filter::{AttrPath, CompareOp, Filter};
 use super::resource::{resolve, ResourceKind};
-use super::schema::{AttrType, AttributeDef};
+use super::schema::{AttrType, AttributeDef, Mutability, Returned, Uniqueness};
 
 /// Whether `resource` (a rendered SCIM resource of kind `kind`) passes `filter`.
 pub fn matches(kind: ResourceKind, filter: &Filter, resource: &Value) -> bool {
@@ -281,13 +281,8 @@ fn locate<'a>(
 }
 
 fn compare(scope: Scope<'_>, path: &AttrPath, op: CompareOp, expected: &Value) -> bool {
-    let (leaf, values) = match locate(scope, path) {
-        Some((def, values)) => match (def.ty, def.sub_attribute("value")) {
-            (AttrType::Complex, Some(value)) => (Some(value), sub_values(values, value.name)),
-            _ => (Some(def), values),
-        },
-        None => (None, Vec::new()),
-    };
+    let (def, values) = locate(scope, path).unwrap_or((&UNASSIGNED, Vec::new()));
+    // `null` asks whether the attribute itself is assigned, whatever its type.
     if expected.is_null() {
         return match op {
             CompareOp::Eq => values.is_empty(),
@@ -295,13 +290,33 @@ fn compare(scope: Scope<'_>, path: &AttrPath, op: CompareOp, expected: &Value) -
             _ => false,
         };
     }
-    match leaf {
-        Some(leaf) if !values.is_empty() => values
-            .into_iter()
-            .any(|actual| compare_value(leaf, op, actual, expected)),
-        _ => op == CompareOp::Ne,
+    let (leaf, values) = match (def.ty, def.sub_attribute("value")) {
+        (AttrType::Complex, Some(value)) => (value, sub_values(values, value.name)),
+        _ => (def, values),
+    };
+    if values.is_empty() {
+        return op == CompareOp::Ne;
     }
+    values
+        .into_iter()
+        .any(|actual| compare_value(leaf, op, actual, expected))
 }
+
+/// The definition of a path no schema defines; it is never consulted, as there are no values.
+static UNASSIGNED: AttributeDef = AttributeDef {
+    name: "",
+    ty: AttrType::Complex,
+    multi_valued: false,
+    description: "",
+    required: false,
+    case_exact: true,
+    mutability: Mutability::ReadOnly,
+    returned: Returned::Never,
+    uniqueness: Uniqueness::None,
+    canonical_values: &[],
+    reference_types: &[],
+    sub_attributes: &[],
+};
 
 /// One stored value against the filter's value, under the attribute's type. Values that cannot
 /// be compared under that type are "not identical": only `ne` holds.
@@ -441,7 +456,7 @@ mod tests {
     use super::*;
     use crate::protocol::error::ScimType;
     use crate::protocol::filter::parse_filter;
-    use crate::protocol::schema::{Mutability, Returned, Uniqueness, ENTERPRISE_USER};
+    use crate::protocol::schema::ENTERPRISE_USER;
     use serde_json::json;
 
     const fn def(ty: AttrType, case_exact: bool) -> AttributeDef {
@@ -714,6 +729,9 @@ mod tests {
         assert!(check("displayName eq null") && !check("userName eq null"));
         assert!(check("userName ne null") && !check("nickName ne null"));
         assert!(check("name ne null"));
+        let typeless = json!({"emails": [{"type": "work"}]});
+        let f = parse_filter("emails eq null").unwrap();
+        assert!(!matches(ResourceKind::User, &f, &typeless));
     }
 
     #[test]
