@@ -40,7 +40,9 @@ run_suite
 # the only kind of failure, the suite runs once more, and that run decides.
 emulator_only=$(grep -E '^(ERROR|CRITICAL|FAILURE|WARNING)' -A1 "$report" | grep -vE '^(ERROR|CRITICAL|FAILURE|WARNING|--)' |
   grep -vc 'Unexpected content type: text/plain' || true)
-if [ "$failed" -ne 0 ] && [ "$emulator_only" -eq 0 ]; then
+# The same goes for a discovery that failed on such an answer before any check ran.
+discovery_failed=$(grep -c 'Could not discover the server.*Unexpected content type: text/plain' "$report" || true)
+if { [ "$failed" -ne 0 ] && [ "$emulator_only" -eq 0 ]; } || { [ "$passed" -eq 0 ] && [ "$discovery_failed" -ne 0 ]; }; then
   grep -E '^(ERROR|CRITICAL|FAILURE|WARNING)' -A1 "$report" || true
   echo "scim2-tester: $failed check(s) got a text/plain answer from the local emulator; running the suite again"
   cp "$report" "$report.first"
