@@ -372,7 +372,9 @@ async fn past_the_examined_cap_a_filter_is_400_too_many_and_deep_jumps_point_to_
     let r = t.get("/Users?startIndex=900&count=5").await;
     assert_eq!((r.status, r.body["totalResults"].as_u64()), (200, Some(8)));
     assert!(ids(&r).is_empty());
-    let r = t.get("/Users?startIndex=900&count=5&filter=userName sw \"cap\"").await;
+    let r = t
+        .get("/Users?startIndex=900&count=5&filter=userName sw \"cap\"")
+        .await;
     assert_eq!((r.status, r.body["totalResults"].as_u64()), (200, Some(8)));
     // Within the skip limit, a jump works; and a walk up to there makes the deep page cheap.
     assert_eq!(ids(&t.get("/Users?startIndex=5&count=1").await).len(), 1);
@@ -489,7 +491,10 @@ async fn a_member_change_moves_the_group_in_incremental_syncs() {
     let u = t.user("joiner").await;
     let g = t.group("moving", &[]).await;
     let before = t.get(&format!("/Groups/{g}")).await;
-    let stamp = before.body["meta"]["lastModified"].as_str().unwrap().to_string();
+    let stamp = before.body["meta"]["lastModified"]
+        .as_str()
+        .unwrap()
+        .to_string();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let r = t
         .patch(
@@ -499,7 +504,9 @@ async fn a_member_change_moves_the_group_in_incremental_syncs() {
         .await;
     assert_eq!(r.status, 200);
     let r = t
-        .get(&format!("/Groups?filter=meta.lastModified gt \"{stamp}\"&excludedAttributes=members"))
+        .get(&format!(
+            "/Groups?filter=meta.lastModified gt \"{stamp}\"&excludedAttributes=members"
+        ))
         .await;
     assert_eq!(ids(&r), std::slice::from_ref(&g), "{:?}", r.body);
 }
@@ -508,7 +515,10 @@ async fn a_member_change_moves_the_group_in_incremental_syncs() {
 async fn a_page_just_past_the_end_is_empty_with_the_true_total() {
     let t = TestApp::new().await;
     users(&t, 3, "end").await;
-    for query in ["/Users?startIndex=4", "/Users?startIndex=4&filter=userName sw \"end\""] {
+    for query in [
+        "/Users?startIndex=4",
+        "/Users?startIndex=4&filter=userName sw \"end\"",
+    ] {
         let r = t.get(query).await;
         assert_eq!(r.status, 200, "{query}");
         assert_eq!(r.body["totalResults"], 3, "{query}");
