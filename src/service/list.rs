@@ -98,95 +98,113 @@ impl Lists<'_> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let key = query.key(kinds);
-        let count = query.count;
-        let mut total = 0;
-        let mut page: Vec<StoredResource> = Vec::new();
-        let shape = match &query.paging {
+        let (total, page, start_index, next_cursor) = match &query.paging {
             Paging::Index { start_index } => {
-                for (kind, plan) in &plans {
-                    let offset = (start_index - 1).saturating_sub(total);
-                    let wanted = count - page.len();
-                    let part = self
-                        .kind_page(*kind, plan, query, &key, From::Offset(offset), wanted)
-                        .await?;
-                    total += part.total;
-                    page.extend(part.resources);
-                }
-                ListPage {
-                    total,
-                    start_index: Some(*start_index),
-                    resources: Vec::new(),
-                    next_cursor: None,
-                }
+                let (total, page) = self.index_page(&plans, query, &key, *start_index).await?;
+                (total, page, Some(*start_index), None)
             }
             Paging::Cursor(token) => {
-                let signing_key = self.store.cursor_key().await?;
-                let (mut at, mut position) = match token {
-                    None => (0, None),
-                    Some(token) => {
-                        let state = cursor::decode(&signing_key, token, self.tenant, &key, now())?;
-                        (state.kind_index, Some(state.position))
-                    }
-                };
-                if at >= plans.len() {
-                    return Err(ScimError::invalid_cursor(
-                        "the cursor is past the last resource type",
-                    ));
-                }
-                let mut next = None;
-                for (i, (kind, plan)) in plans.iter().enumerate() {
-                    let wanted = count - page.len();
-                    let from = match i.cmp(&at) {
-                        std::cmp::Ordering::Less => From::Offset(usize::MAX),
-                        std::cmp::Ordering::Equal => From::Cursor(position.take()),
-                        std::cmp::Ordering::Greater => From::Cursor(None),
-                    };
-                    let reading = i >= at && next.is_none();
-                    let part = self
-                        .kind_page(
-                            *kind,
-                            plan,
-                            query,
-                            &key,
-                            from,
-                            if reading { wanted } else { 0 },
-                        )
-                        .await?;
-                    total += part.total;
-                    if reading {
-                        page.extend(part.resources);
-                        if let Some(p) = part.next {
-                            next = Some((i, p));
-                        } else if page.len() == count && i + 1 < plans.len() {
-                            // The page ends exactly with this type: the next starts the next type.
-                            at = i + 1;
-                            next = Some((at, Position::Offset(0)));
-                        }
-                    }
-                }
-                let next_cursor = match next {
-                    Some((kind_index, position)) => Some(cursor::encode(
-                        &signing_key,
-                        &CursorState {
-                            tenant: self.tenant.to_string(),
-                            query: key.clone(),
-                            kind_index,
-                            position,
-                            expires: now() + cursor::CURSOR_TIMEOUT_SECONDS,
-                        },
-                    )?),
-                    None => None,
-                };
-                ListPage {
-                    total,
-                    start_index: None,
-                    resources: Vec::new(),
-                    next_cursor,
-                }
+                let (total, page, next) = self
+                    .cursor_page(&plans, query, &key, token.as_deref())
+                    .await?;
+                (total, page, None, next)
             }
         };
-        let resources = self.related(query, page).await?;
-        Ok(ListPage { resources, ..shape })
+        Ok(ListPage {
+            total,
+            start_index,
+            resources: self.related(query, page).await?,
+            next_cursor,
+        })
+    }
+
+    /// Index paging: each type's part of the page starts where the types before it end.
+    async fn index_page(
+        &self,
+        plans: &[(ResourceKind, Plan)],
+        query: &ListQuery,
+        key: &str,
+        start_index: usize,
+    ) -> Result<(usize, Vec<StoredResource>), ScimError> {
+        let mut total = 0;
+        let mut page = Vec::new();
+        for (kind, plan) in plans {
+            let offset = (start_index - 1).saturating_sub(total);
+            let wanted = query.count - page.len();
+            let part = self
+                .kind_page(*kind, plan, query, key, From::Offset(offset), wanted)
+                .await?;
+            total += part.total;
+            page.extend(part.resources);
+        }
+        Ok((total, page))
+    }
+
+    /// Cursor paging: from the type and position the cursor names (the first type's start
+    /// without one); types before it are only counted.
+    async fn cursor_page(
+        &self,
+        plans: &[(ResourceKind, Plan)],
+        query: &ListQuery,
+        key: &str,
+        token: Option<&str>,
+    ) -> Result<(usize, Vec<StoredResource>, Option<String>), ScimError> {
+        let signing_key = self.store.cursor_key().await?;
+        let (at, mut position) = match token {
+            None => (0, None),
+            Some(token) => {
+                let state = cursor::decode(&signing_key, token, self.tenant, key, now())?;
+                (state.kind_index, Some(state.position))
+            }
+        };
+        if at >= plans.len() {
+            return Err(ScimError::invalid_cursor(
+                "the cursor is past the last resource type",
+            ));
+        }
+        let count = query.count;
+        let mut total = 0;
+        let mut page = Vec::new();
+        let mut next = None;
+        for (i, (kind, plan)) in plans.iter().enumerate() {
+            let reading = i >= at && next.is_none();
+            let from = match i.cmp(&at) {
+                std::cmp::Ordering::Less => From::Offset(usize::MAX),
+                std::cmp::Ordering::Equal => From::Cursor(position.take()),
+                std::cmp::Ordering::Greater => From::Cursor(None),
+            };
+            let wanted = if reading { count - page.len() } else { 0 };
+            let part = self
+                .kind_page(*kind, plan, query, key, from, wanted)
+                .await?;
+            total += part.total;
+            if reading {
+                page.extend(part.resources);
+                next = match part.next {
+                    Some(p) => Some((i, p)),
+                    // The page ends exactly with this type: the next page starts the next type.
+                    None if count > 0 && page.len() == count && i + 1 < plans.len() => {
+                        Some((i + 1, Position::Offset(0)))
+                    }
+                    None => None,
+                };
+            }
+        }
+        let next_cursor = next
+            .map(|(kind_index, position)| {
+                cursor::encode(
+                    &signing_key,
+                    &CursorState {
+                        tenant: self.tenant.to_string(),
+                        query: key.to_string(),
+                        kind_index,
+                        position,
+                        expires: now() + cursor::CURSOR_TIMEOUT_SECONDS,
+                    },
+                )
+            })
+            .transpose()?;
+        Ok((total, page, next_cursor))
     }
 
     async fn kind_page(
