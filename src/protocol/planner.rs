@@ -159,34 +159,26 @@ fn mentions_membership(kind: ResourceKind, filter: &Filter) -> bool {
     }
 }
 
-fn conjuncts(filter: &Filter) -> Vec<&Filter> {
+/// The operands of a chain of `and` (or of `or`), left to right.
+fn chain(filter: &Filter, of_and: bool) -> Vec<&Filter> {
     let mut out = Vec::new();
     let mut stack = vec![filter];
     while let Some(f) = stack.pop() {
         match f {
-            Filter::And(a, b) => {
-                stack.push(b);
-                stack.push(a);
-            }
+            Filter::And(a, b) if of_and => stack.extend([b.as_ref(), a.as_ref()]),
+            Filter::Or(a, b) if !of_and => stack.extend([b.as_ref(), a.as_ref()]),
             other => out.push(other),
         }
     }
     out
 }
 
+fn conjuncts(filter: &Filter) -> Vec<&Filter> {
+    chain(filter, true)
+}
+
 fn disjuncts(filter: &Filter) -> Vec<&Filter> {
-    let mut out = Vec::new();
-    let mut stack = vec![filter];
-    while let Some(f) = stack.pop() {
-        match f {
-            Filter::Or(a, b) => {
-                stack.push(b);
-                stack.push(a);
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    chain(filter, false)
 }
 
 fn and_all(clauses: Vec<&Filter>) -> Option<Filter> {

@@ -366,7 +366,7 @@ impl Store {
             .map(|id| key(resource_pk(tenant, kind, id), RESOURCE_SK))
             .collect();
         let mut by_id: HashMap<String, StoredResource> = HashMap::new();
-        for item in self.batch_get(keys).await? {
+        for item in self.batch_get(keys, None).await? {
             let r = StoredResource::from_item(&item)?;
             by_id.insert(r.id.clone(), r);
         }
@@ -374,14 +374,19 @@ impl Store {
         Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
-    /// Strongly consistent BatchGetItem of any number of keys, retrying unprocessed keys with
-    /// backoff a bounded number of times.
-    pub(super) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+    /// Strongly consistent BatchGetItem of any number of keys (only the `projection`
+    /// attributes when given), retrying unprocessed keys with backoff a bounded number of times.
+    pub(super) async fn batch_get(
+        &self,
+        keys: Vec<Item>,
+        projection: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::new();
         for chunk in keys.chunks(MAX_BATCH_GET) {
             let mut request = Some(build(
                 KeysAndAttributes::builder()
                     .set_keys(Some(chunk.to_vec()))
+                    .set_projection_expression(projection.map(String::from))
                     .consistent_read(true)
                     .build(),
             )?);
@@ -433,7 +438,7 @@ impl Store {
         if let Some(sk) = &bookmark_sk {
             keys.push(key(pk.clone(), sk));
         }
-        let items = self.batch_get(keys).await?;
+        let items = self.batch_get(keys, None).await?;
         let mut by_sk: HashMap<String, Item> = HashMap::new();
         for item in items {
             by_sk.insert(get_s(&item, SK)?.to_string(), item);

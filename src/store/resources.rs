@@ -5,8 +5,7 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, Update,
-    WriteRequest,
+    ConditionCheck, Delete, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
 };
 use serde_json::{Map, Value};
 
@@ -16,9 +15,6 @@ use super::{
     get_n, get_s, n, now, query_all, s, Action, Item, Store, StoreError, MAX_TRANSACTION_ACTIONS,
 };
 use crate::protocol::resource::ResourceKind;
-
-/// BatchGetItem takes at most 100 keys.
-const MAX_BATCH_GET: usize = 100;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredResource {
@@ -576,42 +572,18 @@ impl Store {
             .iter()
             .map(|raw| parse_id(raw).ok_or_else(|| StoreError::UnknownMember(raw.clone())))
             .collect::<Result<_, _>>()?;
-        for chunk in ids.chunks(MAX_BATCH_GET) {
-            let mut found = BTreeSet::new();
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|id| key(resource_pk(tenant, ResourceKind::User, id), RESOURCE_SK))
-                .collect();
-            let mut request = Some(build(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .projection_expression("id")
-                    .consistent_read(true)
-                    .build(),
-            )?);
-            while let Some(keys) = request.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await?;
-                for item in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    found.insert(get_s(&item, "id")?.to_string());
-                }
-                request = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys().is_empty());
-            }
-            if let Some(missing) = chunk.iter().find(|id| !found.contains(*id)) {
-                return Err(StoreError::UnknownMember(missing.clone()));
-            }
+        let keys: Vec<Item> = ids
+            .iter()
+            .map(|id| key(resource_pk(tenant, ResourceKind::User, id), RESOURCE_SK))
+            .collect();
+        let found = self
+            .batch_get(keys, Some("id"))
+            .await?
+            .iter()
+            .map(|item| get_s(item, "id").map(String::from))
+            .collect::<Result<BTreeSet<String>, _>>()?;
+        if let Some(missing) = ids.iter().find(|id| !found.contains(*id)) {
+            return Err(StoreError::UnknownMember(missing.clone()));
         }
         Ok(())
     }
