@@ -244,10 +244,10 @@ fn check_method(method: &Method, target: &Target) -> Result<(), ScimError> {
         return Ok(());
     }
     let list: Vec<&str> = allowed.iter().map(Method::as_str).collect();
-    Err(ScimError::method_not_allowed(format!(
-        "{method} is not allowed here; allowed: {}",
-        list.join(", ")
-    )))
+    Err(ScimError::method_not_allowed(
+        format!("{method} is not allowed here; allowed: {}", list.join(", ")),
+        &list,
+    ))
 }
 
 /// Sets up JSON logs once per process; the level comes from `RUST_LOG` (default `info`).

@@ -13,7 +13,7 @@ use crate::protocol::projection::Projection;
 use crate::protocol::resource::{normalize, ResourceKind};
 use crate::protocol::ScimError;
 use crate::service::list::Lists;
-use crate::service::resources::{Resources, Written};
+use crate::service::resources::{names_version, Resources, Written};
 use crate::service::{etag, to_scim, Loaded};
 
 fn projection(ctx: &Ctx<'_>) -> Result<Projection, ScimError> {
@@ -66,6 +66,11 @@ pub(super) async fn get(
     let loaded = resources(ctx)
         .load(kind, id, projection.includes("members"))
         .await?;
+    // RFC 7644 §3.14: unchanged since the version the client holds.
+    if header(ctx.request, "if-none-match").is_some_and(|h| names_version(h, &loaded.resource)) {
+        let headers = [("ETag", etag(&loaded.resource))];
+        return Ok(response::with_headers(304, None, &headers));
+    }
     Ok(respond(ctx, 200, &loaded, &projection))
 }
 

@@ -27,6 +27,9 @@ pub fn error(err: &ScimError) -> Response<Body> {
         429 => headers.push(("Retry-After", "1".to_string())),
         _ => {}
     }
+    if let Some(allow) = &err.allow {
+        headers.push(("Allow", allow.clone()));
+    }
     build(err.status, Some(&err.to_json()), &headers)
 }
 
@@ -60,5 +63,7 @@ mod tests {
             .unwrap()
             .starts_with("Bearer"));
         assert_eq!(r.headers()["content-type"], SCIM_CONTENT_TYPE);
+        let r = error(&ScimError::method_not_allowed("no", &["GET", "POST"]));
+        assert_eq!(r.headers()["allow"], "GET, POST");
     }
 }

@@ -47,6 +47,8 @@ pub struct ScimError {
     pub status: u16,
     pub scim_type: Option<ScimType>,
     pub detail: String,
+    /// The methods a 405 names (its `Allow` header, RFC 9110 §15.5.6).
+    pub allow: Option<String>,
 }
 
 impl ScimError {
@@ -55,6 +57,7 @@ impl ScimError {
             status,
             scim_type,
             detail: detail.into(),
+            allow: None,
         }
     }
 
@@ -115,8 +118,12 @@ impl ScimError {
         Self::new(404, None, detail)
     }
 
-    pub fn method_not_allowed(detail: impl Into<String>) -> Self {
-        Self::new(405, None, detail)
+    /// 405, with the methods the target allows (for the `Allow` header).
+    pub fn method_not_allowed(detail: impl Into<String>, allow: &[&str]) -> Self {
+        ScimError {
+            allow: Some(allow.join(", ")),
+            ..Self::new(405, None, detail)
+        }
     }
 
     pub fn precondition_failed(detail: impl Into<String>) -> Self {

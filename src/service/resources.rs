@@ -10,10 +10,11 @@ use crate::protocol::members::{self, MemberChanges};
 use crate::protocol::patch::{self, PatchOp};
 use crate::protocol::resource::{normalize, ResourceKind};
 use crate::protocol::ScimError;
-use crate::store::{parse_id, AuditEvent, Store, StoreError, StoredResource};
+use crate::store::{parse_id, AuditEvent, Revision, Store, StoreError, StoredResource};
 
-/// A PUT or PATCH that loses a race with another write is re-read and re-applied, up to this often.
-const WRITE_ATTEMPTS: u32 = 8;
+/// A write that loses a race with another is re-read and re-applied, up to this often (20
+/// concurrent PATCHes of one user need up to 20 rounds).
+const WRITE_ATTEMPTS: u32 = 24;
 
 /// The outcome of a replace or patch: the resource as the response shows it, and whether a
 /// write (with its audit event) happened; a request that changes nothing writes nothing.
@@ -28,12 +29,18 @@ pub struct Resources<'a> {
     pub tenant: &'a str,
 }
 
-/// `If-Match` as the client sent it: `*`, or a list of ETags.
+/// Whether an `If-Match` / `If-None-Match` value names the resource's current version: `*`,
+/// or a list of ETags, compared without their weak prefix (every ETag here is weak).
+pub fn names_version(header: &str, resource: &StoredResource) -> bool {
+    let current = etag(resource);
+    let bare = |tag: &str| tag.trim().trim_start_matches("W/").to_string();
+    header.trim() == "*" || header.split(',').any(|tag| bare(tag) == bare(&current))
+}
+
+/// `If-Match` as the client sent it: 412 unless it names the current version.
 fn check_if_match(if_match: Option<&str>, resource: &StoredResource) -> Result<(), ScimError> {
     match if_match {
-        Some(wanted)
-            if wanted.trim() != "*" && !wanted.split(',').any(|w| w.trim() == etag(resource)) =>
-        {
+        Some(wanted) if !names_version(wanted, resource) => {
             Err(ScimError::precondition_failed(format!(
                 "If-Match {wanted} does not match the current version {}",
                 etag(resource)
@@ -224,28 +231,25 @@ impl Resources<'_> {
                     wrote: false,
                 });
             }
+            let revision = Revision {
+                attributes,
+                add: &delta.add,
+                remove: &delta.remove,
+                pinned: if_match.is_some(),
+            };
             let written = self
                 .store
                 .update(
                     self.tenant,
                     &current.resource,
-                    attributes,
-                    &delta.add,
-                    &delta.remove,
+                    revision,
                     &audit.about(&current.resource.id),
                 )
                 .await;
             let resource = match written {
                 Ok(updated) => updated,
                 Err(StoreError::VersionConflict) if if_match.is_none() => {
-                    if attempt >= WRITE_ATTEMPTS {
-                        return Err(ScimError::new(
-                            409,
-                            None,
-                            "the resource is being modified by other requests; retry",
-                        ));
-                    }
-                    tokio::time::sleep(crate::store::backoff(attempt)).await;
+                    lost_race(attempt).await?;
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -273,7 +277,9 @@ impl Resources<'_> {
         }
     }
 
-    /// Deletes a resource (and its memberships), checking `If-Match` first when sent.
+    /// Deletes a resource and its memberships, as read: while it is still at the version read
+    /// (and, with `If-Match`, at the version the client named). A lost race re-reads, unless the
+    /// client pinned the version: then the 412 is the answer.
     pub async fn delete(
         &self,
         kind: ResourceKind,
@@ -281,17 +287,43 @@ impl Resources<'_> {
         if_match: Option<&str>,
         audit: &AuditEvent,
     ) -> Result<(), ScimError> {
-        if if_match.is_some() {
-            let current = self.store.get(self.tenant, kind, id).await?;
-            check_if_match(if_match, &current)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let current = self.load(kind, id, true).await?;
+            check_if_match(if_match, &current.resource)?;
+            let related = current.related.unwrap_or_default();
+            let deleted = self
+                .store
+                .delete(
+                    self.tenant,
+                    &current.resource,
+                    &related,
+                    &audit.about(&current.resource.id),
+                )
+                .await;
+            match deleted {
+                Err(StoreError::VersionConflict) if if_match.is_none() => {
+                    lost_race(attempt).await?;
+                }
+                other => return Ok(other?),
+            }
         }
-        let audit = audit.about(id);
-        match kind {
-            ResourceKind::User => self.store.delete_user(self.tenant, id, &audit).await?,
-            ResourceKind::Group => self.store.delete_group(self.tenant, id, &audit).await?,
-        }
-        Ok(())
     }
+}
+
+/// After a lost write race: waits a jittered, growing moment before the next attempt, or gives
+/// up with 429 (which IdPs retry) after [`WRITE_ATTEMPTS`].
+async fn lost_race(attempt: u32) -> Result<(), ScimError> {
+    if attempt >= WRITE_ATTEMPTS {
+        return Err(ScimError::new(
+            429,
+            None,
+            "the resource is being modified by many requests at once; retry after the Retry-After delay",
+        ));
+    }
+    tokio::time::sleep(crate::store::backoff(attempt)).await;
+    Ok(())
 }
 
 /// Member ids to add and remove, and the complete new list when the request gave one.

@@ -25,7 +25,7 @@ pub use audit::{Actor, AuditEvent, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTIO
 pub use count::{counted, counted_items, CountRequests};
 pub use error::StoreError;
 pub use lists::{IndexKey, RangePage, RangeRead};
-pub use resources::{parse_id, StoredResource, UserWithGroups};
+pub use resources::{parse_id, Revision, StoredResource, UserWithGroups};
 pub use tenant_delete::DeleteProgress;
 pub use tenants::{Credential, CredentialStatus, Tenant, MAX_CREDENTIALS};
 
@@ -260,11 +260,13 @@ fn cancellation_codes(
         .unwrap_or_default()
 }
 
-/// Exponential backoff with jitter, for retrying writes that lost a race.
+/// Exponential backoff with jitter, for retrying writes that lost a race: a random wait between
+/// half and all of 10, 20, 40, 80, then 160 ms, so that racing writers spread out.
 pub fn backoff(attempt: u32) -> Duration {
-    let mut jitter = [0u8; 1];
-    let _ = getrandom::fill(&mut jitter);
-    Duration::from_millis(5 * 2u64.pow(attempt.min(6)) + u64::from(jitter[0] % 25))
+    let mut random = [0u8; 2];
+    let _ = getrandom::fill(&mut random);
+    let cap = 5 * 2u64.pow(attempt.clamp(1, 5));
+    Duration::from_millis(cap / 2 + u64::from(u16::from_le_bytes(random)) % (cap / 2 + 1))
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {

@@ -27,6 +27,19 @@ pub struct StoredResource {
     pub attributes: Map<String, Value>,
 }
 
+/// What a replace or patch changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revision<'a> {
+    /// The new attributes (equal to the current ones for a member-only change).
+    pub attributes: Map<String, Value>,
+    /// Member ids to add and to remove (groups only).
+    pub add: &'a BTreeSet<String>,
+    pub remove: &'a BTreeSet<String>,
+    /// The client named the version (`If-Match`): even a member-only change is written only at
+    /// the version read.
+    pub pinned: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserWithGroups {
     pub user: StoredResource,
@@ -137,7 +150,7 @@ impl Store {
         })
     }
 
-    fn delete(
+    fn delete_action(
         &self,
         key: Item,
         condition: Option<(&str, Item)>,
@@ -212,10 +225,11 @@ impl Store {
         name: &str,
         owner: &str,
     ) -> Result<Action, StoreError> {
-        self.delete(
+        // A guard that is missing (an old inconsistency) is no reason to refuse the write.
+        self.delete_action(
             key(unique_pk(tenant, kind, name), UNIQUE_SK),
             Some((
-                "ownerId = :owner",
+                "attribute_not_exists(PK) OR ownerId = :owner",
                 Item::from([(":owner".into(), s(owner))]),
             )),
             StoreError::VersionConflict,
@@ -271,7 +285,7 @@ impl Store {
         group_id: &str,
         user_id: &str,
     ) -> Result<Vec<Action>, StoreError> {
-        Ok(vec![self.delete(
+        Ok(vec![self.delete_action(
             key(
                 resource_pk(tenant, ResourceKind::User, user_id),
                 &member_of_sk(group_id),
@@ -357,11 +371,15 @@ impl Store {
         &self,
         tenant: &str,
         current: &StoredResource,
-        attributes: Map<String, Value>,
-        add: &BTreeSet<String>,
-        remove: &BTreeSet<String>,
+        revision: Revision<'_>,
         audit: &AuditEvent,
     ) -> Result<StoredResource, StoreError> {
+        let Revision {
+            attributes,
+            add,
+            remove,
+            pinned,
+        } = revision;
         let updated = StoredResource {
             version: current.version + 1,
             last_modified: now(),
@@ -371,7 +389,7 @@ impl Store {
         // Member changes alone do not depend on the attributes read: they bump the version without
         // racing other writers (many IdP member PATCHes hit one group at once). The version returned
         // is then the one this write made unless another write landed at the same moment.
-        let members_only = updated.attributes == current.attributes;
+        let members_only = updated.attributes == current.attributes && !pinned;
         let mut anchor = vec![if members_only {
             self.bump_version(tenant, &updated)?
         } else {
@@ -505,58 +523,38 @@ impl Store {
         Ok(imported)
     }
 
-    /// Deletes a user, its name guard and its memberships (the user item goes last, so a failure
-    /// part-way leaves a user that a retried DELETE finishes).
-    pub async fn delete_user(
-        &self,
-        tenant: &str,
-        id: &str,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        let UserWithGroups { user, group_ids } = self.get_user(tenant, id).await?;
-        let units = group_ids
-            .iter()
-            .map(|g| self.remove_member(tenant, g, &user.id))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.delete_resource(tenant, &user, units, audit).await
-    }
-
-    pub async fn delete_group(
-        &self,
-        tenant: &str,
-        id: &str,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        let group = self.get(tenant, ResourceKind::Group, id).await?;
-        let members = self.group_members(tenant, &group.id).await?;
-        let units = members
-            .iter()
-            .map(|u| self.remove_member(tenant, &group.id, u))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.delete_resource(tenant, &group, units, audit).await
-    }
-
-    async fn delete_resource(
+    /// Deletes a resource as it was read (`related`: a user's groups or a group's members),
+    /// with its memberships and name guard. The resource item goes last, so a failure part-way
+    /// leaves a resource that a retried DELETE finishes. It is deleted only while still at the
+    /// version read, and the guard only while this resource owns it: a delete racing a rename
+    /// gets `VersionConflict` and neither frees nor steals a name.
+    pub async fn delete(
         &self,
         tenant: &str,
         resource: &StoredResource,
-        units: Vec<Vec<Action>>,
+        related: &BTreeSet<String>,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let mut anchor = vec![self.delete(
+        let units = related
+            .iter()
+            .map(|other| match resource.kind {
+                ResourceKind::User => self.remove_member(tenant, other, &resource.id),
+                ResourceKind::Group => self.remove_member(tenant, &resource.id, other),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut anchor = vec![self.delete_action(
             key(
                 resource_pk(tenant, resource.kind, &resource.id),
                 RESOURCE_SK,
             ),
-            Some(("attribute_exists(PK)", Item::new())),
-            StoreError::NotFound,
+            Some((
+                "version = :v",
+                Item::from([(":v".into(), n(resource.version))]),
+            )),
+            StoreError::VersionConflict,
         )?];
         if let Some(name) = resource.unique_name() {
-            anchor.push(self.delete(
-                key(unique_pk(tenant, resource.kind, name), UNIQUE_SK),
-                None,
-                StoreError::VersionConflict,
-            )?);
+            anchor.push(self.release_guard(tenant, resource.kind, name, &resource.id)?);
         }
         anchor.push(self.audit_action(audit)?);
         anchor.push(self.counter_action(tenant, resource.kind, -1)?);
