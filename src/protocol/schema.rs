@@ -3,7 +3,10 @@
 //!
 //! The definitions follow RFC 7643 §8.7.1 with these deliberate choices:
 //! - the common attributes `id`, `externalId` and `meta` (§3.1) are not listed;
-//! - Group `displayName` is required and server-unique (this service enforces it);
+//! - Group `displayName` is required (as §4.2 says; §8.7.1 lists it `"required": false`) and
+//!   server-unique (this service enforces it). Every other `required` flag is §8.7.1's: only
+//!   `userName` besides; no sub-attribute is required (`manager.value`'s description says
+//!   "REQUIRED", its flag says false, and §4.3 says RECOMMENDED);
 //! - Group `members` has a read-only `display` sub-attribute;
 //! - User `addresses` has a `primary` sub-attribute (§4.1.2);
 //! - User `groups.$ref` may reference a User or a Group, and every `groups`
@@ -890,17 +893,17 @@ mod tests {
 
     #[test]
     fn public_builders_give_the_rfc_defaults() {
-        const A: AttributeDef = AttributeDef::new("x", AttrType::Integer, "d");
-        assert!(!A.multi_valued && !A.required && !A.case_exact);
-        assert_eq!(A.mutability, Mutability::ReadWrite);
-        assert_eq!(A.returned, Returned::Default);
-        assert_eq!(A.uniqueness, Uniqueness::None);
-        const C: AttributeDef = AttributeDef::new("c", AttrType::String, "d")
+        let a = AttributeDef::new("x", AttrType::Integer, "d");
+        assert!(!a.multi_valued && !a.required && !a.case_exact);
+        assert_eq!(a.mutability, Mutability::ReadWrite);
+        assert_eq!(a.returned, Returned::Default);
+        assert_eq!(a.uniqueness, Uniqueness::None);
+        let c = AttributeDef::new("c", AttrType::String, "d")
             .with_sub_attributes(&[])
             .multi()
             .required();
-        assert_eq!(C.ty, AttrType::Complex);
-        assert!(C.multi_valued && C.required);
+        assert_eq!(c.ty, AttrType::Complex);
+        assert!(c.multi_valued && c.required);
     }
 
     #[test]
