@@ -3,14 +3,21 @@
 //!
 //! The definitions follow RFC 7643 §8.7.1 with these deliberate choices:
 //! - the common attributes `id`, `externalId` and `meta` (§3.1) are not listed;
-//! - Group `displayName` is required and server-unique (this service enforces it);
+//! - Group `displayName` is required (as §4.2 says; §8.7.1 lists it `"required": false`) and
+//!   server-unique (this service enforces it). Every other `required` flag is §8.7.1's: only
+//!   `userName` besides; no sub-attribute is required (`manager.value`'s description says
+//!   "REQUIRED", its flag says false, and §4.3 says RECOMMENDED);
 //! - Group `members` has a read-only `display` sub-attribute;
 //! - User `addresses` has a `primary` sub-attribute (§4.1.2);
 //! - User `groups.$ref` may reference a User or a Group, and every `groups`
 //!   sub-attribute is read-only;
 //! - `caseExact` is rendered for every attribute (false where it does not apply).
 
+use std::borrow::Cow;
+
 use serde_json::{json, Map, Value};
+
+use super::resource::ResourceKind;
 
 /// Schema URI of the core User resource.
 pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -207,44 +214,62 @@ impl AttributeDef {
         Value::Object(m)
     }
 
-    // Const builders used by the static definitions below.
+    // Const builders: the static definitions below use them, and so can an extension schema
+    // defined elsewhere (a tenant's, or a test's).
 
-    const fn required(mut self) -> Self {
+    /// A single-valued, optional, readWrite attribute of type `ty` with the RFC 7643 §7 defaults.
+    pub const fn new(name: &'static str, ty: AttrType, description: &'static str) -> Self {
+        AttributeDef {
+            name,
+            ty,
+            description,
+            ..BASE
+        }
+    }
+
+    /// This attribute as a complex one with the given sub-attributes.
+    pub const fn with_sub_attributes(mut self, subs: &'static [AttributeDef]) -> Self {
+        self.ty = AttrType::Complex;
+        self.sub_attributes = subs;
+        self
+    }
+
+    pub const fn required(mut self) -> Self {
         self.required = true;
         self
     }
 
-    const fn multi(mut self) -> Self {
+    pub const fn multi(mut self) -> Self {
         self.multi_valued = true;
         self
     }
 
-    const fn read_only(mut self) -> Self {
+    pub const fn read_only(mut self) -> Self {
         self.mutability = Mutability::ReadOnly;
         self
     }
 
-    const fn immutable(mut self) -> Self {
+    pub const fn immutable(mut self) -> Self {
         self.mutability = Mutability::Immutable;
         self
     }
 
-    const fn write_only(mut self) -> Self {
+    pub const fn write_only(mut self) -> Self {
         self.mutability = Mutability::WriteOnly;
         self
     }
 
-    const fn never_returned(mut self) -> Self {
+    pub const fn never_returned(mut self) -> Self {
         self.returned = Returned::Never;
         self
     }
 
-    const fn server_unique(mut self) -> Self {
+    pub const fn server_unique(mut self) -> Self {
         self.uniqueness = Uniqueness::Server;
         self
     }
 
-    const fn canonical(mut self, values: &'static [&'static str]) -> Self {
+    pub const fn canonical(mut self, values: &'static [&'static str]) -> Self {
         self.canonical_values = values;
         self
     }
@@ -638,11 +663,99 @@ pub fn schemas() -> [&'static SchemaDef; 3] {
     [&USER, &GROUP, &ENTERPRISE]
 }
 
-/// The schema with the given URI (case-insensitive).
+/// The schema with the given URI (case-insensitive), in the standard set.
 pub fn schema(id: &str) -> Option<&'static SchemaDef> {
-    schemas()
-        .into_iter()
-        .find(|s| s.id.eq_ignore_ascii_case(id))
+    SchemaSet::standard().schema(id)
+}
+
+/// Why a schema cannot join a [`SchemaSet`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaSetError {
+    #[error("schema {0} is already in the set")]
+    Duplicate(&'static str),
+}
+
+/// The schemas one service provider serves: a core schema per resource kind, plus the extension
+/// schemas each kind accepts. Validation (`resource::normalize_with`), path resolution
+/// (`resource::resolve_with`) and `resource::check_immutable_with` take it as a value, so a
+/// per-tenant extension schema is data handed to them, not code.
+///
+/// The definitions themselves stay `'static` (the standard ones are the statics in this module);
+/// a set only chooses among them.
+#[derive(Debug, Clone)]
+pub struct SchemaSet {
+    user: &'static SchemaDef,
+    group: &'static SchemaDef,
+    user_extensions: Cow<'static, [&'static SchemaDef]>,
+    group_extensions: Cow<'static, [&'static SchemaDef]>,
+}
+
+static STANDARD: SchemaSet = SchemaSet {
+    user: &USER,
+    group: &GROUP,
+    user_extensions: Cow::Borrowed(&[&ENTERPRISE]),
+    group_extensions: Cow::Borrowed(&[]),
+};
+
+impl SchemaSet {
+    /// RFC 7643 as this service implements it: core User with the enterprise extension, core Group.
+    pub fn standard() -> &'static SchemaSet {
+        &STANDARD
+    }
+
+    /// This set plus `extension` for resources of `kind`. Refused when a schema of the set
+    /// already has the URI (ignoring case).
+    pub fn with_extension(
+        mut self,
+        kind: ResourceKind,
+        extension: &'static SchemaDef,
+    ) -> Result<SchemaSet, SchemaSetError> {
+        if self.schema(extension.id).is_some() {
+            return Err(SchemaSetError::Duplicate(extension.id));
+        }
+        match kind {
+            ResourceKind::User => self.user_extensions.to_mut().push(extension),
+            ResourceKind::Group => self.group_extensions.to_mut().push(extension),
+        }
+        Ok(self)
+    }
+
+    /// The core schema of `kind`.
+    pub fn core(&self, kind: ResourceKind) -> &'static SchemaDef {
+        match kind {
+            ResourceKind::User => self.user,
+            ResourceKind::Group => self.group,
+        }
+    }
+
+    /// The extension schemas resources of `kind` may carry.
+    pub fn extensions(&self, kind: ResourceKind) -> &[&'static SchemaDef] {
+        match kind {
+            ResourceKind::User => &self.user_extensions,
+            ResourceKind::Group => &self.group_extensions,
+        }
+    }
+
+    /// The extension of `kind` with URI `urn` (case-insensitive).
+    pub fn extension(&self, kind: ResourceKind, urn: &str) -> Option<&'static SchemaDef> {
+        self.extensions(kind)
+            .iter()
+            .copied()
+            .find(|s| s.id.eq_ignore_ascii_case(urn))
+    }
+
+    /// Every schema of the set: the core schemas, then the extensions, in `/Schemas` order.
+    pub fn all(&self) -> impl Iterator<Item = &'static SchemaDef> + '_ {
+        [self.user, self.group]
+            .into_iter()
+            .chain(self.user_extensions.iter().copied())
+            .chain(self.group_extensions.iter().copied())
+    }
+
+    /// Any schema of the set by URI (case-insensitive).
+    pub fn schema(&self, urn: &str) -> Option<&'static SchemaDef> {
+        self.all().find(|s| s.id.eq_ignore_ascii_case(urn))
+    }
 }
 
 #[cfg(test)]
@@ -720,6 +833,77 @@ mod tests {
         ));
         assert!(schema("urn:ietf:params:scim:schemas:core:2.0:Schema").is_none());
         assert!(schema("").is_none());
+    }
+
+    #[test]
+    fn the_standard_set_holds_user_with_enterprise_and_group() {
+        let set = SchemaSet::standard();
+        assert!(std::ptr::eq(set.core(ResourceKind::User), &USER));
+        assert!(std::ptr::eq(set.core(ResourceKind::Group), &GROUP));
+        let user_ext: Vec<&str> = set
+            .extensions(ResourceKind::User)
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(user_ext, [ENTERPRISE_USER]);
+        assert!(set.extensions(ResourceKind::Group).is_empty());
+        assert!(set
+            .extension(ResourceKind::User, &ENTERPRISE_USER.to_uppercase())
+            .is_some());
+        assert!(set
+            .extension(ResourceKind::Group, ENTERPRISE_USER)
+            .is_none());
+        assert!(set.extension(ResourceKind::User, CORE_USER).is_none());
+        let all: Vec<&str> = set.all().map(|s| s.id).collect();
+        let listed: Vec<&str> = schemas().iter().map(|s| s.id).collect();
+        assert_eq!(all, listed);
+    }
+
+    static BADGE_ATTRS: [AttributeDef; 1] =
+        [AttributeDef::new("badge", AttrType::String, "A badge number.").immutable()];
+    static BADGE: SchemaDef = SchemaDef {
+        id: "urn:example:params:scim:schemas:extension:badge:2.0:Group",
+        name: "Badge",
+        description: "A test extension",
+        attributes: &BADGE_ATTRS,
+    };
+
+    #[test]
+    fn an_extension_is_data_added_to_a_set_without_touching_the_standard_one() {
+        let set = SchemaSet::standard()
+            .clone()
+            .with_extension(ResourceKind::Group, &BADGE)
+            .unwrap();
+        assert!(std::ptr::eq(
+            set.extension(ResourceKind::Group, BADGE.id).unwrap(),
+            &BADGE
+        ));
+        assert!(set.extension(ResourceKind::User, BADGE.id).is_none());
+        assert!(set.schema(BADGE.id).is_some());
+        assert_eq!(set.all().count(), 4);
+        assert!(SchemaSet::standard().schema(BADGE.id).is_none());
+        assert_eq!(
+            set.clone()
+                .with_extension(ResourceKind::User, &BADGE)
+                .unwrap_err(),
+            SchemaSetError::Duplicate(BADGE.id)
+        );
+        assert!(set.with_extension(ResourceKind::User, &ENTERPRISE).is_err());
+    }
+
+    #[test]
+    fn public_builders_give_the_rfc_defaults() {
+        let a = AttributeDef::new("x", AttrType::Integer, "d");
+        assert!(!a.multi_valued && !a.required && !a.case_exact);
+        assert_eq!(a.mutability, Mutability::ReadWrite);
+        assert_eq!(a.returned, Returned::Default);
+        assert_eq!(a.uniqueness, Uniqueness::None);
+        let c = AttributeDef::new("c", AttrType::String, "d")
+            .with_sub_attributes(&[])
+            .multi()
+            .required();
+        assert_eq!(c.ty, AttrType::Complex);
+        assert!(c.multi_valued && c.required);
     }
 
     #[test]

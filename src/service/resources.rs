@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{etag, Loaded};
 use crate::protocol::members::{self, MemberChanges};
 use crate::protocol::patch::{self, PatchOp};
-use crate::protocol::resource::{normalize, ResourceKind};
+use crate::protocol::resource::{check_immutable, normalize, ResourceKind};
 use crate::protocol::ScimError;
 use crate::store::{parse_id, AuditEvent, Revision, Store, StoreError, StoredResource};
 
@@ -133,7 +133,8 @@ impl Resources<'_> {
             replace_with: take_members(kind, &mut attributes)?,
             ..MemberChanges::default()
         };
-        self.write(kind, id, if_match, with_members, audit, |_| {
+        self.write(kind, id, if_match, with_members, audit, |current| {
+            check_immutable(kind, &current.attributes, &attributes)?;
             Ok((attributes.clone(), changes.clone()))
         })
         .await
@@ -157,10 +158,9 @@ impl Resources<'_> {
         self.write(kind, id, if_match, with_members, audit, |current| {
             let mut attributes = current.attributes.clone();
             patch::apply(kind, &mut attributes, &ops)?;
-            Ok((
-                normalize(kind, &Value::Object(attributes))?,
-                changes.clone(),
-            ))
+            let attributes = normalize(kind, &Value::Object(attributes))?;
+            check_immutable(kind, &current.attributes, &attributes)?;
+            Ok((attributes, changes.clone()))
         })
         .await
     }
