@@ -108,7 +108,7 @@ async fn badly_typed_or_missing_attributes_are_400_invalid_value() {
         json!({"userName": 5}),
         json!({"userName": "  "}),
         json!({"userName": "a", "active": "yes"}),
-        json!({"userName": "a", "emails": "x@y"}),
+        json!({"userName": "a", "emails": [{"value": 5}]}),
         json!({"userName": "a", "name": {"givenName": 7}}),
         json!({"userName": "a", "shoeSize": 44}),
     ] {
