@@ -8,7 +8,9 @@
 use std::collections::BTreeSet;
 
 use scim_serverless::protocol::members::{split, MemberChanges, MAX_MEMBER_CHANGES};
-use scim_serverless::protocol::patch::{apply, parse_request, MAX_OPERATIONS, PATCH_OP_SCHEMA};
+use scim_serverless::protocol::patch::{
+    apply, parse_request, MAX_OPERATIONS, MAX_VALUES_PER_OPERATION, PATCH_OP_SCHEMA,
+};
 use scim_serverless::protocol::resource::{normalize, ResourceKind};
 use scim_serverless::protocol::ScimError;
 use serde_json::{json, Value};
@@ -1339,4 +1341,44 @@ fn limits_on_operations_and_member_changes() {
         changes.replace_with.map(|s| s.len()),
         Some(MAX_MEMBER_CHANGES + 5)
     );
+}
+
+#[test]
+fn limits_on_attribute_operations_and_values() {
+    // Each attribute of a path-less value counts as an operation.
+    let many: serde_json::Map<String, Value> = (0..=MAX_OPERATIONS)
+        .map(|i| (format!("{ENT}:department"), json!(i.to_string())))
+        .chain((0..=MAX_OPERATIONS).map(|i| (format!("title{i}"), json!("t"))))
+        .collect();
+    let err = parse_request(&body(json!([{"op": "replace", "value": many}]))).unwrap_err();
+    assert_eq!(err.scim_type.map(|t| t.as_str()), Some("invalidValue"));
+
+    let emails = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"value": format!("{i}@x.com")}))
+            .collect()
+    };
+    let (_, out) = run(
+        ResourceKind::User,
+        &user(),
+        json!([{"op": "replace", "path": "emails", "value": emails(MAX_VALUES_PER_OPERATION)}]),
+    )
+    .unwrap();
+    assert_eq!(
+        out["emails"].as_array().map(Vec::len),
+        Some(MAX_VALUES_PER_OPERATION)
+    );
+    for op in ["add", "replace", "remove"] {
+        let err = run(
+            ResourceKind::User,
+            &user(),
+            json!([{"op": op, "path": "emails", "value": emails(MAX_VALUES_PER_OPERATION + 1)}]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.scim_type.map(|t| t.as_str()),
+            Some("invalidValue"),
+            "{op}"
+        );
+    }
 }

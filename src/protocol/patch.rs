@@ -56,8 +56,13 @@
 //!   `normalize`); a bare string for a complex attribute with a `value` sub-attribute
 //!   (`manager: "id"` becomes `{"value": "id"}`); path-less values with dotted, filtered and
 //!   URN-qualified keys, and with `urn:…:User` objects for the extension or the core schema.
-//! - Limits: at most `MAX_OPERATIONS` operations (400 `invalidValue` past it; `tooMany` is
-//!   defined in §3.12 for filters whose results are too many, not for requests).
+//! - Limits: at most `MAX_OPERATIONS` operations and `MAX_VALUES_PER_OPERATION` values in one
+//!   operation's array (400 `invalidValue` past them; `tooMany` is defined in §3.12 for filters
+//!   whose results are too many, not for requests).
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use serde_json::{Map, Value};
 
@@ -69,9 +74,15 @@ use super::schema::{AttrType, AttributeDef, Mutability, CORE_GROUP, CORE_USER};
 
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-/// Most operations in one PATCH request. Clients that sync memberships send up to 1,000
-/// member changes in one request, one operation each at worst.
+/// Most operations in one PATCH request, where each attribute of a path-less value counts as one
+/// operation. Clients that sync memberships send up to 1,000 member changes in one request, one
+/// operation each at worst.
 pub const MAX_OPERATIONS: usize = 1000;
+
+/// Most values one operation may give for a multi-valued attribute other than group `members`
+/// (whose limit is `members::MAX_MEMBER_CHANGES`). It bounds the work of a `remove` that lists
+/// the values to remove.
+pub const MAX_VALUES_PER_OPERATION: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
@@ -146,6 +157,12 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
     let mut out = Vec::with_capacity(operations.len());
     for (index, op) in operations.iter().enumerate() {
         parse_op(index, op, &mut out)?;
+        if out.len() > MAX_OPERATIONS {
+            return Err(ScimError::invalid_value(format!(
+                "Operations[{index}]: more than {MAX_OPERATIONS} operations in one PATCH, \
+                 counting each attribute of a path-less value as one"
+            )));
+        }
     }
     Ok(out)
 }
@@ -407,6 +424,15 @@ fn apply_op(
         };
         validate(kind, &Filter::ValuePath(outer, Box::new(filter.clone())))?;
     }
+    if let Some(Value::Array(values)) = &op.value {
+        if values.len() > MAX_VALUES_PER_OPERATION {
+            return Err(ScimError::invalid_value(format!(
+                "{} values for \"{path}\" in one operation; at most {MAX_VALUES_PER_OPERATION} \
+                 are accepted",
+                values.len()
+            )));
+        }
+    }
     let step = Step {
         op: op.op,
         attr,
@@ -576,12 +602,9 @@ impl Step<'_> {
                 if self.op == OpKind::Replace {
                     items.clear();
                 }
-                for element in new {
-                    match items.iter_mut().find(|(item, _)| *item == element) {
-                        Some((_, touched)) => *touched = true,
-                        None => items.push((element, true)),
-                    }
-                }
+                // A value already there is not added again: `finish` keeps the first of equal
+                // values, marked as touched.
+                items.extend(new.into_iter().map(|element| (element, true)));
             }
             (_, None, Some(sub)) => {
                 let value = self.value.map(|v| canonical(sub, v));
@@ -685,6 +708,7 @@ fn finish(
     items: Vec<(Value, bool)>,
 ) -> Result<Option<Value>, ScimError> {
     let mut kept: Vec<(Value, bool)> = Vec::with_capacity(items.len());
+    let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
     for (item, touched) in items {
         let item = match item {
             Value::Object(obj) => match non_empty(obj) {
@@ -694,9 +718,20 @@ fn finish(
             Value::Null => continue,
             other => other,
         };
-        match kept.iter_mut().find(|(k, _)| *k == item) {
-            Some((_, t)) => *t |= touched,
-            None => kept.push((item, touched)),
+        let same = seen.entry(fingerprint(&item)).or_default();
+        match same
+            .iter()
+            .find(|&&i| kept.get(i).is_some_and(|(k, _)| *k == item))
+        {
+            Some(&i) => {
+                if let Some((_, t)) = kept.get_mut(i) {
+                    *t |= touched;
+                }
+            }
+            None => {
+                same.push(kept.len());
+                kept.push((item, touched));
+            }
         }
     }
     if let Some(primary) = attr.sub_attribute("primary") {
@@ -728,6 +763,35 @@ fn finish(
     } else {
         Some(Value::Array(kept.into_iter().map(|(v, _)| v).collect()))
     })
+}
+
+/// A hash of a JSON value that does not depend on the order of object keys (equal values have
+/// equal fingerprints).
+fn fingerprint(value: &Value) -> u64 {
+    fn feed(value: &Value, h: &mut DefaultHasher) {
+        match value {
+            Value::Null => 0u8.hash(h),
+            Value::Bool(b) => (1u8, b).hash(h),
+            Value::Number(n) => (2u8, n.to_string()).hash(h),
+            Value::String(s) => (3u8, s).hash(h),
+            Value::Array(items) => {
+                (4u8, items.len()).hash(h);
+                items.iter().for_each(|v| feed(v, h));
+            }
+            Value::Object(obj) => {
+                (5u8, obj.len()).hash(h);
+                let mut entries: Vec<_> = obj.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                for (k, v) in entries {
+                    k.hash(h);
+                    feed(v, h);
+                }
+            }
+        }
+    }
+    let mut h = DefaultHasher::new();
+    feed(value, &mut h);
+    h.finish()
 }
 
 /// Sets (`Some`) or unassigns (`None`) a sub-attribute of one value of a multi-valued attribute.
@@ -1059,6 +1123,39 @@ mod tests {
         assert_eq!(created(OpKind::Add, "type ne \"work\""), None);
         assert_eq!(created(OpKind::Add, "value eq \"other\""), None);
         assert_eq!(created(OpKind::Remove, "type eq \"work\""), None);
+    }
+
+    #[test]
+    fn fingerprints_ignore_key_order_and_separate_types() {
+        let a: Value =
+            serde_json::from_str(r#"{"type":"work","value":"x","n":[1,{"b":2,"a":1}]}"#).unwrap();
+        let b: Value =
+            serde_json::from_str(r#"{"n":[1,{"a":1,"b":2}],"value":"x","type":"work"}"#).unwrap();
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&json!("1")), fingerprint(&json!(1)));
+        assert_ne!(fingerprint(&json!([[], []])), fingerprint(&json!([[[]]])));
+    }
+
+    #[test]
+    fn finish_keeps_the_first_of_equal_values_and_merges_touched() {
+        let emails = ResourceKind::User.core().attribute("emails").unwrap();
+        let out = finish(
+            emails,
+            vec![
+                (json!({"value": "a", "primary": true}), false),
+                (json!({"value": "b"}), false),
+                (json!({"value": "c", "primary": true}), true),
+                (json!({"primary": true, "value": "c"}), true),
+                (json!({}), true),
+                (Value::Null, true),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            Some(json!([{"value": "a", "primary": false}, {"value": "b"},
+                        {"value": "c", "primary": true}]))
+        );
     }
 
     #[test]
