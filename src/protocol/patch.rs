@@ -33,6 +33,7 @@
 //!     ("If the target location does not exist, the attribute and value are added", §3.5.2.1);
 //!   - `replace` whose filter is exactly `type eq "<string>"` and whose path ends in another
 //!     sub-attribute (`addresses[type eq "work"].streetAddress`).
+//!
 //!   The created value must pass the filter (so `emails[value eq "a"].value` = "b" is still
 //!   `noTarget`). Clearing such a path when nothing matches is a no-op.
 //! - `remove` without a path: 400 `noTarget` ("If "path" is unspecified, the operation fails with
@@ -559,10 +560,8 @@ impl Step<'_> {
             (OpKind::Remove, None, None) => match self.value {
                 None | Some(Value::Null) => return Ok(None),
                 Some(listed) => {
-                    let selectors: Vec<Filter> = elements(attr, listed)
-                        .iter()
-                        .filter_map(|e| selector(e))
-                        .collect();
+                    let selectors: Vec<Filter> =
+                        elements(attr, listed).iter().filter_map(selector).collect();
                     items.retain(|(item, _)| !selectors.iter().any(|s| selects(attr, s, item)));
                 }
             },
