@@ -1,13 +1,38 @@
 //! Group membership changes. PATCH operations on `members` become a `MemberChanges` value that storage
 //! applies item by item, so adding or removing k members never reads or rewrites the other members.
+//!
+//! Every spelling of `members` comes here: `path: "members"` (any case, with or without the
+//! `urn:ietf:params:scim:schemas:core:2.0:Group:` prefix), `members[value eq "x"]`, and the
+//! `members` key of a path-less value (bare or URN-qualified, or inside a
+//! `urn:…:core:2.0:Group` object): `patch::parse_request` has already split path-less values into
+//! one operation per key, and `split` recognises members by resolving the path against the Group
+//! schema, exactly as `patch::apply` would (which refuses them).
+//!
+//! Decisions:
+//! - Member ids are canonicalised once, here: a ULID in its canonical (upper-case) spelling, any
+//!   other id as given (the store then answers that it is not a user). The same member twice in
+//!   one request is one change.
+//! - `remove` with a `value` (Entra: `{"op":"Remove","path":"members","value":[{"value":"id"}]}`)
+//!   removes only the listed members; without a value (or with `null`) it removes every member.
+//! - `replace` of `members` (Okta) sets the complete list; with `null` it empties it. `add` of
+//!   `null` adds nothing.
+//! - `members[value eq "x"]` (or an `or` of such) selects by id. Removing a member that is not
+//!   there is not `noTarget`: storage applies member changes without reading the member list, and
+//!   IdPs retry removals, so a removal is idempotent.
+//! - At most `MAX_MEMBER_CHANGES` members added or removed in one request (400 `invalidValue`
+//!   past it). A complete list (`replace`) is not capped here, as for POST and PUT.
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::error::ScimError;
-use super::filter::{CompareOp, Filter};
-use super::patch::{get_ci, OpKind, PatchOp};
+use super::filter::{CompareOp, Filter, PatchPath};
+use super::patch::{get_ci, OpKind, PatchOp, Target};
+use super::resource::{resolve, ResourceKind};
+
+/// Most members added or removed by one PATCH request (the distinct ids, after canonicalisation).
+pub const MAX_MEMBER_CHANGES: usize = 1000;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MemberChanges {
@@ -53,6 +78,11 @@ impl MemberChanges {
     }
 }
 
+/// A member id in its one spelling: a ULID upper-case, anything else as given.
+pub fn canonical_id(raw: &str) -> String {
+    ulid::Ulid::from_string(raw).map_or_else(|_| raw.to_string(), |u| u.to_string())
+}
+
 /// Member ids from a `members` value: `[{"value": "id", "type": "User"}, …]` or a single object.
 pub fn member_ids(value: &Value) -> Result<BTreeSet<String>, ScimError> {
     let items = match value {
@@ -75,11 +105,17 @@ fn member_id(item: &Value) -> Result<String, ScimError> {
         }
     }
     match get_ci(obj, "value") {
-        Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+        Some(Value::String(id)) if !id.trim().is_empty() => Ok(canonical_id(id.trim())),
         _ => Err(ScimError::invalid_value(
             "each member needs a \"value\" holding the member's id",
         )),
     }
+}
+
+/// Whether a PATCH path names a Group's `members` (in any spelling the schema accepts).
+fn is_members(path: &PatchPath) -> bool {
+    resolve(ResourceKind::Group, &path.attr)
+        .is_some_and(|r| r.extension.is_none() && r.attr.name == "members")
 }
 
 /// Splits group PATCH operations into member changes and the operations on other attributes.
@@ -87,77 +123,63 @@ pub fn split(ops: Vec<PatchOp>) -> Result<(MemberChanges, Vec<PatchOp>), ScimErr
     let mut changes = MemberChanges::default();
     let mut rest = Vec::new();
     for op in ops {
-        match &op.path {
-            Some(path) if path.attr.name.eq_ignore_ascii_case("members") => {
-                if path.attr.sub.is_some() || path.sub.is_some() {
-                    return Err(ScimError::mutability(
-                        "member sub-attributes are immutable; add or remove the member instead",
-                    ));
+        let path = match &op.target {
+            Target::Attribute(path) if is_members(path) => path,
+            _ => {
+                rest.push(op);
+                continue;
+            }
+        };
+        let at = |e: ScimError| ScimError {
+            detail: format!("Operations[{}]: {}", op.index, e.detail),
+            ..e
+        };
+        if path.attr.sub.is_some() || path.sub.is_some() {
+            return Err(at(ScimError::mutability(
+                "member sub-attributes are immutable; add or remove the member instead",
+            )));
+        }
+        let value = op.value.as_ref().filter(|v| !v.is_null());
+        match (op.op, &path.value_filter, value) {
+            (OpKind::Add, None, None) => {}
+            (OpKind::Add, None, Some(v)) => {
+                for id in member_ids(v).map_err(at)? {
+                    changes.add(id);
                 }
-                let value = op.value.as_ref();
-                match (op.op, &path.value_filter) {
-                    (OpKind::Add, None) => {
-                        for id in member_ids(value.unwrap_or(&Value::Null))? {
-                            changes.add(id);
-                        }
+            }
+            (OpKind::Replace, None, v) => {
+                changes.replace(member_ids(v.unwrap_or(&Value::Null)).map_err(at)?)
+            }
+            // Entra: `{"op":"Remove","path":"members","value":[{"value":"id"}]}` removes only those.
+            (OpKind::Remove, None, Some(v)) => {
+                for id in member_ids(v).map_err(at)? {
+                    changes.remove(id);
+                }
+            }
+            (OpKind::Remove, None, None) => changes.replace(BTreeSet::new()),
+            // `replace` of selected members with others; `add` to a selection adds the value.
+            (op_kind, Some(filter), v) => {
+                let selected = filtered_ids(filter).map_err(at)?;
+                if op_kind != OpKind::Add {
+                    for id in selected {
+                        changes.remove(id);
                     }
-                    (OpKind::Replace, None) => {
-                        changes.replace(member_ids(value.unwrap_or(&Value::Null))?)
-                    }
-                    // Entra: `{"op":"Remove","path":"members","value":[{"value":"id"}]}` removes only those.
-                    (OpKind::Remove, None) => match value {
-                        Some(v) => {
-                            for id in member_ids(v)? {
-                                changes.remove(id);
-                            }
-                        }
-                        None => changes.replace(BTreeSet::new()),
-                    },
-                    (op_kind, Some(filter)) => {
-                        for id in filtered_ids(filter)? {
-                            changes.remove(id);
-                        }
-                        if op_kind != OpKind::Remove {
-                            for id in member_ids(value.unwrap_or(&Value::Null))? {
-                                changes.add(id);
-                            }
-                        }
+                }
+                if let (OpKind::Add | OpKind::Replace, Some(v)) = (op_kind, v) {
+                    for id in member_ids(v).map_err(at)? {
+                        changes.add(id);
                     }
                 }
             }
-            None => {
-                let (members, others) = take_members(op.value.as_ref());
-                if let Some(members) = members {
-                    let ids = member_ids(&members)?;
-                    match op.op {
-                        OpKind::Replace => changes.replace(ids),
-                        _ => ids.into_iter().for_each(|id| changes.add(id)),
-                    }
-                }
-                if !others.is_empty() {
-                    rest.push(PatchOp {
-                        value: Some(Value::Object(others)),
-                        ..op
-                    });
-                }
-            }
-            Some(_) => rest.push(op),
         }
     }
+    let count = changes.add.len() + changes.remove.len();
+    if count > MAX_MEMBER_CHANGES {
+        return Err(ScimError::invalid_value(format!(
+            "{count} member changes in one PATCH; at most {MAX_MEMBER_CHANGES} are accepted"
+        )));
+    }
     Ok((changes, rest))
-}
-
-fn take_members(value: Option<&Value>) -> (Option<Value>, Map<String, Value>) {
-    let mut others = value
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let key = others
-        .keys()
-        .find(|k| k.eq_ignore_ascii_case("members"))
-        .cloned();
-    let members = key.and_then(|k| others.remove(&k));
-    (members, others)
 }
 
 /// `value eq "a"`, or an `or` of such: the members a filter names. Anything else needs the full member
@@ -165,9 +187,9 @@ fn take_members(value: Option<&Value>) -> (Option<Value>, Map<String, Value>) {
 fn filtered_ids(filter: &Filter) -> Result<Vec<String>, ScimError> {
     match filter {
         Filter::Compare(path, CompareOp::Eq, Value::String(id))
-            if path.name.eq_ignore_ascii_case("value") && path.sub.is_none() =>
+            if path.name.eq_ignore_ascii_case("value") && path.sub.is_none() && path.uri.is_none() =>
         {
-            Ok(vec![id.clone()])
+            Ok(vec![canonical_id(id.trim())])
         }
         Filter::Or(a, b) => {
             let mut ids = filtered_ids(a)?;
@@ -239,11 +261,28 @@ mod tests {
     fn pathless_value_splits_members_from_other_attributes() {
         let (c, rest) = changes(json!([{"op": "replace", "value": {"id": "g", "displayName": "New", "members": [{"value": "u9"}]}}])).unwrap();
         assert_eq!(c.replace_with, Some(set(&["u9"])));
-        assert_eq!(rest.len(), 1);
-        assert_eq!(
-            rest[0].value,
-            Some(json!({"id": "g", "displayName": "New"}))
-        );
+        let rest: Vec<String> = rest
+            .iter()
+            .map(|op| match &op.target {
+                Target::Attribute(p) => p.to_string(),
+                Target::Extension(u) => u.to_string(),
+            })
+            .collect();
+        assert_eq!(rest, ["displayName", "id"]);
+    }
+
+    #[test]
+    fn ulid_member_ids_are_canonicalised_once() {
+        let lower = "01arz3ndektsv4rrffq69g5fav";
+        assert_eq!(canonical_id(lower), "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        assert_eq!(canonical_id("not-a-ulid"), "not-a-ulid");
+        let (c, _) = changes(json!([
+            {"op": "add", "path": "members", "value": [{"value": lower}, {"value": " 01ARZ3NDEKTSV4RRFFQ69G5FAV "}]},
+            {"op": "remove", "path": format!("members[value eq \"{lower}\"]")}
+        ]))
+        .unwrap();
+        assert_eq!(c.remove, set(&["01ARZ3NDEKTSV4RRFFQ69G5FAV"]));
+        assert!(c.add.is_empty());
     }
 
     #[test]

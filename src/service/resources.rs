@@ -157,7 +157,7 @@ impl Resources<'_> {
         };
         self.write(kind, id, if_match, with_members, audit, |current| {
             let mut attributes = current.attributes.clone();
-            patch::apply(kind, &mut attributes, &ops)?;
+            patch::apply(kind, &current.id, &mut attributes, &ops)?;
             let attributes = normalize(kind, &Value::Object(attributes))?;
             check_immutable(kind, &current.attributes, &attributes)?;
             Ok((attributes, changes.clone()))
