@@ -11,7 +11,7 @@ use scim_serverless::protocol::members::{split, MemberChanges, MAX_MEMBER_CHANGE
 use scim_serverless::protocol::patch::{
     apply, parse_request, MAX_OPERATIONS, MAX_VALUES_PER_OPERATION, PATCH_OP_SCHEMA,
 };
-use scim_serverless::protocol::resource::{normalize, ResourceKind};
+use scim_serverless::protocol::resource::{normalize, ResourceKind, MAX_VALUES_PER_ATTRIBUTE};
 use scim_serverless::protocol::ScimError;
 use serde_json::{json, Value};
 
@@ -1358,16 +1358,24 @@ fn limits_on_attribute_operations_and_values() {
             .map(|i| json!({"value": format!("{i}@x.com")}))
             .collect()
     };
+    // A resource holds at most MAX_VALUES_PER_ATTRIBUTE values of an attribute (validation).
     let (_, out) = run(
         ResourceKind::User,
         &user(),
-        json!([{"op": "replace", "path": "emails", "value": emails(MAX_VALUES_PER_OPERATION)}]),
+        json!([{"op": "replace", "path": "emails", "value": emails(MAX_VALUES_PER_ATTRIBUTE)}]),
     )
     .unwrap();
     assert_eq!(
         out["emails"].as_array().map(Vec::len),
-        Some(MAX_VALUES_PER_OPERATION)
+        Some(MAX_VALUES_PER_ATTRIBUTE)
     );
+    let err = run(
+        ResourceKind::User,
+        &user(),
+        json!([{"op": "add", "path": "emails", "value": emails(MAX_VALUES_PER_ATTRIBUTE + 1)}]),
+    )
+    .unwrap_err();
+    assert_eq!(err.scim_type.map(|t| t.as_str()), Some("invalidValue"));
     for op in ["add", "replace", "remove"] {
         let err = run(
             ResourceKind::User,
