@@ -243,6 +243,46 @@ pub async fn measure() -> Vec<Row> {
         200,
     );
     assert_eq!(found.body["totalResults"], 1);
+    // AWS-style clients: 1,000 membership changes in one request, in bounded batches.
+    let thousand: Vec<String> = t
+        .store()
+        .import(
+            &t.tenant,
+            scim_serverless::protocol::resource::ResourceKind::User,
+            (0..1000)
+                .map(|i| {
+                    let mut a = serde_json::Map::new();
+                    a.insert(
+                        "schemas".into(),
+                        json!(["urn:ietf:params:scim:schemas:core:2.0:User"]),
+                    );
+                    a.insert("userName".into(), json!(format!("bulk{i:04}@example.com")));
+                    a
+                })
+                .collect(),
+        )
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    let big = t.group("Big", &[]).await;
+    for op in ["add", "remove"] {
+        row(
+            &format!("PATCH /Groups/{{id}}?excludedAttributes=members, {op} 1000 members"),
+            t.send_counted(t.request(
+                "PATCH",
+                &format!("/Groups/{big}?excludedAttributes=members"),
+                Some(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": op, "path": "members", "value": members(&thousand)}]})),
+            ))
+            .await,
+            2 + ceil_div(1000, 25),
+            200,
+        );
+    }
+
     rows
 }
 
