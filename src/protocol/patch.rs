@@ -71,7 +71,7 @@ use super::error::ScimError;
 use super::filter::{parse_patch_path, AttrPath, CompareOp, Filter, PatchPath};
 use super::matcher::{matches_element, validate};
 use super::resource::{resolve, ResourceKind};
-use super::schema::{AttrType, AttributeDef, Mutability, CORE_GROUP, CORE_USER};
+use super::schema::{AttrType, AttributeDef, Mutability, SchemaSet, CORE_GROUP, CORE_USER};
 
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -423,7 +423,11 @@ fn apply_op(
             name: path.attr.name.clone(),
             sub: None,
         };
-        validate(kind, &Filter::ValuePath(outer, Box::new(filter.clone())))?;
+        validate(
+            SchemaSet::standard(),
+            kind,
+            &Filter::ValuePath(outer, Box::new(filter.clone())),
+        )?;
     }
     if let Some(Value::Array(values)) = &op.value {
         if values.len() > MAX_VALUES_PER_OPERATION {
