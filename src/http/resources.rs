@@ -178,7 +178,7 @@ pub(super) async fn patch(
     id: &str,
 ) -> Result<Response<Body>, ScimError> {
     let projection = projection(ctx)?;
-    let ops = patch::parse_request(&json_body(ctx.request)?)?;
+    let ops = patch::parse_request(SchemaSet::standard(), &json_body(ctx.request)?)?;
     let written = resources(ctx)
         .patch(
             kind,
