@@ -20,6 +20,7 @@ use scim_serverless::protocol::filter::{
 };
 use scim_serverless::protocol::matcher::{matches, validate};
 use scim_serverless::protocol::resource::ResourceKind;
+use scim_serverless::protocol::schema::SchemaSet;
 use serde_json::{json, Value};
 
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -87,8 +88,8 @@ fn check(input: &str) -> Result<(), TestCaseError> {
             short(&format!("{back:?}"))
         );
         for (kind, resource) in fixtures() {
-            let _ = validate(kind, &filter);
-            let _ = matches(kind, &filter, &resource);
+            let _ = validate(SchemaSet::standard(), kind, &filter);
+            let _ = matches(SchemaSet::standard(), kind, &filter, &resource);
         }
     }
     if let Ok(path) = parse_patch_path(input) {

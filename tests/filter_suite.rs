@@ -13,6 +13,7 @@ use scim_serverless::protocol::filter::{
 use scim_serverless::protocol::list::ListQuery;
 use scim_serverless::protocol::matcher::{matches, validate};
 use scim_serverless::protocol::resource::ResourceKind;
+use scim_serverless::protocol::schema::SchemaSet;
 use serde_json::{json, Map, Value};
 
 const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -415,12 +416,12 @@ fn ids(spec: &str) -> BTreeSet<String> {
 
 fn selected(kind: ResourceKind, filter: &str, resources: &[Value]) -> BTreeSet<String> {
     let f = parse_filter(filter).unwrap_or_else(|e| panic!("{filter:?} does not parse: {e}"));
-    if let Err(e) = validate(kind, &f) {
+    if let Err(e) = validate(SchemaSet::standard(), kind, &f) {
         panic!("{filter:?} is refused: {}", e.detail);
     }
     resources
         .iter()
-        .filter(|r| matches(kind, &f, r))
+        .filter(|r| matches(SchemaSet::standard(), kind, &f, r))
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect()
 }
@@ -871,7 +872,7 @@ fn group_members_and_names() {
 
 fn refused(kind: ResourceKind, filter: &str) -> String {
     let params = vec![("filter".to_owned(), filter.to_owned())];
-    match ListQuery::from_params(kind, &params) {
+    match ListQuery::from_params(SchemaSet::standard(), kind, &params) {
         Ok(q) => panic!("{filter:?} should be refused, got {:?}", q.filter),
         Err(e) => {
             assert_eq!(e.status, 400, "{filter}");
@@ -930,13 +931,13 @@ fn a_list_query_filter_selects_with_the_schema_aware_matcher() {
         "filter".to_owned(),
         r#"meta.created lt "2024-01-05T00:00:00Z" and userName ne "bob""#.to_owned(),
     )];
-    let q = ListQuery::from_params(ResourceKind::User, &params).unwrap();
+    let q = ListQuery::from_params(SchemaSet::standard(), ResourceKind::User, &params).unwrap();
     let admitted: BTreeSet<String> = users()
         .iter()
         .filter(|u| {
             q.filter
                 .as_ref()
-                .is_some_and(|f| matches(ResourceKind::User, f, u))
+                .is_some_and(|f| matches(SchemaSet::standard(), ResourceKind::User, f, u))
         })
         .map(|u| u["id"].as_str().unwrap().to_owned())
         .collect();
@@ -1179,20 +1180,20 @@ proptest! {
     #[test]
     fn matching_never_panics_and_not_negates(f in filter(), r in resource()) {
         for kind in [ResourceKind::User, ResourceKind::Group] {
-            let _ = validate(kind, &f);
-            let m = matches(kind, &f, &r);
+            let _ = validate(SchemaSet::standard(), kind, &f);
+            let m = matches(SchemaSet::standard(), kind, &f, &r);
             let negated = Filter::Not(Box::new(f.clone()));
-            prop_assert_eq!(matches(kind, &negated, &r), !m);
+            prop_assert_eq!(matches(SchemaSet::standard(), kind, &negated, &r), !m);
         }
     }
 
     #[test]
     fn matching_the_fixture_never_panics(f in filter()) {
         for u in users() {
-            let _ = matches(ResourceKind::User, &f, &u);
+            let _ = matches(SchemaSet::standard(), ResourceKind::User, &f, &u);
         }
         for g in groups() {
-            let _ = matches(ResourceKind::Group, &f, &g);
+            let _ = matches(SchemaSet::standard(), ResourceKind::Group, &f, &g);
         }
     }
 }

@@ -12,6 +12,7 @@ use scim_serverless::protocol::patch::{
     apply, parse_request, MAX_OPERATIONS, MAX_VALUES_PER_OPERATION, PATCH_OP_SCHEMA,
 };
 use scim_serverless::protocol::resource::{normalize, ResourceKind, MAX_VALUES_PER_ATTRIBUTE};
+use scim_serverless::protocol::schema::SchemaSet;
 use scim_serverless::protocol::ScimError;
 use serde_json::{json, Value};
 
@@ -33,13 +34,13 @@ fn run(
     before: &Value,
     ops: Value,
 ) -> Result<(MemberChanges, Value), ScimError> {
-    let ops = parse_request(&body(ops))?;
+    let ops = parse_request(SchemaSet::standard(), &body(ops))?;
     let (changes, ops) = match kind {
-        ResourceKind::Group => split(ops)?,
+        ResourceKind::Group => split(SchemaSet::standard(), ops)?,
         ResourceKind::User => (MemberChanges::default(), ops),
     };
     let mut doc = normalize(kind, before).expect("the starting resource is valid");
-    apply(kind, ID, &mut doc, &ops)?;
+    apply(SchemaSet::standard(), kind, ID, &mut doc, &ops)?;
     let out = normalize(kind, &Value::Object(doc))?;
     Ok((changes, Value::Object(out)))
 }
@@ -1011,15 +1012,25 @@ fn a_failing_operation_leaves_the_resource_untouched() {
         json!({"op": "replace", "path": "emails", "value": [
             {"value": "a@x.com", "primary": true}, {"value": "b@x.com", "primary": true}]}),
     ] {
-        let ops = parse_request(&body(json!([
-            {"op": "replace", "path": "displayName", "value": "Changed"},
-            {"op": "remove", "path": "emails[type eq \"home\"]"},
-            {"op": "add", "path": format!("{ENT}:costCenter"), "value": "9"},
-            bad
-        ])))
+        let ops = parse_request(
+            SchemaSet::standard(),
+            &body(json!([
+                {"op": "replace", "path": "displayName", "value": "Changed"},
+                {"op": "remove", "path": "emails[type eq \"home\"]"},
+                {"op": "add", "path": format!("{ENT}:costCenter"), "value": "9"},
+                bad
+            ])),
+        )
         .unwrap();
         let mut doc = before.clone();
-        let err = apply(ResourceKind::User, ID, &mut doc, &ops).unwrap_err();
+        let err = apply(
+            SchemaSet::standard(),
+            ResourceKind::User,
+            ID,
+            &mut doc,
+            &ops,
+        )
+        .unwrap_err();
         assert_eq!(err.status, 400);
         assert!(err.detail.starts_with("Operations[3]"), "{}", err.detail);
         assert_eq!(doc, before, "a failed PATCH must not half-apply");
@@ -1274,12 +1285,22 @@ fn bad_member_operations_are_refused() {
 #[test]
 fn members_never_reach_the_attribute_patch() {
     // A caller that forgot `members::split` gets an error, never members stored in the group item.
-    let ops = parse_request(&body(json!([
-        {"op": "add", "value": {format!("{CORE_GROUP}:members"): [{"value": U1}]}}
-    ])))
+    let ops = parse_request(
+        SchemaSet::standard(),
+        &body(json!([
+            {"op": "add", "value": {format!("{CORE_GROUP}:members"): [{"value": U1}]}}
+        ])),
+    )
     .unwrap();
     let mut doc = normalize(ResourceKind::Group, &group()).unwrap();
-    let err = apply(ResourceKind::Group, ID, &mut doc, &ops).unwrap_err();
+    let err = apply(
+        SchemaSet::standard(),
+        ResourceKind::Group,
+        ID,
+        &mut doc,
+        &ops,
+    )
+    .unwrap_err();
     assert_eq!(err.status, 500);
     assert!(!doc.contains_key("members"));
 }
@@ -1301,7 +1322,11 @@ fn member_ops(n: usize, per_op: usize) -> Value {
 
 #[test]
 fn limits_on_operations_and_member_changes() {
-    let err = parse_request(&body(member_ops(MAX_OPERATIONS + 1, 1))).unwrap_err();
+    let err = parse_request(
+        SchemaSet::standard(),
+        &body(member_ops(MAX_OPERATIONS + 1, 1)),
+    )
+    .unwrap_err();
     assert_eq!(err.scim_type.map(|t| t.as_str()), Some("invalidValue"));
     let (changes, _) = run(ResourceKind::Group, &group(), member_ops(MAX_OPERATIONS, 1)).unwrap();
     assert_eq!(changes.add.len(), MAX_OPERATIONS.min(MAX_MEMBER_CHANGES));
@@ -1350,7 +1375,11 @@ fn limits_on_attribute_operations_and_values() {
         .map(|i| (format!("{ENT}:department"), json!(i.to_string())))
         .chain((0..=MAX_OPERATIONS).map(|i| (format!("title{i}"), json!("t"))))
         .collect();
-    let err = parse_request(&body(json!([{"op": "replace", "value": many}]))).unwrap_err();
+    let err = parse_request(
+        SchemaSet::standard(),
+        &body(json!([{"op": "replace", "value": many}])),
+    )
+    .unwrap_err();
     assert_eq!(err.scim_type.map(|t| t.as_str()), Some("invalidValue"));
 
     let emails = |n: usize| -> Vec<Value> {

@@ -11,6 +11,7 @@ use proptest::test_runner::{Config, TestRunner};
 use scim_serverless::protocol::filter::{parse_filter, CompareOp, Filter};
 use scim_serverless::protocol::matcher;
 use scim_serverless::protocol::resource::ResourceKind;
+use scim_serverless::protocol::schema::SchemaSet;
 use scim_serverless::protocol::sort::SortSpec;
 use serde_json::{json, Value};
 
@@ -138,18 +139,29 @@ fn every_plan_returns_what_the_matcher_selects() {
                         |c| matches!(c, Filter::Compare(p, CompareOp::Eq, _) if p.name == "groups"),
                     ));
             let spec = sort.map(|(by, order)| {
-                SortSpec::parse(ResourceKind::User, Some(by), Some(order))
-                    .unwrap()
-                    .unwrap()
+                SortSpec::parse(
+                    SchemaSet::standard(),
+                    ResourceKind::User,
+                    Some(by),
+                    Some(order),
+                )
+                .unwrap()
+                .unwrap()
             });
             let mut expected: Vec<&Value> = all
                 .iter()
-                .filter(|u| matcher::matches(ResourceKind::User, &parsed, u))
+                .filter(|u| matcher::matches(SchemaSet::standard(), ResourceKind::User, &parsed, u))
                 .collect();
             let mut path = format!("/Users?count=100&filter={text}");
             if let (Some(spec), Some((by, order))) = (&spec, sort) {
                 expected.sort_by(|a, b| {
-                    scim_serverless::protocol::sort::compare(ResourceKind::User, spec, a, b)
+                    scim_serverless::protocol::sort::compare(
+                        SchemaSet::standard(),
+                        ResourceKind::User,
+                        spec,
+                        a,
+                        b,
+                    )
                 });
                 path.push_str(&format!("&sortBy={by}&sortOrder={order}"));
             }

@@ -7,23 +7,24 @@ use super::request::Target;
 use super::{response, Ctx};
 use crate::protocol::discovery::*;
 use crate::protocol::list::{list_response, ListPageBody};
+use crate::protocol::schema::SchemaSet;
 use crate::protocol::ScimError;
 
 pub(super) fn handle(ctx: &Ctx<'_>, target: &Target) -> Result<Response<Body>, ScimError> {
     let base = ctx.base_url.as_str();
     let body = match target {
         Target::ServiceProviderConfig => service_provider_config(base),
-        Target::Schemas => listed(all_schemas_json(base)),
-        Target::Schema(id) => schema_json(id, base)
+        Target::Schemas => listed(all_schemas_json(SchemaSet::standard(), base)),
+        Target::Schema(id) => schema_json(SchemaSet::standard(), id, base)
             .ok_or_else(|| ScimError::not_found(format!("no schema \"{id}\"")))?,
         Target::ResourceTypes => listed(
             resource_types()
                 .into_iter()
-                .map(|k| resource_type(k, base))
+                .map(|k| resource_type(SchemaSet::standard(), k, base))
                 .collect(),
         ),
         Target::ResourceType(name) => find_resource_type(name)
-            .map(|k| resource_type(k, base))
+            .map(|k| resource_type(SchemaSet::standard(), k, base))
             .ok_or_else(|| ScimError::not_found(format!("no resource type \"{name}\"")))?,
         _ => return Err(ScimError::not_found("not a discovery endpoint")),
     };

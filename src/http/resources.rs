@@ -11,6 +11,7 @@ use crate::protocol::list::{list_response, ListPageBody, ListQuery};
 use crate::protocol::patch;
 use crate::protocol::projection::Projection;
 use crate::protocol::resource::{normalize, ResourceKind};
+use crate::protocol::schema::SchemaSet;
 use crate::protocol::ScimError;
 use crate::service::list::Lists;
 use crate::service::resources::{names_version, Resources, Written};
@@ -24,11 +25,16 @@ fn projection(ctx: &Ctx<'_>) -> Result<Projection, ScimError> {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     };
-    Projection::parse(get("attributes"), get("excludedAttributes"))
+    Projection::parse(
+        SchemaSet::standard(),
+        get("attributes"),
+        get("excludedAttributes"),
+    )
 }
 
 fn respond(ctx: &Ctx<'_>, status: u16, loaded: &Loaded, projection: &Projection) -> Response<Body> {
     let body = projection.apply(
+        SchemaSet::standard(),
         loaded.resource.kind,
         to_scim(&ctx.base_url, &loaded.resource, loaded.related.as_ref()),
     );
@@ -64,7 +70,11 @@ pub(super) async fn get(
 ) -> Result<Response<Body>, ScimError> {
     let projection = projection(ctx)?;
     let loaded = resources(ctx)
-        .load(kind, id, projection.includes("members"))
+        .load(
+            kind,
+            id,
+            projection.includes(SchemaSet::standard(), "members"),
+        )
         .await?;
     // RFC 7644 §3.14: unchanged since the version the client holds.
     if header(ctx.request, "if-none-match").is_some_and(|h| names_version(h, &loaded.resource)) {
@@ -80,8 +90,8 @@ pub(super) async fn list(
     search: Option<&Value>,
 ) -> Result<Response<Body>, ScimError> {
     let query = match search {
-        Some(body) => ListQuery::from_search_body(kind, body)?,
-        None => ListQuery::from_params(kind, &query_params(ctx.request))?,
+        Some(body) => ListQuery::from_search_body(SchemaSet::standard(), kind, body)?,
+        None => ListQuery::from_params(SchemaSet::standard(), kind, &query_params(ctx.request))?,
     };
     respond_list(ctx, &[kind], &query).await
 }
@@ -92,7 +102,7 @@ pub(super) async fn search_all(ctx: &Ctx<'_>, body: &Value) -> Result<Response<B
     let mut usable = Vec::new();
     let mut first_error = None;
     for kind in [ResourceKind::User, ResourceKind::Group] {
-        match ListQuery::from_search_body(kind, body) {
+        match ListQuery::from_search_body(SchemaSet::standard(), kind, body) {
             Ok(query) => usable.push((kind, query)),
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -124,6 +134,7 @@ async fn respond_list(
         .iter()
         .map(|l| {
             query.projection.apply(
+                SchemaSet::standard(),
                 l.resource.kind,
                 to_scim(&ctx.base_url, &l.resource, l.related.as_ref()),
             )
@@ -154,7 +165,7 @@ pub(super) async fn replace(
             id,
             attributes,
             header(ctx.request, "if-match"),
-            projection.includes("members"),
+            projection.includes(SchemaSet::standard(), "members"),
             &ctx.audit_event(kind, Some(id), 200),
         )
         .await?;
@@ -167,14 +178,14 @@ pub(super) async fn patch(
     id: &str,
 ) -> Result<Response<Body>, ScimError> {
     let projection = projection(ctx)?;
-    let ops = patch::parse_request(&json_body(ctx.request)?)?;
+    let ops = patch::parse_request(SchemaSet::standard(), &json_body(ctx.request)?)?;
     let written = resources(ctx)
         .patch(
             kind,
             id,
             ops,
             header(ctx.request, "if-match"),
-            projection.includes("members"),
+            projection.includes(SchemaSet::standard(), "members"),
             &ctx.audit_event(kind, Some(id), 200),
         )
         .await?;

@@ -1,11 +1,13 @@
-//! Discovery documents (RFC 7644 §4): they describe exactly what this service implements.
+//! Discovery documents (RFC 7644 §4): they describe exactly what this service implements. The
+//! `/Schemas` and `/ResourceTypes` documents are rendered from the [`SchemaSet`] passed in: the
+//! same value that validation, PATCH, filters, sorting and projection use.
 
 use serde_json::{json, Value};
 
 use super::cursor::CURSOR_TIMEOUT_SECONDS;
 use super::list::MAX_PAGE_SIZE;
 use super::resource::ResourceKind;
-use super::schema;
+use super::schema::SchemaSet;
 
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
@@ -43,9 +45,9 @@ pub fn service_provider_config(base_url: &str) -> Value {
     })
 }
 
-pub fn resource_type(kind: ResourceKind, base_url: &str) -> Value {
-    let extensions: Vec<Value> = kind
-        .extensions()
+pub fn resource_type(schemas: &SchemaSet, kind: ResourceKind, base_url: &str) -> Value {
+    let extensions: Vec<Value> = schemas
+        .extensions(kind)
         .iter()
         .map(|e| json!({"schema": e.id, "required": false}))
         .collect();
@@ -58,7 +60,7 @@ pub fn resource_type(kind: ResourceKind, base_url: &str) -> Value {
             ResourceKind::User => "User Account",
             ResourceKind::Group => "Group",
         },
-        "schema": kind.core_uri(),
+        "schema": schemas.core(kind).id,
         "meta": {
             "resourceType": "ResourceType",
             "location": format!("{base_url}/ResourceTypes/{}", kind.name())
@@ -80,20 +82,18 @@ pub fn find_resource_type(name: &str) -> Option<ResourceKind> {
         .find(|k| k.name().eq_ignore_ascii_case(name))
 }
 
-pub fn schema_json(id: &str, base_url: &str) -> Option<Value> {
-    schema::schema(id).map(|s| s.to_json(base_url))
+pub fn schema_json(schemas: &SchemaSet, id: &str, base_url: &str) -> Option<Value> {
+    schemas.schema(id).map(|s| s.to_json(base_url))
 }
 
-pub fn all_schemas_json(base_url: &str) -> Vec<Value> {
-    schema::schemas()
-        .iter()
-        .map(|s| s.to_json(base_url))
-        .collect()
+pub fn all_schemas_json(schemas: &SchemaSet, base_url: &str) -> Vec<Value> {
+    schemas.all().map(|s| s.to_json(base_url)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::schema;
 
     #[test]
     fn service_provider_config_claims_only_what_exists() {
@@ -109,10 +109,11 @@ mod tests {
 
     #[test]
     fn user_resource_type_lists_the_enterprise_extension() {
-        let rt = resource_type(ResourceKind::User, "https://x");
+        let standard = SchemaSet::standard();
+        let rt = resource_type(standard, ResourceKind::User, "https://x");
         assert_eq!(rt["schemaExtensions"][0]["schema"], schema::ENTERPRISE_USER);
         assert_eq!(rt["endpoint"], "/Users");
-        assert!(resource_type(ResourceKind::Group, "https://x")
+        assert!(resource_type(standard, ResourceKind::Group, "https://x")
             .get("schemaExtensions")
             .is_none());
     }

@@ -11,6 +11,7 @@ use super::matcher::validate;
 use super::patch::get_ci;
 use super::projection::Projection;
 use super::resource::ResourceKind;
+use super::schema::SchemaSet;
 use super::sort::SortSpec;
 
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -48,8 +49,13 @@ struct Raw<'a> {
 }
 
 impl ListQuery {
-    /// From the query string of `GET /Users` or `GET /Groups`.
-    pub fn from_params(kind: ResourceKind, params: &[(String, String)]) -> Result<Self, ScimError> {
+    /// From the query string of `GET /Users` or `GET /Groups`. The filter, `sortBy` and the
+    /// attribute lists are checked against the schemas of `kind` in `schemas`.
+    pub fn from_params(
+        schemas: &SchemaSet,
+        kind: ResourceKind,
+        params: &[(String, String)],
+    ) -> Result<Self, ScimError> {
         let get = |name: &str| {
             params
                 .iter()
@@ -76,14 +82,20 @@ impl ListQuery {
             cursor: get("cursor"),
         };
         Self::build(
+            schemas,
             kind,
             raw,
-            Projection::parse(get("attributes"), get("excludedAttributes"))?,
+            Projection::parse(schemas, get("attributes"), get("excludedAttributes"))?,
         )
     }
 
-    /// From a `POST …/.search` body (a SearchRequest, RFC 7644 §3.4.3).
-    pub fn from_search_body(kind: ResourceKind, body: &Value) -> Result<Self, ScimError> {
+    /// From a `POST …/.search` body (a SearchRequest, RFC 7644 §3.4.3), checked as
+    /// [`ListQuery::from_params`] is.
+    pub fn from_search_body(
+        schemas: &SchemaSet,
+        kind: ResourceKind,
+        body: &Value,
+    ) -> Result<Self, ScimError> {
         let obj = body
             .as_object()
             .ok_or_else(|| ScimError::invalid_syntax("the search body must be a JSON object"))?;
@@ -140,20 +152,30 @@ impl ListQuery {
             cursor: text("cursor")?,
         };
         Self::build(
+            schemas,
             kind,
             raw,
-            Projection::from_lists(&names("attributes")?, &names("excludedAttributes")?)?,
+            Projection::from_lists(
+                schemas,
+                &names("attributes")?,
+                &names("excludedAttributes")?,
+            )?,
         )
     }
 
-    fn build(kind: ResourceKind, raw: Raw<'_>, projection: Projection) -> Result<Self, ScimError> {
+    fn build(
+        schemas: &SchemaSet,
+        kind: ResourceKind,
+        raw: Raw<'_>,
+        projection: Projection,
+    ) -> Result<Self, ScimError> {
         let filter = match raw.filter.map(str::trim).filter(|f| !f.is_empty()) {
             None => None,
             Some(text) => {
                 let parsed = parse_filter(text).map_err(|e| {
                     ScimError::invalid_filter(format!("cannot parse filter \"{text}\": {e}"))
                 })?;
-                validate(kind, &parsed)?;
+                validate(schemas, kind, &parsed)?;
                 Some(parsed)
             }
         };
@@ -175,7 +197,7 @@ impl ListQuery {
         };
         Ok(ListQuery {
             filter,
-            sort: SortSpec::parse(kind, raw.sort_by, raw.sort_order)?,
+            sort: SortSpec::parse(schemas, kind, raw.sort_by, raw.sort_order)?,
             paging,
             // A negative count is read as 0; a larger one than the maximum is clamped to it.
             count: raw
@@ -263,7 +285,7 @@ mod tests {
     }
 
     fn query(pairs: &[(&str, &str)]) -> Result<ListQuery, ScimError> {
-        ListQuery::from_params(ResourceKind::User, &params(pairs))
+        ListQuery::from_params(SchemaSet::standard(), ResourceKind::User, &params(pairs))
     }
 
     #[test]
@@ -313,7 +335,8 @@ mod tests {
     #[test]
     fn a_search_body_must_name_the_search_request_schema() {
         let ok = json!({"schemas": [SEARCH_REQUEST_SCHEMA], "filter": "userName sw \"a\"", "sortBy": "userName", "sortOrder": "DESCENDING", "cursor": ""});
-        let q = ListQuery::from_search_body(ResourceKind::User, &ok).unwrap();
+        let q =
+            ListQuery::from_search_body(SchemaSet::standard(), ResourceKind::User, &ok).unwrap();
         assert_eq!(q.paging, Paging::Cursor(None));
         assert!(q.sort.is_some());
         for bad in [
@@ -321,7 +344,8 @@ mod tests {
             json!({"schemas": ["urn:x"]}),
             json!({"schemas": "x"}),
         ] {
-            let err = ListQuery::from_search_body(ResourceKind::User, &bad).unwrap_err();
+            let err = ListQuery::from_search_body(SchemaSet::standard(), ResourceKind::User, &bad)
+                .unwrap_err();
             assert_eq!(err.status, 400, "{bad}");
         }
     }

@@ -4,7 +4,7 @@
 //! Group's `members` or a User's `groups`).
 //!
 //! Decisions where RFC 7644 is silent or loose:
-//! - Types come from the schema (`resource::resolve`), not from the JSON: `meta.lastModified` is
+//! - Types come from the schema set passed in (`resource::resolve_with`), not from the JSON: `meta.lastModified` is
 //!   compared as an instant, `"2024-01-01T00:00:00+01:00" lt "2024-01-01T00:00:00Z"` holds.
 //! - Strings follow `caseExact` (case-insensitive means both sides lowercased). `reference` and
 //!   `binary` values are always case-exact: URIs are case-sensitive (RFC 3986) and binary is
@@ -42,12 +42,13 @@ use time::OffsetDateTime;
 
 use super::error::ScimError;
 use super::filter::{AttrPath, CompareOp, Filter};
-use super::resource::{resolve, ResourceKind};
-use super::schema::{AttrType, AttributeDef, Mutability, Returned, Uniqueness};
+use super::resource::{resolve_with, ResourceKind};
+use super::schema::{AttrType, AttributeDef, Mutability, Returned, SchemaSet, Uniqueness};
 
-/// Whether `resource` (a rendered SCIM resource of kind `kind`) passes `filter`.
-pub fn matches(kind: ResourceKind, filter: &Filter, resource: &Value) -> bool {
-    eval(filter, Scope::Resource(kind, resource))
+/// Whether `resource` (a rendered SCIM resource of kind `kind`, described by `schemas`) passes
+/// `filter`.
+pub fn matches(schemas: &SchemaSet, kind: ResourceKind, filter: &Filter, resource: &Value) -> bool {
+    eval(filter, Scope::Resource(schemas, kind, resource))
 }
 
 /// Whether one element of the complex attribute `attr` passes the value filter `filter`, whose
@@ -56,10 +57,17 @@ pub fn matches_element(attr: &'static AttributeDef, filter: &Filter, element: &V
     eval(filter, Scope::Element(attr, element))
 }
 
-/// Refuses (400 `invalidFilter`) filters that name attributes `kind` does not have, or that
-/// compare an attribute in a way its type does not allow.
-pub fn validate(kind: ResourceKind, filter: &Filter) -> Result<(), ScimError> {
-    check(kind, filter, None)
+/// Refuses (400 `invalidFilter`) filters that name attributes no schema of `kind` in `schemas`
+/// defines, or that compare an attribute in a way its type does not allow.
+pub fn validate(schemas: &SchemaSet, kind: ResourceKind, filter: &Filter) -> Result<(), ScimError> {
+    check(Schemas { set: schemas, kind }, filter, None)
+}
+
+/// The schemas a filter is checked against: a set, and the resource kind within it.
+#[derive(Clone, Copy)]
+struct Schemas<'s> {
+    set: &'s SchemaSet,
+    kind: ResourceKind,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -67,14 +75,14 @@ pub fn validate(kind: ResourceKind, filter: &Filter) -> Result<(), ScimError> {
 
 /// `outer` is set inside `attr[...]`: the attribute's path and definition.
 fn check(
-    kind: ResourceKind,
+    s: Schemas<'_>,
     filter: &Filter,
     outer: Option<(&AttrPath, &'static AttributeDef)>,
 ) -> Result<(), ScimError> {
     match filter {
-        Filter::Present(path) => definition(kind, path, outer).map(|_| ()),
+        Filter::Present(path) => definition(s, path, outer).map(|_| ()),
         Filter::Compare(path, op, value) => {
-            let def = definition(kind, path, outer)?;
+            let def = definition(s, path, outer)?;
             let shown = match outer {
                 Some((o, _)) => format!("{o}[{path}]"),
                 None => path.to_string(),
@@ -82,43 +90,43 @@ fn check(
             check_comparison(&shown, def, *op, value)
         }
         Filter::And(a, b) | Filter::Or(a, b) => {
-            check(kind, a, outer)?;
-            check(kind, b, outer)
+            check(s, a, outer)?;
+            check(s, b, outer)
         }
-        Filter::Not(inner) => check(kind, inner, outer),
+        Filter::Not(inner) => check(s, inner, outer),
         Filter::ValuePath(path, inner) => {
             if let Some((o, _)) = outer {
                 return Err(ScimError::invalid_filter(format!(
                     "\"{path}[...]\" inside \"{o}[...]\": value filters cannot be nested"
                 )));
             }
-            let def = definition(kind, path, None)?;
+            let def = definition(s, path, None)?;
             if def.ty != AttrType::Complex {
                 return Err(ScimError::invalid_filter(format!(
                     "\"{path}[...]\": a value filter needs a complex attribute, and \"{path}\" \
                      is a {} attribute of {}",
                     def.ty.as_str(),
-                    kind.name()
+                    s.kind.name()
                 )));
             }
-            check(kind, inner, Some((path, def)))
+            check(s, inner, Some((path, def)))
         }
     }
 }
 
 /// The definition `path` names, or the `invalidFilter` error naming it and the resource type.
 fn definition(
-    kind: ResourceKind,
+    s: Schemas<'_>,
     path: &AttrPath,
     outer: Option<(&AttrPath, &'static AttributeDef)>,
 ) -> Result<&'static AttributeDef, ScimError> {
     match outer {
-        None => resolve(kind, path)
+        None => resolve_with(s.set, s.kind, path)
             .map(|r| r.sub.unwrap_or(r.attr))
             .ok_or_else(|| {
                 ScimError::invalid_filter(format!(
                     "\"{path}\" is not an attribute of {}",
-                    kind.name()
+                    s.kind.name()
                 ))
             }),
         Some((o, def)) => {
@@ -132,7 +140,7 @@ fn definition(
                 ScimError::invalid_filter(format!(
                     "\"{}\" is not a sub-attribute of \"{o}\" in {}",
                     path.name,
-                    kind.name()
+                    s.kind.name()
                 ))
             })
         }
@@ -227,8 +235,8 @@ fn comparable(def: &'static AttributeDef) -> Option<&'static AttributeDef> {
 
 #[derive(Clone, Copy)]
 enum Scope<'a> {
-    /// A whole resource.
-    Resource(ResourceKind, &'a Value),
+    /// A whole resource, and the schemas that describe it.
+    Resource(&'a SchemaSet, ResourceKind, &'a Value),
     /// One element of a complex attribute, inside `attr[...]`.
     Element(&'static AttributeDef, &'a Value),
 }
@@ -257,8 +265,8 @@ fn locate<'a>(
     path: &AttrPath,
 ) -> Option<(&'static AttributeDef, Vec<&'a Value>)> {
     let (def, values) = match scope {
-        Scope::Resource(kind, resource) => {
-            let r = resolve(kind, path)?;
+        Scope::Resource(schemas, kind, resource) => {
+            let r = resolve_with(schemas, kind, path)?;
             let base = match r.extension {
                 Some(uri) => member(resource, uri),
                 None => Some(resource),
@@ -523,13 +531,14 @@ mod tests {
 
     fn check(filter: &str) -> bool {
         let f = parse_filter(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
-        validate(ResourceKind::User, &f).unwrap_or_else(|e| panic!("{filter}: {e}"));
-        matches(ResourceKind::User, &f, &user())
+        validate(SchemaSet::standard(), ResourceKind::User, &f)
+            .unwrap_or_else(|e| panic!("{filter}: {e}"));
+        matches(SchemaSet::standard(), ResourceKind::User, &f, &user())
     }
 
     fn refused(kind: ResourceKind, filter: &str) -> String {
         let f = parse_filter(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
-        let err = validate(kind, &f).expect_err(filter);
+        let err = validate(SchemaSet::standard(), kind, &f).expect_err(filter);
         assert_eq!(
             (err.status, err.scim_type),
             (400, Some(ScimType::InvalidFilter))
@@ -716,6 +725,7 @@ mod tests {
         let empty_name = json!({"userName": "a", "name": {"givenName": ""}, "emails": [{}]});
         for f in ["name pr", "emails pr"] {
             assert!(!matches(
+                SchemaSet::standard(),
                 ResourceKind::User,
                 &parse_filter(f).unwrap(),
                 &empty_name
@@ -731,7 +741,12 @@ mod tests {
         assert!(check("name ne null"));
         let typeless = json!({"emails": [{"type": "work"}]});
         let f = parse_filter("emails eq null").unwrap();
-        assert!(!matches(ResourceKind::User, &f, &typeless));
+        assert!(!matches(
+            SchemaSet::standard(),
+            ResourceKind::User,
+            &f,
+            &typeless
+        ));
     }
 
     #[test]
@@ -825,8 +840,13 @@ mod tests {
             CompareOp::Gt,
             json!(false),
         );
-        assert!(validate(ResourceKind::User, &f).is_err());
-        assert!(!matches(ResourceKind::User, &f, &user()));
+        assert!(validate(SchemaSet::standard(), ResourceKind::User, &f).is_err());
+        assert!(!matches(
+            SchemaSet::standard(),
+            ResourceKind::User,
+            &f,
+            &user()
+        ));
     }
 
     #[test]
@@ -841,7 +861,11 @@ mod tests {
             r#"members.$ref sw "https://""#,
         ] {
             let parsed = parse_filter(f).unwrap();
-            assert_eq!(validate(ResourceKind::Group, &parsed), Ok(()), "{f}");
+            assert_eq!(
+                validate(SchemaSet::standard(), ResourceKind::Group, &parsed),
+                Ok(()),
+                "{f}"
+            );
         }
         for f in [
             r#"groups eq "g""#,
@@ -851,7 +875,11 @@ mod tests {
             r#"groups.type eq "direct""#,
         ] {
             let parsed = parse_filter(f).unwrap();
-            assert_eq!(validate(ResourceKind::User, &parsed), Ok(()), "{f}");
+            assert_eq!(
+                validate(SchemaSet::standard(), ResourceKind::User, &parsed),
+                Ok(()),
+                "{f}"
+            );
         }
     }
 
@@ -859,7 +887,11 @@ mod tests {
     fn validate_accepts_null_and_pr_on_complex_attributes() {
         for f in ["name pr", "name eq null", "meta ne null", "emails eq null"] {
             let parsed = parse_filter(f).unwrap();
-            assert_eq!(validate(ResourceKind::User, &parsed), Ok(()), "{f}");
+            assert_eq!(
+                validate(SchemaSet::standard(), ResourceKind::User, &parsed),
+                Ok(()),
+                "{f}"
+            );
         }
     }
 }

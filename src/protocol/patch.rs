@@ -2,7 +2,8 @@
 //! attribute (path-less values are split into one operation per key); group `members` are then
 //! taken out (`members::split`, storage applies them without reading the member list) and the
 //! rest are applied to a copy of the stored attributes (`apply`). The service re-validates the
-//! result with `resource::normalize`.
+//! result with `resource::normalize_with`. Every step takes the [`SchemaSet`] as a value: which
+//! URNs name a schema, which attributes exist and what they are come from it alone.
 //!
 //! Decisions, with the RFC 7644 text they rest on:
 //! - Atomic: "A PATCH request, regardless of the number of operations, SHALL be treated as
@@ -70,8 +71,8 @@ use serde_json::{Map, Value};
 use super::error::ScimError;
 use super::filter::{parse_patch_path, AttrPath, CompareOp, Filter, PatchPath};
 use super::matcher::{matches_element, validate};
-use super::resource::{resolve, ResourceKind};
-use super::schema::{AttrType, AttributeDef, Mutability, CORE_GROUP, CORE_USER};
+use super::resource::{resolve_with, ResourceKind};
+use super::schema::{AttrType, AttributeDef, Mutability, SchemaSet};
 
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -125,8 +126,9 @@ pub struct PatchOp {
 }
 
 /// Parses a PatchOp request body. Keys and `op` values are matched case-insensitively
-/// (Entra sends `"op": "Replace"`).
-pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
+/// (Entra sends `"op": "Replace"`). `schemas` says which URNs name a whole schema (a path or a
+/// path-less key such as `urn:…:enterprise:2.0:User`).
+pub fn parse_request(schemas: &SchemaSet, body: &Value) -> Result<Vec<PatchOp>, ScimError> {
     let body = body
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("the PATCH body must be a JSON object"))?;
@@ -157,7 +159,7 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
     }
     let mut out = Vec::with_capacity(operations.len());
     for (index, op) in operations.iter().enumerate() {
-        parse_op(index, op, &mut out)?;
+        parse_op(schemas, index, op, &mut out)?;
         if out.len() > MAX_OPERATIONS {
             return Err(ScimError::invalid_value(format!(
                 "Operations[{index}]: more than {MAX_OPERATIONS} operations in one PATCH, \
@@ -168,7 +170,12 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
     Ok(out)
 }
 
-fn parse_op(index: usize, raw: &Value, out: &mut Vec<PatchOp>) -> Result<(), ScimError> {
+fn parse_op(
+    schemas: &SchemaSet,
+    index: usize,
+    raw: &Value,
+    out: &mut Vec<PatchOp>,
+) -> Result<(), ScimError> {
     let at = |msg: String| ScimError::invalid_syntax(format!("Operations[{index}]: {msg}"));
     let obj = raw
         .as_object()
@@ -207,11 +214,11 @@ fn parse_op(index: usize, raw: &Value, out: &mut Vec<PatchOp>) -> Result<(), Sci
     };
     let Some(path) = path else {
         let attributes = value.unwrap_or(Value::Null);
-        return expand(index, op, None, &attributes, out);
+        return expand(schemas, index, op, None, &attributes, out);
     };
-    if let Some(urn) = schema_urn(path) {
+    if let Some(urn) = schema_urn(schemas, path) {
         return match op {
-            OpKind::Remove if is_core(urn) => Err(ScimError::invalid_path(format!(
+            OpKind::Remove if is_core(schemas, urn) => Err(ScimError::invalid_path(format!(
                 "Operations[{index}]: the core schema \"{urn}\" cannot be removed"
             ))),
             OpKind::Remove => {
@@ -223,7 +230,14 @@ fn parse_op(index: usize, raw: &Value, out: &mut Vec<PatchOp>) -> Result<(), Sci
                 });
                 Ok(())
             }
-            _ => expand(index, op, Some(urn), &value.unwrap_or(Value::Null), out),
+            _ => expand(
+                schemas,
+                index,
+                op,
+                Some(urn),
+                &value.unwrap_or(Value::Null),
+                out,
+            ),
         };
     }
     let path = parse_patch_path(path).map_err(|e| {
@@ -241,6 +255,7 @@ fn parse_op(index: usize, raw: &Value, out: &mut Vec<PatchOp>) -> Result<(), Sci
 /// A path-less value (`{"active": false, "name.givenName": "Ann", "urn:…:User": {…}}`), or the
 /// value of a path naming a whole schema: one operation per attribute it names.
 fn expand(
+    schemas: &SchemaSet,
     index: usize,
     op: OpKind,
     schema: Option<&'static str>,
@@ -250,7 +265,7 @@ fn expand(
     let attributes = match (value, schema) {
         (Value::Object(attributes), _) => attributes,
         // `replace` of a whole extension with null removes it; `add` of null adds nothing.
-        (Value::Null, Some(urn)) if !is_core(urn) => {
+        (Value::Null, Some(urn)) if !is_core(schemas, urn) => {
             if op == OpKind::Replace {
                 out.push(PatchOp {
                     index,
@@ -277,8 +292,8 @@ fn expand(
         if key.eq_ignore_ascii_case("schemas") {
             continue;
         }
-        if let (None, Some(urn)) = (schema, schema_urn(key)) {
-            expand(index, op, Some(urn), v, out)?;
+        if let (None, Some(urn)) = (schema, schema_urn(schemas, key)) {
+            expand(schemas, index, op, Some(urn), v, out)?;
             continue;
         }
         let mut path = parse_patch_path(key).map_err(|e| {
@@ -305,27 +320,24 @@ fn expand(
     Ok(())
 }
 
-/// A core or extension schema URN, in its canonical spelling.
-fn schema_urn(text: &str) -> Option<&'static str> {
-    [CORE_USER, CORE_GROUP]
-        .into_iter()
-        .find(|u| u.eq_ignore_ascii_case(text))
-        .or_else(|| {
-            [ResourceKind::User, ResourceKind::Group]
-                .into_iter()
-                .find_map(|k| k.extension(text))
-                .map(|e| e.id)
-        })
+/// The URN of a core or extension schema of the set, in its canonical spelling.
+fn schema_urn(schemas: &SchemaSet, text: &str) -> Option<&'static str> {
+    schemas.schema(text).map(|s| s.id)
 }
 
-fn is_core(urn: &str) -> bool {
-    urn == CORE_USER || urn == CORE_GROUP
+/// Whether `urn` (canonical) is the core schema of a resource kind.
+fn is_core(schemas: &SchemaSet, urn: &str) -> bool {
+    [ResourceKind::User, ResourceKind::Group]
+        .into_iter()
+        .any(|k| schemas.core(k).id == urn)
 }
 
 /// Applies operations to a resource's stored (normalised) attributes, all or none: on an error
 /// `doc` is left as it was. `resource_id` is the resource's own `id`, which a client may echo
 /// (Okta does) but not change. Group `members` must have been taken out by `members::split`.
+/// Paths resolve against the schemas of `kind` in `schemas`.
 pub fn apply(
+    schemas: &SchemaSet,
     kind: ResourceKind,
     resource_id: &str,
     doc: &mut Map<String, Value>,
@@ -333,7 +345,7 @@ pub fn apply(
 ) -> Result<(), ScimError> {
     let mut work = doc.clone();
     for op in ops {
-        apply_op(kind, resource_id, &mut work, op).map_err(|e| ScimError {
+        apply_op(schemas, kind, resource_id, &mut work, op).map_err(|e| ScimError {
             detail: format!("Operations[{}]: {}", op.index, e.detail),
             ..e
         })?;
@@ -343,6 +355,7 @@ pub fn apply(
 }
 
 fn apply_op(
+    schemas: &SchemaSet,
     kind: ResourceKind,
     resource_id: &str,
     doc: &mut Map<String, Value>,
@@ -350,7 +363,7 @@ fn apply_op(
 ) -> Result<(), ScimError> {
     let path = match &op.target {
         Target::Extension(urn) => {
-            if kind.extension(urn).is_none() {
+            if schemas.extension(kind, urn).is_none() {
                 return Err(ScimError::invalid_path(format!(
                     "\"{urn}\" is not a schema extension of {}",
                     kind.name()
@@ -361,7 +374,7 @@ fn apply_op(
         }
         Target::Attribute(path) => path,
     };
-    let resolved = resolve(kind, &path.attr).ok_or_else(|| {
+    let resolved = resolve_with(schemas, kind, &path.attr).ok_or_else(|| {
         ScimError::invalid_path(format!(
             "\"{}\" is not an attribute of {}",
             path.attr,
@@ -423,7 +436,11 @@ fn apply_op(
             name: path.attr.name.clone(),
             sub: None,
         };
-        validate(kind, &Filter::ValuePath(outer, Box::new(filter.clone())))?;
+        validate(
+            schemas,
+            kind,
+            &Filter::ValuePath(outer, Box::new(filter.clone())),
+        )?;
     }
     if let Some(Value::Array(values)) = &op.value {
         if values.len() > MAX_VALUES_PER_OPERATION {
@@ -985,12 +1002,16 @@ fn take_ci(map: &mut Map<String, Value>, name: &str) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::schema::CORE_USER;
     use serde_json::json;
 
     const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
     fn parsed(ops: Value) -> Result<Vec<PatchOp>, ScimError> {
-        parse_request(&json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops}))
+        parse_request(
+            SchemaSet::standard(),
+            &json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops}),
+        )
     }
 
     fn targets(ops: &[PatchOp]) -> Vec<String> {
@@ -1060,13 +1081,20 @@ mod tests {
 
     #[test]
     fn body_without_patch_op_schema_is_invalid_syntax() {
-        let err = parse_request(&json!({"Operations": [{"op": "add", "value": {}}]})).unwrap_err();
+        let err = parse_request(
+            SchemaSet::standard(),
+            &json!({"Operations": [{"op": "add", "value": {}}]}),
+        )
+        .unwrap_err();
         assert_eq!(
             err.scim_type,
             Some(crate::protocol::ScimType::InvalidSyntax)
         );
-        let err =
-            parse_request(&json!({"schemas": [PATCH_OP_SCHEMA], "Operations": []})).unwrap_err();
+        let err = parse_request(
+            SchemaSet::standard(),
+            &json!({"schemas": [PATCH_OP_SCHEMA], "Operations": []}),
+        )
+        .unwrap_err();
         assert_eq!(
             err.scim_type,
             Some(crate::protocol::ScimType::InvalidSyntax)
@@ -1075,19 +1103,28 @@ mod tests {
 
     #[test]
     fn canonical_values_use_schema_names_booleans_and_value_objects() {
-        let emails = ResourceKind::User.core().attribute("emails").unwrap();
+        let emails = SchemaSet::standard()
+            .core(ResourceKind::User)
+            .attribute("emails")
+            .unwrap();
         assert_eq!(
             canonical(emails, &json!({"VALUE": "a", "Primary": "TRUE", "x": 1})),
             json!({"value": "a", "primary": true, "x": 1})
         );
         assert_eq!(canonical(emails, &json!("a@x")), json!({"value": "a@x"}));
-        let name = ResourceKind::User.core().attribute("name").unwrap();
+        let name = SchemaSet::standard()
+            .core(ResourceKind::User)
+            .attribute("name")
+            .unwrap();
         assert_eq!(canonical(name, &json!("Ann")), json!("Ann"));
     }
 
     #[test]
     fn only_type_eq_lets_replace_create() {
-        let emails = ResourceKind::User.core().attribute("emails").unwrap();
+        let emails = SchemaSet::standard()
+            .core(ResourceKind::User)
+            .attribute("emails")
+            .unwrap();
         let value_def = emails.sub_attribute("value");
         let path = parse_patch_path("emails[type eq \"work\"].value").unwrap();
         let created = |op, f: &str| {
@@ -1137,7 +1174,10 @@ mod tests {
 
     #[test]
     fn finish_keeps_the_first_of_equal_values_and_merges_touched() {
-        let emails = ResourceKind::User.core().attribute("emails").unwrap();
+        let emails = SchemaSet::standard()
+            .core(ResourceKind::User)
+            .attribute("emails")
+            .unwrap();
         let out = finish(
             emails,
             vec![

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::error::ScimError;
 use super::filter::{AttrPath, CompareOp, Filter};
-use super::resource::{resolve, ResourceKind};
+use super::resource::{resolve_with, ResourceKind};
+use super::schema::SchemaSet;
 
 /// A key condition on an index's sort key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,8 +93,8 @@ enum Indexed {
     Membership,
 }
 
-fn indexed(kind: ResourceKind, path: &AttrPath) -> Option<Indexed> {
-    let resolved = resolve(kind, path)?;
+fn indexed(schemas: &SchemaSet, kind: ResourceKind, path: &AttrPath) -> Option<Indexed> {
+    let resolved = resolve_with(schemas, kind, path)?;
     if resolved.extension.is_some() {
         return None;
     }
@@ -112,8 +113,8 @@ fn indexed(kind: ResourceKind, path: &AttrPath) -> Option<Indexed> {
 }
 
 /// Whether the path names a group's members or a user's groups in any form.
-fn is_membership(kind: ResourceKind, path: &AttrPath) -> bool {
-    resolve(kind, path).is_some_and(|r| {
+fn is_membership(schemas: &SchemaSet, kind: ResourceKind, path: &AttrPath) -> bool {
+    resolve_with(schemas, kind, path).is_some_and(|r| {
         r.extension.is_none()
             && matches!(
                 (kind, r.attr.name),
@@ -124,14 +125,20 @@ fn is_membership(kind: ResourceKind, path: &AttrPath) -> bool {
 
 /// A membership condition the membership items answer: `members eq "u"`, `members.value eq "u"`,
 /// `members[value eq "u"]` (and `groups…` for users). Returns the id.
-fn membership_id(kind: ResourceKind, clause: &Filter) -> Option<&str> {
+fn membership_id<'f>(
+    schemas: &SchemaSet,
+    kind: ResourceKind,
+    clause: &'f Filter,
+) -> Option<&'f str> {
     match clause {
         Filter::Compare(path, CompareOp::Eq, Value::String(id))
-            if indexed(kind, path) == Some(Indexed::Membership) =>
+            if indexed(schemas, kind, path) == Some(Indexed::Membership) =>
         {
             Some(id)
         }
-        Filter::ValuePath(path, inner) if path.sub.is_none() && is_membership(kind, path) => {
+        Filter::ValuePath(path, inner)
+            if path.sub.is_none() && is_membership(schemas, kind, path) =>
+        {
             match inner.as_ref() {
                 Filter::Compare(p, CompareOp::Eq, Value::String(id))
                     if p.uri.is_none()
@@ -147,15 +154,15 @@ fn membership_id(kind: ResourceKind, clause: &Filter) -> Option<&str> {
     }
 }
 
-fn mentions_membership(kind: ResourceKind, filter: &Filter) -> bool {
+fn mentions_membership(schemas: &SchemaSet, kind: ResourceKind, filter: &Filter) -> bool {
     match filter {
         Filter::Present(p) | Filter::Compare(p, _, _) | Filter::ValuePath(p, _) => {
-            is_membership(kind, p)
+            is_membership(schemas, kind, p)
         }
         Filter::And(a, b) | Filter::Or(a, b) => {
-            mentions_membership(kind, a) || mentions_membership(kind, b)
+            mentions_membership(schemas, kind, a) || mentions_membership(schemas, kind, b)
         }
-        Filter::Not(f) => mentions_membership(kind, f),
+        Filter::Not(f) => mentions_membership(schemas, kind, f),
     }
 }
 
@@ -221,9 +228,9 @@ fn modified_bound(op: CompareOp, value: &str) -> Option<KeyCondition> {
 }
 
 /// The source that answers one clause exactly, with its preference (lower is better).
-fn clause_source(kind: ResourceKind, clause: &Filter) -> Option<(u8, Source)> {
+fn clause_source(schemas: &SchemaSet, kind: ResourceKind, clause: &Filter) -> Option<(u8, Source)> {
     // Membership first: the residual is matched on stored attributes, which never hold members.
-    if let Some(id) = membership_id(kind, clause) {
+    if let Some(id) = membership_id(schemas, kind, clause) {
         let source = match kind {
             ResourceKind::Group => Source::GroupsOf(id.to_string()),
             ResourceKind::User => Source::MembersOf(id.to_string()),
@@ -234,7 +241,7 @@ fn clause_source(kind: ResourceKind, clause: &Filter) -> Option<(u8, Source)> {
         return None;
     };
     let value = value.clone();
-    Some(match (indexed(kind, path)?, op) {
+    Some(match (indexed(schemas, kind, path)?, op) {
         (Indexed::Id, CompareOp::Eq) => (1, Source::Id(value)),
         (Indexed::Name, CompareOp::Eq) => (2, Source::Name(KeyCondition::Eq(value))),
         (Indexed::ExternalId, CompareOp::Eq) => (3, Source::ExternalId(value)),
@@ -249,12 +256,16 @@ fn clause_source(kind: ResourceKind, clause: &Filter) -> Option<(u8, Source)> {
 }
 
 /// The best source among a conjunction's clauses, and the clauses it leaves to check.
-fn conjunction_source(kind: ResourceKind, filter: &Filter) -> Option<(Source, Option<Filter>)> {
+fn conjunction_source(
+    schemas: &SchemaSet,
+    kind: ResourceKind,
+    filter: &Filter,
+) -> Option<(Source, Option<Filter>)> {
     let clauses = conjuncts(filter);
     let (at, _, source) = clauses
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| clause_source(kind, c).map(|(rank, s)| (i, rank, s)))
+        .filter_map(|(i, c)| clause_source(schemas, kind, c).map(|(rank, s)| (i, rank, s)))
         .min_by_key(|(_, rank, _)| *rank)?;
     let rest = clauses
         .iter()
@@ -265,36 +276,47 @@ fn conjunction_source(kind: ResourceKind, filter: &Filter) -> Option<(Source, Op
     Some((source, and_all(rest)))
 }
 
-/// Plans a list or search. The filter must already be validated against the kind's schema.
+/// Plans a list or search. The filter must already be validated against the kind's schemas in
+/// `schemas`, which also say what a path names: only core attributes are indexed, so a clause on
+/// an extension attribute is always left to the residual.
 pub fn plan(
+    schemas: &SchemaSet,
     kind: ResourceKind,
     filter: Option<&Filter>,
     sort: Option<SortRequest<'_>>,
 ) -> Result<Plan, ScimError> {
     let (source, residual) = match filter {
         None => (Source::Collection, None),
-        Some(filter) => plan_filter(kind, filter)?,
+        Some(filter) => plan_filter(schemas, kind, filter)?,
     };
-    Ok(order(kind, source, residual, sort))
+    Ok(order(schemas, kind, source, residual, sort))
 }
 
-fn plan_filter(kind: ResourceKind, filter: &Filter) -> Result<(Source, Option<Filter>), ScimError> {
+fn plan_filter(
+    schemas: &SchemaSet,
+    kind: ResourceKind,
+    filter: &Filter,
+) -> Result<(Source, Option<Filter>), ScimError> {
     let clauses = conjuncts(filter);
     let membership: Vec<&&Filter> = clauses
         .iter()
-        .filter(|c| mentions_membership(kind, c))
+        .filter(|c| mentions_membership(schemas, kind, c))
         .collect();
     let attr = match kind {
         ResourceKind::Group => "members",
         ResourceKind::User => "groups",
     };
-    if membership.len() > 1 || membership.iter().any(|c| membership_id(kind, c).is_none()) {
+    if membership.len() > 1
+        || membership
+            .iter()
+            .any(|c| membership_id(schemas, kind, c).is_none())
+    {
         return Err(ScimError::invalid_filter(format!(
             "a {attr} condition must be one `{attr}[value eq \"id\"]`, `{attr} eq \"id\"` or \
              `{attr}.value eq \"id\"`, alone or joined to the rest of the filter with 'and'"
         )));
     }
-    if let Some(found) = conjunction_source(kind, filter) {
+    if let Some(found) = conjunction_source(schemas, kind, filter) {
         return Ok(found);
     }
     // An `or` whose every branch has an indexed clause: the union of the branches' lookups, with
@@ -303,7 +325,7 @@ fn plan_filter(kind: ResourceKind, filter: &Filter) -> Result<(Source, Option<Fi
     if branches.len() > 1 {
         let sources: Option<Vec<Source>> = branches
             .iter()
-            .map(|b| conjunction_source(kind, b).map(|(s, _)| s))
+            .map(|b| conjunction_source(schemas, kind, b).map(|(s, _)| s))
             .collect();
         if let Some(sources) = sources {
             return Ok((Source::Union(sources), Some(filter.clone())));
@@ -314,6 +336,7 @@ fn plan_filter(kind: ResourceKind, filter: &Filter) -> Result<(Source, Option<Fi
 
 /// Chooses how the asked order is produced: by the index itself, or by sorting in memory.
 fn order(
+    schemas: &SchemaSet,
     kind: ResourceKind,
     source: Source,
     residual: Option<Filter>,
@@ -327,7 +350,7 @@ fn order(
             sort_in_memory: false,
         };
     };
-    let wanted = indexed(kind, sort.path);
+    let wanted = indexed(schemas, kind, sort.path);
     let source = match (&source, wanted) {
         // The whole collection in name or modification order is an index of its own.
         (Source::Collection, Some(Indexed::Name)) => Source::Name(KeyCondition::Any),
@@ -354,7 +377,13 @@ mod tests {
     use crate::protocol::filter::{parse_attr_path, parse_filter};
 
     fn plan_of(kind: ResourceKind, filter: &str) -> Plan {
-        plan(kind, Some(&parse_filter(filter).unwrap()), None).unwrap()
+        plan(
+            SchemaSet::standard(),
+            kind,
+            Some(&parse_filter(filter).unwrap()),
+            None,
+        )
+        .unwrap()
     }
 
     fn source(kind: ResourceKind, filter: &str) -> Source {
@@ -472,7 +501,9 @@ mod tests {
             !plan_of(ResourceKind::User, r#"userName sw "a" and active eq true"#).is_streamed()
         );
         assert!(!plan_of(ResourceKind::User, r#"title co "a""#).is_streamed());
-        assert!(plan(ResourceKind::User, None, None).unwrap().is_streamed());
+        assert!(plan(SchemaSet::standard(), ResourceKind::User, None, None)
+            .unwrap()
+            .is_streamed());
     }
 
     #[test]
@@ -507,7 +538,13 @@ mod tests {
             r#"members[value eq "a"] and members[value eq "b"]"#,
             r#"members[type eq "User"]"#,
         ] {
-            let err = plan(ResourceKind::Group, Some(&parse_filter(f).unwrap()), None).unwrap_err();
+            let err = plan(
+                SchemaSet::standard(),
+                ResourceKind::Group,
+                Some(&parse_filter(f).unwrap()),
+                None,
+            )
+            .unwrap_err();
             assert_eq!(err.status, 400, "{f}");
         }
     }
@@ -518,6 +555,7 @@ mod tests {
             let path = parse_attr_path(path).unwrap();
             let filter = filter.map(|f| parse_filter(f).unwrap());
             plan(
+                SchemaSet::standard(),
                 ResourceKind::User,
                 filter.as_ref(),
                 Some(SortRequest {

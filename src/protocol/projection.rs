@@ -1,12 +1,13 @@
 //! `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9): which attributes a response
-//! carries, decided by each attribute's `returned` characteristic (RFC 7643 §7).
+//! carries, decided by each attribute's `returned` characteristic (RFC 7643 §7) in the schema set
+//! passed in.
 
 use serde_json::{Map, Value};
 
 use super::error::ScimError;
 use super::filter::{parse_attr_path, AttrPath};
-use super::resource::{resolve, ResourceKind};
-use super::schema::{AttributeDef, Returned};
+use super::resource::{resolve_with, ResourceKind};
+use super::schema::{AttributeDef, Returned, SchemaSet};
 
 const CORE_SCHEMA_PREFIX: &str = "urn:ietf:params:scim:schemas:core:";
 
@@ -53,8 +54,9 @@ pub struct Projection {
 /// Where an attribute lives.
 #[derive(Debug, Clone, Copy)]
 enum Place {
-    /// At the top level of a resource of this kind; `None`: of either kind (for `includes`).
-    Core(Option<ResourceKind>),
+    /// At the top level of a resource whose core schema has this URN; `None`: of either kind
+    /// (for `includes`).
+    Core(Option<&'static str>),
     /// Inside the extension object with this schema URN.
     Extension(&'static str),
 }
@@ -64,7 +66,7 @@ impl Place {
     fn holds(self, p: &AttrPath) -> bool {
         match (self, p.uri.as_deref()) {
             (Place::Core(_), None) => true,
-            (Place::Core(Some(kind)), Some(uri)) => uri.eq_ignore_ascii_case(kind.core_uri()),
+            (Place::Core(Some(core)), Some(uri)) => uri.eq_ignore_ascii_case(core),
             (Place::Core(None), Some(uri)) => uri
                 .get(..CORE_SCHEMA_PREFIX.len())
                 .is_some_and(|p| p.eq_ignore_ascii_case(CORE_SCHEMA_PREFIX)),
@@ -181,25 +183,30 @@ impl Kept<'_> {
 }
 
 /// The definition of a top-level core (or common) attribute of `kind`.
-fn core_def(kind: ResourceKind, name: &str) -> Option<&'static AttributeDef> {
+fn core_def(schemas: &SchemaSet, kind: ResourceKind, name: &str) -> Option<&'static AttributeDef> {
     let path = AttrPath {
         uri: None,
         name: name.to_string(),
         sub: None,
     };
-    resolve(kind, &path).map(|r| r.attr)
+    resolve_with(schemas, kind, &path).map(|r| r.attr)
 }
 
 /// The definition of a core attribute of either kind, for the kind-less `includes`.
-fn any_core_def(name: &str) -> Option<&'static AttributeDef> {
+fn any_core_def(schemas: &SchemaSet, name: &str) -> Option<&'static AttributeDef> {
     [ResourceKind::User, ResourceKind::Group]
         .into_iter()
-        .find_map(|k| core_def(k, name))
+        .find_map(|k| core_def(schemas, k, name))
 }
 
 impl Projection {
     /// Parses the comma-separated query parameters (absent or empty means "no restriction").
-    pub fn parse(attributes: Option<&str>, excluded: Option<&str>) -> Result<Self, ScimError> {
+    /// A name that is a URN of an extension in `schemas` names that whole extension.
+    pub fn parse(
+        schemas: &SchemaSet,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Self, ScimError> {
         let split = |s: Option<&str>| -> Vec<String> {
             s.unwrap_or("")
                 .split(',')
@@ -208,35 +215,40 @@ impl Projection {
                 .map(String::from)
                 .collect()
         };
-        Self::from_lists(&split(attributes), &split(excluded))
+        Self::from_lists(schemas, &split(attributes), &split(excluded))
     }
 
     /// Builds from lists of attribute names, as a `SearchRequest` body carries them.
-    pub fn from_lists(attributes: &[String], excluded: &[String]) -> Result<Self, ScimError> {
+    pub fn from_lists(
+        schemas: &SchemaSet,
+        attributes: &[String],
+        excluded: &[String],
+    ) -> Result<Self, ScimError> {
         Ok(Projection {
             attributes: attributes
                 .iter()
-                .map(|a| target(a))
+                .map(|a| target(schemas, a))
                 .collect::<Result<_, _>>()?,
             excluded: excluded
                 .iter()
-                .map(|a| target(a))
+                .map(|a| target(schemas, a))
                 .collect::<Result<_, _>>()?,
         })
     }
 
     /// Whether the response will carry (some of) the top-level core attribute `name`
     /// (e.g. `members`), so that storage can skip reading what nobody will see.
-    pub fn includes(&self, name: &str) -> bool {
-        self.decide(Place::Core(None), name, any_core_def(name))
+    pub fn includes(&self, schemas: &SchemaSet, name: &str) -> bool {
+        self.decide(Place::Core(None), name, any_core_def(schemas, name))
             .is_some()
     }
 
     /// Whether `attributes` explicitly names the top-level core attribute `name` (or one of its
     /// sub-attributes) and the response will carry it. Lists show a user's `groups` only then.
-    pub fn requests(&self, name: &str) -> bool {
-        let def = any_core_def(name);
-        mention(&self.attributes, Place::Core(None), name, def).any() && self.includes(name)
+    pub fn requests(&self, schemas: &SchemaSet, name: &str) -> bool {
+        let def = any_core_def(schemas, name);
+        mention(&self.attributes, Place::Core(None), name, def).any()
+            && self.includes(schemas, name)
     }
 
     /// Whether the attribute `name` at `place` is returned, and how much of it.
@@ -273,8 +285,9 @@ impl Projection {
     }
 
     /// The response representation of a rendered resource (core attributes at the top level,
-    /// extension attributes under their schema URN).
-    pub fn apply(&self, kind: ResourceKind, resource: Value) -> Value {
+    /// extension attributes under their schema URN), described by the schemas of `kind` in
+    /// `schemas`.
+    pub fn apply(&self, schemas: &SchemaSet, kind: ResourceKind, resource: Value) -> Value {
         let Value::Object(map) = resource else {
             return resource;
         };
@@ -284,7 +297,7 @@ impl Projection {
                 out.insert(key, value);
                 continue;
             }
-            let kept = match (kind.extension(&key), value) {
+            let kept = match (schemas.extension(kind, &key), value) {
                 (Some(ext), Value::Object(attrs)) => {
                     let place = Place::Extension(ext.id);
                     let kept: Map<String, Value> = attrs
@@ -298,9 +311,12 @@ impl Projection {
                 }
                 // An extension must be an object; rendering never produces anything else.
                 (Some(_), _) => None,
-                (None, value) => {
-                    self.keep(Place::Core(Some(kind)), &key, core_def(kind, &key), value)
-                }
+                (None, value) => self.keep(
+                    Place::Core(Some(schemas.core(kind).id)),
+                    &key,
+                    core_def(schemas, kind, &key),
+                    value,
+                ),
             };
             if let Some(v) = kept {
                 out.insert(key, v);
@@ -310,8 +326,8 @@ impl Projection {
     }
 }
 
-fn target(raw: &str) -> Result<Target, ScimError> {
-    if is_known_extension(raw) {
+fn target(schemas: &SchemaSet, raw: &str) -> Result<Target, ScimError> {
+    if is_known_extension(schemas, raw) {
         return Ok(Target::Extension(raw.to_string()));
     }
     parse_attr_path(raw)
@@ -319,10 +335,10 @@ fn target(raw: &str) -> Result<Target, ScimError> {
         .map_err(|e| ScimError::invalid_value(format!("invalid attribute name \"{raw}\": {e}")))
 }
 
-fn is_known_extension(raw: &str) -> bool {
+fn is_known_extension(schemas: &SchemaSet, raw: &str) -> bool {
     [ResourceKind::User, ResourceKind::Group]
-        .iter()
-        .any(|k| k.extension(raw).is_some())
+        .into_iter()
+        .any(|k| schemas.extension(k, raw).is_some())
 }
 
 #[cfg(test)]
@@ -363,9 +379,9 @@ mod tests {
     }
 
     fn project(attrs: Option<&str>, excluded: Option<&str>) -> Value {
-        Projection::parse(attrs, excluded)
+        Projection::parse(SchemaSet::standard(), attrs, excluded)
             .unwrap()
-            .apply(ResourceKind::User, user())
+            .apply(SchemaSet::standard(), ResourceKind::User, user())
     }
 
     /// Every attribute and sub-attribute present, as `name` / `name.sub` / `URN:name.sub`.
@@ -617,13 +633,13 @@ mod tests {
         let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
                            "id": "g", "displayName": "G", "members": [{"value": "u", "type": "User"}],
                            "meta": {"resourceType": "Group"}});
-        let p = Projection::parse(Some("members.value"), None).unwrap();
+        let p = Projection::parse(SchemaSet::standard(), Some("members.value"), None).unwrap();
         assert_eq!(
-            p.apply(ResourceKind::Group, group.clone()),
+            p.apply(SchemaSet::standard(), ResourceKind::Group, group.clone()),
             json!({"schemas": group["schemas"], "id": "g", "members": [{"value": "u"}]})
         );
-        let p = Projection::parse(None, Some("members,id")).unwrap();
-        let out = p.apply(ResourceKind::Group, group);
+        let p = Projection::parse(SchemaSet::standard(), None, Some("members,id")).unwrap();
+        let out = p.apply(SchemaSet::standard(), ResourceKind::Group, group);
         assert!(out.get("members").is_none());
         assert_eq!(out["id"], "g");
     }
@@ -664,12 +680,9 @@ mod tests {
             AttrType::Complex => json!({"plain": 1, "asked": 2, "fixed": 3, "hidden": 4}),
             _ => json!("v"),
         };
-        Projection::parse(attrs, excluded).unwrap().keep(
-            Place::Core(Some(ResourceKind::User)),
-            d.name,
-            Some(d),
-            value,
-        )
+        Projection::parse(SchemaSet::standard(), attrs, excluded)
+            .unwrap()
+            .keep(Place::Core(Some(CORE)), d.name, Some(d), value)
     }
 
     #[test]
@@ -712,37 +725,39 @@ mod tests {
     }
 
     fn p(a: Option<&str>, e: Option<&str>) -> Projection {
-        Projection::parse(a, e).unwrap()
+        Projection::parse(SchemaSet::standard(), a, e).unwrap()
     }
 
     #[test]
     fn includes_tells_whether_members_must_be_read() {
-        assert!(p(None, None).includes("members"));
-        assert!(!p(None, Some("members")).includes("members"));
-        assert!(p(None, Some("members.display")).includes("members"));
-        assert!(!p(Some("displayName"), None).includes("members"));
-        assert!(p(Some("members.value"), None).includes("members"));
+        assert!(p(None, None).includes(SchemaSet::standard(), "members"));
+        assert!(!p(None, Some("members")).includes(SchemaSet::standard(), "members"));
+        assert!(p(None, Some("members.display")).includes(SchemaSet::standard(), "members"));
+        assert!(!p(Some("displayName"), None).includes(SchemaSet::standard(), "members"));
+        assert!(p(Some("members.value"), None).includes(SchemaSet::standard(), "members"));
         assert!(p(
             Some("urn:ietf:params:scim:schemas:core:2.0:Group:members"),
             None
         )
-        .includes("members"));
-        assert!(!p(Some("members.nope"), None).includes("members"));
-        assert!(!p(Some(&format!("{ENT}:members")), None).includes("members"));
-        assert!(p(Some("userName"), Some("id")).includes("id"));
-        assert!(!p(Some("password"), None).includes("password"));
+        .includes(SchemaSet::standard(), "members"));
+        assert!(!p(Some("members.nope"), None).includes(SchemaSet::standard(), "members"));
+        assert!(
+            !p(Some(&format!("{ENT}:members")), None).includes(SchemaSet::standard(), "members")
+        );
+        assert!(p(Some("userName"), Some("id")).includes(SchemaSet::standard(), "id"));
+        assert!(!p(Some("password"), None).includes(SchemaSet::standard(), "password"));
     }
 
     #[test]
     fn requests_is_true_only_when_attributes_names_the_attribute() {
-        assert!(!p(None, None).requests("groups"));
-        assert!(!p(Some("userName"), None).requests("groups"));
-        assert!(p(Some("groups"), None).requests("groups"));
-        assert!(p(Some("GROUPS.value"), None).requests("groups"));
-        assert!(p(Some(&format!("{CORE}:groups")), None).requests("groups"));
-        assert!(!p(Some("groups"), Some("groups")).requests("groups"));
-        assert!(!p(None, Some("emails")).requests("groups"));
-        assert!(!p(Some("password"), None).requests("password"));
+        assert!(!p(None, None).requests(SchemaSet::standard(), "groups"));
+        assert!(!p(Some("userName"), None).requests(SchemaSet::standard(), "groups"));
+        assert!(p(Some("groups"), None).requests(SchemaSet::standard(), "groups"));
+        assert!(p(Some("GROUPS.value"), None).requests(SchemaSet::standard(), "groups"));
+        assert!(p(Some(&format!("{CORE}:groups")), None).requests(SchemaSet::standard(), "groups"));
+        assert!(!p(Some("groups"), Some("groups")).requests(SchemaSet::standard(), "groups"));
+        assert!(!p(None, Some("emails")).requests(SchemaSet::standard(), "groups"));
+        assert!(!p(Some("password"), None).requests(SchemaSet::standard(), "password"));
     }
 
     #[test]
@@ -753,13 +768,16 @@ mod tests {
             "urn:ietf:params:scim:schemas:core:2.0",
             "1abc",
         ] {
-            let err = Projection::parse(Some(bad), None).unwrap_err();
+            let err = Projection::parse(SchemaSet::standard(), Some(bad), None).unwrap_err();
             assert_eq!(
                 err.scim_type,
                 Some(crate::protocol::ScimType::InvalidValue),
                 "{bad}"
             );
-            assert!(Projection::parse(None, Some(bad)).is_err(), "{bad}");
+            assert!(
+                Projection::parse(SchemaSet::standard(), None, Some(bad)).is_err(),
+                "{bad}"
+            );
         }
     }
 }

@@ -51,8 +51,7 @@ use serde_json::{Map, Value};
 use super::error::ScimError;
 use super::filter::AttrPath;
 use super::schema::{
-    AttrType, AttributeDef, Mutability, Returned, SchemaDef, SchemaSet, Uniqueness, CORE_GROUP,
-    CORE_USER,
+    AttrType, AttributeDef, Mutability, Returned, SchemaDef, SchemaSet, Uniqueness,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,28 +73,6 @@ impl ResourceKind {
             ResourceKind::User => "Users",
             ResourceKind::Group => "Groups",
         }
-    }
-
-    /// The core schema in the standard set (`SchemaSet::standard().core(kind)`).
-    pub fn core(self) -> &'static SchemaDef {
-        SchemaSet::standard().core(self)
-    }
-
-    /// The extensions in the standard set (`SchemaSet::standard().extensions(kind)`).
-    pub fn extensions(self) -> &'static [&'static SchemaDef] {
-        SchemaSet::standard().extensions(self)
-    }
-
-    pub fn core_uri(self) -> &'static str {
-        match self {
-            ResourceKind::User => CORE_USER,
-            ResourceKind::Group => CORE_GROUP,
-        }
-    }
-
-    /// The standard set's extension with this URI (`SchemaSet::standard().extension(kind, uri)`).
-    pub fn extension(self, uri: &str) -> Option<&'static SchemaDef> {
-        SchemaSet::standard().extension(self, uri)
     }
 }
 
@@ -678,6 +655,7 @@ fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::schema::CORE_USER;
     use serde_json::json;
 
     const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";

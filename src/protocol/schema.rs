@@ -658,16 +658,6 @@ pub static ENTERPRISE: SchemaDef = SchemaDef {
     ],
 };
 
-/// All schemas this service provider serves, in `/Schemas` order.
-pub fn schemas() -> [&'static SchemaDef; 3] {
-    [&USER, &GROUP, &ENTERPRISE]
-}
-
-/// The schema with the given URI (case-insensitive), in the standard set.
-pub fn schema(id: &str) -> Option<&'static SchemaDef> {
-    SchemaSet::standard().schema(id)
-}
-
 /// Why a schema cannot join a [`SchemaSet`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaSetError {
@@ -676,9 +666,14 @@ pub enum SchemaSetError {
 }
 
 /// The schemas one service provider serves: a core schema per resource kind, plus the extension
-/// schemas each kind accepts. Validation (`resource::normalize_with`), path resolution
-/// (`resource::resolve_with`) and `resource::check_immutable_with` take it as a value, so a
-/// per-tenant extension schema is data handed to them, not code.
+/// schemas each kind accepts. Every rule that depends on a schema takes it as a value: validation
+/// (`resource::normalize_with`, `resource::check_immutable_with`), path resolution
+/// (`resource::resolve_with`), PATCH (`patch::parse_request`, `patch::apply`, `members::split`),
+/// filters (`matcher::validate`, `matcher::matches`), sorting (`sort`), projection
+/// (`projection::Projection`), list queries (`list::ListQuery`), the query planner
+/// (`planner::plan`) and discovery (`/Schemas`, `/ResourceTypes`). So a per-tenant extension
+/// schema is data handed to them, not code, and the `/Schemas` documents describe exactly the
+/// rules applied.
 ///
 /// The definitions themselves stay `'static` (the standard ones are the statics in this module);
 /// a set only chooses among them.
@@ -763,6 +758,15 @@ mod tests {
     use super::*;
 
     const BASE_URL: &str = "https://scim.example.com/v2";
+
+    /// The standard set's schemas, in `/Schemas` order.
+    fn schemas() -> Vec<&'static SchemaDef> {
+        SchemaSet::standard().all().collect()
+    }
+
+    fn schema(id: &str) -> Option<&'static SchemaDef> {
+        SchemaSet::standard().schema(id)
+    }
 
     /// Every attribute and sub-attribute of a schema, with its dotted path.
     fn walk(schema: &SchemaDef) -> Vec<(String, &'static AttributeDef)> {
@@ -855,8 +859,7 @@ mod tests {
             .is_none());
         assert!(set.extension(ResourceKind::User, CORE_USER).is_none());
         let all: Vec<&str> = set.all().map(|s| s.id).collect();
-        let listed: Vec<&str> = schemas().iter().map(|s| s.id).collect();
-        assert_eq!(all, listed);
+        assert_eq!(all, [CORE_USER, CORE_GROUP, ENTERPRISE_USER]);
     }
 
     static BADGE_ATTRS: [AttributeDef; 1] =

@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use super::error::ScimError;
 use super::filter::{parse_attr_path, AttrPath};
 use super::patch::get_ci;
-use super::resource::{resolve, Resolved, ResourceKind};
-use super::schema::{AttrType, Returned};
+use super::resource::{resolve_with, Resolved, ResourceKind};
+use super::schema::{AttrType, Returned, SchemaSet};
 
 /// `sortOrder`: "Allowed values are \"ascending\" and \"descending\"".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl SortSpec {
     /// Reads `sortBy` and `sortOrder`. `None` without a `sortBy` (blank counts as absent);
     /// `sortOrder` alone is then ignored, since it only says how `sortBy` "is applied".
     ///
-    /// `sortBy` takes any path the kind's schemas define, in any case and optionally
+    /// `sortBy` takes any path the kind's schemas in `schemas` define, in any case and optionally
     /// URN-qualified: `userName`, `name.familyName`, `meta.lastModified`, `emails.value`,
     /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber`.
     /// RFC 7644 says that for a complex attribute "the attribute name must be a path to a
@@ -62,6 +62,7 @@ impl SortSpec {
     /// `value`, attributes that are `returned: never` (sorting by them would reveal their
     /// order), and a `sortOrder` other than ascending/descending.
     pub fn parse(
+        schemas: &SchemaSet,
         kind: ResourceKind,
         sort_by: Option<&str>,
         sort_order: Option<&str>,
@@ -71,7 +72,7 @@ impl SortSpec {
         };
         let path = parse_attr_path(raw)
             .map_err(|e| ScimError::invalid_value(format!("invalid \"sortBy\" \"{raw}\": {e}")))?;
-        let resolved = resolve(kind, &path).ok_or_else(|| {
+        let resolved = resolve_with(schemas, kind, &path).ok_or_else(|| {
             ScimError::invalid_value(format!(
                 "cannot sort by \"{raw}\": resource type {} has no such attribute",
                 kind.name()
@@ -157,7 +158,8 @@ impl PartialEq for Key {
 impl Eq for Key {}
 
 /// Orders two rendered resources (core attributes at the top level, extension attributes under
-/// their schema URN, `meta` as an object, `id`) by `spec`.
+/// their schema URN, `meta` as an object, `id`) by `spec`, typed by the schemas of `kind` in
+/// `schemas`.
 ///
 /// - Types follow the schema: strings ignoring case unless `caseExact` ("for case-insensitive
 ///   attributes, sort the result using case-insensitive Unicode alphabetic sort order with no
@@ -171,15 +173,21 @@ impl Eq for Key {}
 /// - Ties (including two missing values) are broken by `id`, so the order is total and paging
 ///   through a sorted list is stable. Descending is exactly ascending reversed, ties included,
 ///   which is also what reading an index backwards gives.
-pub fn compare(kind: ResourceKind, spec: &SortSpec, a: &Value, b: &Value) -> Ordering {
-    let resolved = resolve(kind, &spec.path);
+pub fn compare(
+    schemas: &SchemaSet,
+    kind: ResourceKind,
+    spec: &SortSpec,
+    a: &Value,
+    b: &Value,
+) -> Ordering {
+    let resolved = resolve_with(schemas, kind, &spec.path);
     let key = |v: &Value| resolved.as_ref().and_then(|r| sort_key(r, v));
     order(spec.order, (&key(a), id(a)), (&key(b), id(b)))
 }
 
 /// Sorts rendered resources in place as [`compare`] orders them, computing each key once.
-pub fn sort(kind: ResourceKind, spec: &SortSpec, resources: &mut Vec<Value>) {
-    let resolved = resolve(kind, &spec.path);
+pub fn sort(schemas: &SchemaSet, kind: ResourceKind, spec: &SortSpec, resources: &mut Vec<Value>) {
+    let resolved = resolve_with(schemas, kind, &spec.path);
     let mut keyed: Vec<(Option<Key>, Value)> = resources
         .drain(..)
         .map(|v| (resolved.as_ref().and_then(|r| sort_key(r, &v)), v))
@@ -283,9 +291,14 @@ mod tests {
     const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
     fn spec(sort_by: &str, order: Option<&str>) -> SortSpec {
-        SortSpec::parse(ResourceKind::User, Some(sort_by), order)
-            .unwrap()
-            .unwrap()
+        SortSpec::parse(
+            SchemaSet::standard(),
+            ResourceKind::User,
+            Some(sort_by),
+            order,
+        )
+        .unwrap()
+        .unwrap()
     }
 
     fn path(uri: Option<&str>, name: &str, sub: Option<&str>) -> AttrPath {
@@ -309,13 +322,21 @@ mod tests {
             })
             .collect();
         let mut by_compare = resources.clone();
-        by_compare.sort_by(|a, b| compare(ResourceKind::User, &s, a, b));
-        sort(ResourceKind::User, &s, &mut resources);
+        by_compare.sort_by(|a, b| compare(SchemaSet::standard(), ResourceKind::User, &s, a, b));
+        sort(
+            SchemaSet::standard(),
+            ResourceKind::User,
+            &s,
+            &mut resources,
+        );
         assert_eq!(resources, by_compare, "sort and compare disagree");
         for a in &resources {
             for b in &resources {
-                let ab = compare(ResourceKind::User, &s, a, b);
-                assert_eq!(ab, compare(ResourceKind::User, &s, b, a).reverse());
+                let ab = compare(SchemaSet::standard(), ResourceKind::User, &s, a, b);
+                assert_eq!(
+                    ab,
+                    compare(SchemaSet::standard(), ResourceKind::User, &s, b, a).reverse()
+                );
                 assert_eq!(ab == Ordering::Equal, a["id"] == b["id"]);
             }
         }
@@ -350,7 +371,12 @@ mod tests {
     fn no_sort_by_means_no_sort_and_sort_order_alone_is_ignored() {
         for sort_by in [None, Some(""), Some("  ")] {
             assert_eq!(
-                SortSpec::parse(ResourceKind::User, sort_by, Some("sideways")),
+                SortSpec::parse(
+                    SchemaSet::standard(),
+                    ResourceKind::User,
+                    sort_by,
+                    Some("sideways")
+                ),
                 Ok(None)
             );
         }
@@ -394,9 +420,14 @@ mod tests {
             assert_eq!(s.path, expected, "{raw}");
             assert_eq!(s.order, SortOrder::Descending);
         }
-        let group = SortSpec::parse(ResourceKind::Group, Some("members"), None)
-            .unwrap()
-            .unwrap();
+        let group = SortSpec::parse(
+            SchemaSet::standard(),
+            ResourceKind::Group,
+            Some("members"),
+            None,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(group.path, path(None, "members", Some("value")));
         assert_eq!(group.order, SortOrder::Ascending);
     }
@@ -418,12 +449,18 @@ mod tests {
             (ResourceKind::User, "emails[type eq \"work\"].value"),
         ];
         for (kind, raw) in cases {
-            let err = SortSpec::parse(kind, Some(raw), None).unwrap_err();
+            let err = SortSpec::parse(SchemaSet::standard(), kind, Some(raw), None).unwrap_err();
             assert_eq!(err.status, 400, "{raw}");
             assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{raw}");
             assert!(err.detail.contains(raw), "{raw}: {}", err.detail);
         }
-        let err = SortSpec::parse(ResourceKind::User, Some("userName"), Some("up")).unwrap_err();
+        let err = SortSpec::parse(
+            SchemaSet::standard(),
+            ResourceKind::User,
+            Some("userName"),
+            Some("up"),
+        )
+        .unwrap_err();
         assert_eq!(err.scim_type, Some(ScimType::InvalidValue));
     }
 
@@ -596,16 +633,32 @@ mod tests {
 
     #[test]
     fn groups_sort_by_display_name_and_member_value() {
-        let s = SortSpec::parse(ResourceKind::Group, Some("displayName"), None)
-            .unwrap()
-            .unwrap();
+        let s = SortSpec::parse(
+            SchemaSet::standard(),
+            ResourceKind::Group,
+            Some("displayName"),
+            None,
+        )
+        .unwrap()
+        .unwrap();
         let a = json!({"id": "1", "displayName": "admins", "members": [{"value": "z"}]});
         let b = json!({"id": "2", "displayName": "Users", "members": [{"value": "a"}]});
-        assert_eq!(compare(ResourceKind::Group, &s, &a, &b), Ordering::Less);
-        let s = SortSpec::parse(ResourceKind::Group, Some("members.value"), None)
-            .unwrap()
-            .unwrap();
-        assert_eq!(compare(ResourceKind::Group, &s, &a, &b), Ordering::Greater);
+        assert_eq!(
+            compare(SchemaSet::standard(), ResourceKind::Group, &s, &a, &b),
+            Ordering::Less
+        );
+        let s = SortSpec::parse(
+            SchemaSet::standard(),
+            ResourceKind::Group,
+            Some("members.value"),
+            None,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            compare(SchemaSet::standard(), ResourceKind::Group, &s, &a, &b),
+            Ordering::Greater
+        );
     }
 
     #[test]
@@ -617,9 +670,18 @@ mod tests {
         let a = json!({"id": "1", "shoeSize": 9});
         let b = json!({"id": "2", "shoeSize": 3});
         // Descending: by id, reversed.
-        assert_eq!(compare(ResourceKind::User, &s, &a, &b), Ordering::Greater);
         assert_eq!(
-            compare(ResourceKind::User, &s, &json!(null), &a),
+            compare(SchemaSet::standard(), ResourceKind::User, &s, &a, &b),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare(
+                SchemaSet::standard(),
+                ResourceKind::User,
+                &s,
+                &json!(null),
+                &a
+            ),
             Ordering::Greater
         );
     }

@@ -16,6 +16,7 @@ use crate::protocol::list::{ListQuery, Paging};
 use crate::protocol::matcher;
 use crate::protocol::planner::{self, Plan, SortRequest, Source};
 use crate::protocol::resource::ResourceKind;
+use crate::protocol::schema::SchemaSet;
 use crate::protocol::sort::{self, SortOrder};
 use crate::protocol::ScimError;
 use crate::store::{RangeRead, Store, StoredResource};
@@ -94,7 +95,8 @@ impl Lists<'_> {
                     path: &s.path,
                     descending: s.order == SortOrder::Descending,
                 });
-                planner::plan(*kind, query.filter.as_ref(), sort).map(|p| (*kind, p))
+                planner::plan(SchemaSet::standard(), *kind, query.filter.as_ref(), sort)
+                    .map(|p| (*kind, p))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let key = query.key(kinds);
@@ -353,11 +355,12 @@ impl Lists<'_> {
             .filter(|(_, json)| {
                 plan.residual
                     .as_ref()
-                    .is_none_or(|f| matcher::matches(kind, f, json))
+                    .is_none_or(|f| matcher::matches(SchemaSet::standard(), kind, f, json))
             })
             .collect();
         if let Some(spec) = &query.sort {
-            matched.sort_by(|(_, a), (_, b)| sort::compare(kind, spec, a, b));
+            matched
+                .sort_by(|(_, a), (_, b)| sort::compare(SchemaSet::standard(), kind, spec, a, b));
         }
         let total = matched.len();
         let offset = match from {
@@ -391,8 +394,8 @@ impl Lists<'_> {
         query: &ListQuery,
         page: Vec<StoredResource>,
     ) -> Result<Vec<Loaded>, ScimError> {
-        let members = query.projection.includes("members");
-        let groups = query.projection.requests("groups");
+        let members = query.projection.includes(SchemaSet::standard(), "members");
+        let groups = query.projection.requests(SchemaSet::standard(), "groups");
         let reads = page.into_iter().map(|resource| async move {
             let related = match resource.kind {
                 ResourceKind::Group if members => Some(

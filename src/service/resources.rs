@@ -9,6 +9,7 @@ use super::{etag, Loaded};
 use crate::protocol::members::{self, MemberChanges};
 use crate::protocol::patch::{self, PatchOp};
 use crate::protocol::resource::{check_immutable, normalize, ResourceKind};
+use crate::protocol::schema::SchemaSet;
 use crate::protocol::ScimError;
 use crate::store::{parse_id, AuditEvent, Revision, Store, StoreError, StoredResource};
 
@@ -151,13 +152,14 @@ impl Resources<'_> {
         with_members: bool,
         audit: &AuditEvent,
     ) -> Result<Written, ScimError> {
+        let schemas = SchemaSet::standard();
         let (changes, ops) = match kind {
-            ResourceKind::Group => members::split(ops)?,
+            ResourceKind::Group => members::split(schemas, ops)?,
             ResourceKind::User => (MemberChanges::default(), ops),
         };
         self.write(kind, id, if_match, with_members, audit, |current| {
             let mut attributes = current.attributes.clone();
-            patch::apply(kind, &current.id, &mut attributes, &ops)?;
+            patch::apply(schemas, kind, &current.id, &mut attributes, &ops)?;
             let attributes = normalize(kind, &Value::Object(attributes))?;
             check_immutable(kind, &current.attributes, &attributes)?;
             Ok((attributes, changes.clone()))
