@@ -6,7 +6,7 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::keys::*;
-use super::{get_n, get_s, n, now, opt_s, s, Action, Item, Store, StoreError};
+use super::{get_n, get_s, kind_attr, n, now, opt_s, s, Action, Item, Store, StoreError};
 
 /// Days an audit event is kept unless `AUDIT_RETENTION_DAYS` says otherwise (0 keeps them forever).
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
@@ -90,7 +90,7 @@ impl AuditEvent {
         let mut item = Item::from([
             (PK.into(), s(audit_pk(&self.tenant_id))),
             (SK.into(), s(self.sort_key())),
-            ("kind".into(), s("AuditEvent")),
+            kind_attr(ItemKind::AuditEvent),
             ("tenantId".into(), s(&self.tenant_id)),
             ("time".into(), s(&self.time)),
             ("eventId".into(), s(&self.event_id)),

@@ -20,6 +20,86 @@ pub const GSI4SK: &str = "GSI4SK";
 /// Reserved for audit events, which expire.
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
+/// The attribute naming what an item is (its values: [`ItemKind`]).
+pub const KIND: &str = "kind";
+
+/// What an item is: the value of its `kind` attribute. Every item the store writes has one except
+/// the name guards (`UNIQUE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    User,
+    Group,
+    /// A user's membership of a group, in the user's partition.
+    Membership,
+    Tenant,
+    Credential,
+    AuditEvent,
+    /// One shard of a tenant's per-kind resource count.
+    Counter,
+    /// Where an index page starts, for one query.
+    Bookmark,
+    /// The table's cursor-signing key.
+    CursorKey,
+}
+
+impl ItemKind {
+    pub const ALL: [ItemKind; 9] = [
+        ItemKind::User,
+        ItemKind::Group,
+        ItemKind::Membership,
+        ItemKind::Tenant,
+        ItemKind::Credential,
+        ItemKind::AuditEvent,
+        ItemKind::Counter,
+        ItemKind::Bookmark,
+        ItemKind::CursorKey,
+    ];
+
+    /// The value stored in the `kind` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::User => "User",
+            ItemKind::Group => "Group",
+            ItemKind::Membership => "Membership",
+            ItemKind::Tenant => "Tenant",
+            ItemKind::Credential => "Credential",
+            ItemKind::AuditEvent => "AuditEvent",
+            ItemKind::Counter => "Counter",
+            ItemKind::Bookmark => "Bookmark",
+            ItemKind::CursorKey => "CursorKey",
+        }
+    }
+
+    /// The kind a stored `kind` value names, if any.
+    pub fn parse(raw: &str) -> Option<ItemKind> {
+        ItemKind::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+
+    /// The SCIM resource kind of a user or group item.
+    pub fn resource_kind(self) -> Option<ResourceKind> {
+        match self {
+            ItemKind::User => Some(ResourceKind::User),
+            ItemKind::Group => Some(ResourceKind::Group),
+            _ => None,
+        }
+    }
+}
+
+impl From<ResourceKind> for ItemKind {
+    fn from(kind: ResourceKind) -> Self {
+        match kind {
+            ResourceKind::User => ItemKind::User,
+            ResourceKind::Group => ItemKind::Group,
+        }
+    }
+}
+
+impl std::fmt::Display for ItemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Sort key of a user or group item.
 pub const RESOURCE_SK: &str = "RESOURCE";
 pub const UNIQUE_SK: &str = "UNIQUE";
@@ -116,3 +196,22 @@ pub const CURSOR_KEY_SK: &str = "CURSOR_KEY";
 
 /// Audit events of deleted tenants (whose own audit partitions went with them).
 pub const TENANT_DELETIONS_PK: &str = "TENANTS#DELETED#AUDIT";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_kinds_round_trip_and_resource_kinds_keep_their_names() {
+        for kind in ItemKind::ALL {
+            assert_eq!(ItemKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ItemKind::parse("user"), None);
+        for kind in [ResourceKind::User, ResourceKind::Group] {
+            let item = ItemKind::from(kind);
+            assert_eq!(item.as_str(), kind.name());
+            assert_eq!(item.resource_kind(), Some(kind));
+        }
+        assert_eq!(ItemKind::Membership.resource_kind(), None);
+    }
+}

@@ -506,7 +506,7 @@ impl Store {
             .table_name(&self.table)
             .item(PK, s(lists_pk(tenant)))
             .item(SK, s(bookmark_sk(query, start_index)))
-            .item("kind", s("Bookmark"))
+            .item(KIND, s(ItemKind::Bookmark.as_str()))
             .item("position", s(position))
             .item(TTL_ATTRIBUTE, n(expires))
             .send()
@@ -529,7 +529,7 @@ impl Store {
             .set_key(Some(key(lists_pk(tenant), &counter_sk(kind, shard))))
             .update_expression("ADD n :delta SET kind = :kind")
             .expression_attribute_values(":delta", n(delta))
-            .expression_attribute_values(":kind", s("Counter"));
+            .expression_attribute_values(":kind", s(ItemKind::Counter.as_str()));
         Ok(Action {
             item: TransactWriteItem::builder()
                 .update(build(update.build())?)
@@ -572,7 +572,7 @@ impl Store {
                     .table_name(&self.table)
                     .item(PK, s(CONFIG_PK))
                     .item(SK, s(CURSOR_KEY_SK))
-                    .item("kind", s("CursorKey"))
+                    .item(KIND, s(ItemKind::CursorKey.as_str()))
                     .item("secret", s(encode_hex(&secret)))
                     .condition_expression("attribute_not_exists(PK)")
                     .send()

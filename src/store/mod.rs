@@ -24,6 +24,7 @@ use aws_sdk_dynamodb::Client;
 pub use audit::{Actor, AuditEvent, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION_DAYS};
 pub use count::{counted, counted_items, CountRequests};
 pub use error::StoreError;
+pub use keys::ItemKind;
 pub use lists::{IndexKey, RangePage, RangeRead};
 pub use resources::{parse_id, Revision, StoredResource, UserWithGroups};
 pub use tenant_delete::DeleteProgress;
@@ -289,6 +290,11 @@ fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| StoreError::Corrupt(format!("missing number attribute {name}")))
+}
+
+/// The `kind` attribute of an item.
+fn kind_attr(kind: ItemKind) -> (String, AttributeValue) {
+    (keys::KIND.into(), s(kind.as_str()))
 }
 
 fn opt_s(item: &Item, name: &str) -> Option<String> {

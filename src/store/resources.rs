@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 use super::keys::*;
 use super::AuditEvent;
 use super::{
-    get_n, get_s, n, now, query_all, s, Action, Item, Store, StoreError, MAX_TRANSACTION_ACTIONS,
+    get_n, get_s, kind_attr, n, now, query_all, s, Action, Item, Store, StoreError,
+    MAX_TRANSACTION_ACTIONS,
 };
 use crate::protocol::resource::ResourceKind;
 
@@ -73,7 +74,7 @@ impl StoredResource {
         let mut item = Item::from([
             (PK.into(), s(resource_pk(tenant, self.kind, &self.id))),
             (SK.into(), s(RESOURCE_SK)),
-            ("kind".into(), s(self.kind.name())),
+            kind_attr(self.kind.into()),
             ("id".into(), s(&self.id)),
             ("version".into(), n(self.version)),
             ("created".into(), s(&self.created)),
@@ -99,11 +100,10 @@ impl StoredResource {
     }
 
     pub(super) fn from_item(item: &Item) -> Result<Self, StoreError> {
-        let kind = match get_s(item, "kind")? {
-            "User" => ResourceKind::User,
-            "Group" => ResourceKind::Group,
-            other => return Err(StoreError::Corrupt(format!("unknown kind {other}"))),
-        };
+        let stored = get_s(item, KIND)?;
+        let kind = ItemKind::parse(stored)
+            .and_then(ItemKind::resource_kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown kind {stored}")))?;
         let attributes = item
             .get("attributes")
             .cloned()
@@ -256,7 +256,7 @@ impl Store {
                 s(resource_pk(tenant, ResourceKind::User, user_id)),
             ),
             (SK.into(), s(member_of_sk(group_id))),
-            ("kind".into(), s("Membership")),
+            kind_attr(ItemKind::Membership),
             (GSI1PK.into(), s(members_pk(tenant, group_id))),
             (GSI1SK.into(), s(user_id)),
         ]);

@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::keys::*;
-use super::{get_s, n, now, opt_s, query_all, s, Action, Item, Store, StoreError};
+use super::{get_s, kind_attr, n, now, opt_s, query_all, s, Action, Item, Store, StoreError};
 
 /// At most two credentials per tenant, as the IAM Identity Center and CloudSSO consoles allow.
 pub const MAX_CREDENTIALS: u64 = 2;
@@ -72,7 +72,7 @@ impl Credential {
         let mut item = Item::from([
             (PK.into(), s(tenant_pk(&self.tenant_id))),
             (SK.into(), s(credential_sk(&self.id))),
-            ("kind".into(), s("Credential")),
+            kind_attr(ItemKind::Credential),
             ("tenantId".into(), s(&self.tenant_id)),
             ("id".into(), s(&self.id)),
             ("status".into(), s(self.status.as_str())),
@@ -118,7 +118,7 @@ impl Store {
         let item = Item::from([
             (PK.into(), s(tenant_pk(&tenant.id))),
             (SK.into(), s(TENANT_SK)),
-            ("kind".into(), s("Tenant")),
+            kind_attr(ItemKind::Tenant),
             ("id".into(), s(&tenant.id)),
             ("name".into(), s(&tenant.name)),
             ("created".into(), s(&tenant.created)),
