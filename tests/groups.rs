@@ -3,7 +3,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{assert_scim_error, TestApp};
+use common::{assert_scim_error, resource_id, TestApp};
 use serde_json::{json, Value};
 
 fn member_ids(body: &Value) -> BTreeSet<String> {
@@ -213,7 +213,7 @@ async fn deleting_a_group_removes_its_member_items_and_frees_the_name() {
         .is_none());
     assert!(t
         .store()
-        .group_members(&t.tenant, &g)
+        .group_members(&t.tenant_id(), &resource_id(&g))
         .await
         .unwrap()
         .is_empty());
@@ -262,7 +262,7 @@ async fn large_groups_are_written_in_chunks_and_read_completely() {
     );
     assert!(t
         .store()
-        .group_members(&t.tenant, &g)
+        .group_members(&t.tenant_id(), &resource_id(&g))
         .await
         .unwrap()
         .is_empty());
