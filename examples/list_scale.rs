@@ -74,11 +74,11 @@ async fn scenario(n: usize, report_at: &[usize]) -> Result<u32, String> {
         .collect();
     let seeded: BTreeSet<String> = t
         .store()
-        .import(&t.tenant, ResourceKind::User, users)
+        .import(&t.tenant_id(), ResourceKind::User, users)
         .await
         .map_err(|e| e.to_string())?
         .into_iter()
-        .map(|u| u.id)
+        .map(|u| u.id.to_string())
         .collect();
     eprintln!(
         "seeded {n} users in {:.1} s",

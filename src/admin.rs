@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::auth;
+use crate::protocol::{CredentialId, TenantId};
 use crate::store::{
     self, Actor, AuditEvent, AuditQuery, Credential, CredentialStatus, DeleteProgress, Store,
     StoreError, Tenant,
@@ -81,7 +82,7 @@ pub async fn connect(endpoint: Option<&str>, table: &str) -> Store {
     Store::new(store::client_for(&config), table)
 }
 
-pub fn scim_base_path(tenant_id: &str) -> String {
+pub fn scim_base_path(tenant_id: &TenantId) -> String {
     format!("/{tenant_id}/scim/v2")
 }
 
@@ -131,7 +132,7 @@ impl Admin {
         let tenant = self.store.create_tenant(name).await?;
         let created = Ok(tenant_json(&tenant));
         self.audited(
-            &tenant.id,
+            tenant.id.as_str(),
             Change::new("POST", "tenant.create", "Tenant", 201),
             created,
         )
@@ -166,20 +167,22 @@ impl Admin {
         progress: impl FnMut(&DeleteProgress),
     ) -> Result<Value> {
         let id = parse_tenant(tenant_id)?;
-        let change = Change::new("DELETE", "tenant.delete", "Tenant", 200).about(&id);
+        let change = Change::new("DELETE", "tenant.delete", "Tenant", 200).about(id.as_str());
         let done = match self.store.delete_tenant(&id, budget, progress).await {
             Ok(done) => done,
             Err(e) => {
                 let err = missing_tenant(e, tenant_id);
-                return self.audited(&id, change, Err(err)).await;
+                return self.audited(id.as_str(), change, Err(err)).await;
             }
         };
         let answer = delete_progress_json(&id, &done);
         if !done.complete {
-            return self.audited(&id, change.status(202), Ok(answer)).await;
+            return self
+                .audited(id.as_str(), change.status(202), Ok(answer))
+                .await;
         }
         // The tenant's own audit partition is gone: the deletion is kept apart (docs/admin-api.md).
-        let event = self.event(&id, &change, 200, Some(&id));
+        let event = self.event(&id, &change, 200, Some(id.as_str()));
         if let Err(e) = self.store.record_tenant_deletion(&event).await {
             tracing::warn!(error = %e, "could not record audit event");
         }
@@ -371,11 +374,11 @@ impl Admin {
             self.store
                 .set_credential_status(&tenant.id, &old.id, CredentialStatus::Disabled)
                 .await
-                .map_err(|e| missing_credential(e, &tenant.id, &old.id))?;
+                .map_err(|e| missing_credential(e, tenant.id.as_str(), old.id.as_str()))?;
             self.store
                 .delete_credential(&tenant.id, &old.id)
                 .await
-                .map_err(|e| missing_credential(e, &tenant.id, &old.id))?;
+                .map_err(|e| missing_credential(e, tenant.id.as_str(), old.id.as_str()))?;
             Ok(json!({
                 "tenantId": tenant.id,
                 "removedCredentialId": old.id,
@@ -454,13 +457,13 @@ impl Admin {
 
     /// Says precisely why the store refused a new credential (the transaction only knows that a
     /// condition failed).
-    async fn explain_refusal(&self, tenant_id: &str, err: StoreError) -> AdminError {
+    async fn explain_refusal(&self, tenant_id: &TenantId, err: StoreError) -> AdminError {
         if !matches!(err, StoreError::Limit(_)) {
             return err.into();
         }
         let tenant = match self.store.get_tenant(tenant_id).await {
             Ok(tenant) => tenant,
-            Err(e) => return missing_tenant(e, tenant_id),
+            Err(e) => return missing_tenant(e, tenant_id.as_str()),
         };
         if tenant.deleting {
             return AdminError::Conflict(format!("tenant {tenant_id} is being deleted"));
@@ -471,7 +474,7 @@ impl Admin {
         let ids = match self.store.list_credentials(tenant_id).await {
             Ok(list) => list
                 .into_iter()
-                .map(|c| c.id)
+                .map(|c| c.id.to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
             Err(e) => return e.into(),
@@ -484,7 +487,7 @@ impl Admin {
         ))
     }
 
-    async fn credentials_json(&self, tenant_id: &str) -> Result<Value> {
+    async fn credentials_json(&self, tenant_id: &TenantId) -> Result<Value> {
         Ok(self
             .store
             .list_credentials(tenant_id)
@@ -496,7 +499,7 @@ impl Admin {
 
     fn event(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         change: &Change,
         status: u16,
         resource_id: Option<&str>,
@@ -521,7 +524,7 @@ impl Admin {
         change: Change<'_>,
         result: Result<Value>,
     ) -> Result<Value> {
-        let Some(tenant) = store::parse_id(tenant_id) else {
+        let Ok(tenant) = TenantId::parse(tenant_id) else {
             return result;
         };
         let (status, resource_id) = match &result {
@@ -597,15 +600,16 @@ impl<'a> Change<'a> {
     }
 }
 
-fn provisioning_off(tenant_id: &str) -> AdminError {
+fn provisioning_off(tenant_id: &TenantId) -> AdminError {
     AdminError::Conflict(format!(
         "provisioning is disabled for tenant {tenant_id}: `scimctl provisioning enable \
          {tenant_id}` turns it on and issues its first token"
     ))
 }
 
-fn parse_tenant(raw: &str) -> Result<String> {
-    store::parse_id(raw).ok_or_else(|| AdminError::NotFound(format!("no tenant {raw}")))
+/// Tenant ids are ULIDs; anything else names no tenant.
+fn parse_tenant(raw: &str) -> Result<TenantId> {
+    TenantId::parse(raw).map_err(|_| AdminError::NotFound(format!("no tenant {raw}")))
 }
 
 fn missing_tenant(err: StoreError, tenant: &str) -> AdminError {
@@ -616,8 +620,8 @@ fn missing_tenant(err: StoreError, tenant: &str) -> AdminError {
 }
 
 /// Credential ids are ULIDs; anything else names no credential.
-fn parse_credential(tenant: &str, raw: &str) -> Result<String> {
-    store::parse_id(raw).ok_or_else(|| missing_credential(StoreError::NotFound, tenant, raw))
+fn parse_credential(tenant: &str, raw: &str) -> Result<CredentialId> {
+    CredentialId::parse(raw).map_err(|_| missing_credential(StoreError::NotFound, tenant, raw))
 }
 
 fn missing_credential(err: StoreError, tenant: &str, credential: &str) -> AdminError {
@@ -629,7 +633,7 @@ fn missing_credential(err: StoreError, tenant: &str, credential: &str) -> AdminE
     }
 }
 
-fn new_credential(tenant_id: &str, new: &NewCredential) -> Result<(Credential, String)> {
+fn new_credential(tenant_id: &TenantId, new: &NewCredential) -> Result<(Credential, String)> {
     if new.expires_in_days > MAX_TOKEN_DAYS {
         return Err(AdminError::Invalid(format!(
             "a token expires in at most {MAX_TOKEN_DAYS} days (0: never)"
@@ -649,7 +653,7 @@ fn new_credential(tenant_id: &str, new: &NewCredential) -> Result<(Credential, S
         )
     });
     let credential = Credential {
-        tenant_id: tenant_id.to_string(),
+        tenant_id: tenant_id.clone(),
         id: issued.credential_id.clone(),
         status: CredentialStatus::Enabled,
         description: new.description.clone(),
@@ -711,7 +715,7 @@ pub fn audit_json(event: &AuditEvent) -> Value {
     })
 }
 
-fn delete_progress_json(tenant_id: &str, done: &DeleteProgress) -> Value {
+fn delete_progress_json(tenant_id: &TenantId, done: &DeleteProgress) -> Value {
     json!({
         "tenantId": tenant_id,
         "complete": done.complete,
@@ -773,8 +777,8 @@ mod tests {
 
     fn credential(expires: Option<String>) -> Credential {
         Credential {
-            tenant_id: "T".into(),
-            id: "C".into(),
+            tenant_id: TenantId::generate(),
+            id: CredentialId::generate(),
             status: CredentialStatus::Enabled,
             description: "d".into(),
             created: store::now(),

@@ -5,7 +5,7 @@
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::protocol::ScimError;
+use crate::protocol::{CredentialId, ScimError, TenantId};
 use crate::store::{self, Credential, CredentialStatus, Store, StoreError};
 
 pub const TOKEN_PREFIX: &str = "scimv2_";
@@ -13,7 +13,7 @@ const SECRET_BYTES: usize = 32;
 
 /// A freshly generated token and what is stored of it.
 pub struct IssuedToken {
-    pub credential_id: String,
+    pub credential_id: CredentialId,
     /// Shown once, never stored.
     pub token: String,
     pub secret_hash: String,
@@ -31,7 +31,7 @@ pub fn issue() -> Result<IssuedToken, getrandom::Error> {
     let mut secret = [0u8; SECRET_BYTES];
     getrandom::fill(&mut secret)?;
     let secret = hex(&secret);
-    let credential_id = ulid::Ulid::new().to_string();
+    let credential_id = CredentialId::generate();
     Ok(IssuedToken {
         token: format!("{TOKEN_PREFIX}{credential_id}_{secret}"),
         secret_hash: hash_secret(&secret),
@@ -40,10 +40,10 @@ pub fn issue() -> Result<IssuedToken, getrandom::Error> {
 }
 
 /// Splits a token into (credential id, secret); `None` if it is not shaped like one of ours.
-pub fn parse(token: &str) -> Option<(String, &str)> {
+pub fn parse(token: &str) -> Option<(CredentialId, &str)> {
     let rest = token.strip_prefix(TOKEN_PREFIX)?;
     let (id, secret) = rest.split_once('_')?;
-    let id = ulid::Ulid::from_string(id).ok()?.to_string();
+    let id = CredentialId::parse(id).ok()?;
     let well_formed = secret.len() == SECRET_BYTES * 2
         && secret
             .bytes()
@@ -67,8 +67,11 @@ pub fn verify(secret: &str, stored_hash: &str) -> bool {
         .into()
 }
 
-/// A well-formed id no credential has (ULID zero), looked up in place of a malformed token's.
-const DECOY_ID: &str = "00000000000000000000000000";
+/// A well-formed id no tenant or credential has (ULID zero), looked up in place of a malformed
+/// token's or tenant's.
+fn decoy<T: From<ulid::Ulid>>() -> T {
+    T::from(ulid::Ulid::nil())
+}
 /// Hashed in place of an unknown credential's secret.
 const DECOY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -79,7 +82,7 @@ const DECOY_HASH: &str = "000000000000000000000000000000000000000000000000000000
 /// was wrong.
 pub async fn authenticate(
     store: &Store,
-    tenant: Option<&str>,
+    tenant: Option<&TenantId>,
     authorization: Option<&str>,
 ) -> Result<Credential, ScimError> {
     let parsed = authorization
@@ -89,8 +92,9 @@ pub async fn authenticate(
         })
         .and_then(parse);
     let well_formed = parsed.is_some() && tenant.is_some();
-    let (credential_id, secret) = parsed.unwrap_or_else(|| (DECOY_ID.to_string(), DECOY_HASH));
-    let tenant = tenant.unwrap_or(DECOY_ID);
+    let (credential_id, secret) = parsed.unwrap_or_else(|| (decoy(), DECOY_HASH));
+    let decoy_tenant: TenantId = decoy();
+    let tenant = tenant.unwrap_or(&decoy_tenant);
     let credential = match store.get_credential(tenant, &credential_id).await {
         Ok(found) => found,
         Err(StoreError::Throttled) => return Err(ScimError::throttled()),
@@ -112,7 +116,7 @@ pub async fn authenticate(
     if !secret_matches
         || credential.status != CredentialStatus::Enabled
         || expired
-        || credential.tenant_id != tenant
+        || credential.tenant_id != *tenant
     {
         return Err(ScimError::unauthorized());
     }

@@ -2,7 +2,7 @@
 //! may call it, its errors, the audit trail it and SCIM writes leave, and deleting a tenant.
 mod common;
 
-use common::{admin_call, new_credential, Resp, TestApp};
+use common::{admin_call, new_credential, resource_id, Resp, TestApp};
 use serde_json::{json, Value};
 
 use scim_serverless::store::{AuditQuery, Store};
@@ -217,7 +217,12 @@ async fn the_acceptance_walkthrough() {
     assert_eq!(status.body["provisioning"], "disabled");
     assert_eq!(status.body["credentials"], json!([]));
     assert_eq!(
-        store.get_user(&tenant, &user).await.unwrap().user.id,
+        store
+            .get_user(&scim.tenant_id(), &resource_id(&user))
+            .await
+            .unwrap()
+            .user
+            .id,
         user,
         "users stay in the table"
     );
@@ -599,7 +604,7 @@ async fn deleting_a_tenant_removes_everything_in_bounded_batches() {
         .await
         .unwrap_err();
     assert_eq!(refused.status(), 409, "no new credential while deleting");
-    let undo = store.disable_provisioning(&t.tenant).await;
+    let undo = store.disable_provisioning(&t.tenant_id()).await;
     assert!(
         matches!(undo, Err(scim_serverless::store::StoreError::Limit(_))),
         "disabling must not undo a delete: {undo:?}"

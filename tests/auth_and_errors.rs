@@ -3,7 +3,7 @@ mod common;
 
 use common::{assert_scim_error, TestApp};
 use lambda_http::Body;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn bad_tokens_get_401_with_www_authenticate() {
@@ -216,4 +216,32 @@ async fn bodies_over_one_mebibyte_are_413() {
     let t = TestApp::new().await;
     let big = json!({"userName": "big", "displayName": "x".repeat(1024 * 1024)});
     assert_scim_error(&t.post("/Users", big).await, 413, None);
+}
+
+#[tokio::test]
+async fn a_resource_id_that_is_not_a_ulid_is_404_after_the_requests_own_errors() {
+    let t = TestApp::new().await;
+    let lower = t.user("lower@example.com").await.to_lowercase();
+    assert_eq!(t.get(&format!("/Users/{lower}")).await.status, 200);
+    let patch = |ops: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
+    for method in ["PUT", "PATCH", "DELETE"] {
+        let body = (method == "PATCH")
+            .then(|| patch(json!([{"op": "add", "path": "title", "value": "x"}])));
+        let body = body.or_else(|| (method == "PUT").then(|| json!({"userName": "x"})));
+        assert_scim_error(&t.call(method, "/Users/not-a-ulid", body).await, 404, None);
+    }
+    // The body is judged first, as for an id that is a ULID.
+    assert_scim_error(
+        &t.call("PUT", "/Users/not-a-ulid", Some(json!({"userName": 7})))
+            .await,
+        400,
+        Some("invalidValue"),
+    );
+    let member_filter = patch(json!([{"op": "remove", "path": "members[display eq \"x\"]"}]));
+    assert_scim_error(
+        &t.call("PATCH", "/Groups/not-a-ulid", Some(member_filter))
+            .await,
+        400,
+        Some("invalidFilter"),
+    );
 }

@@ -3,7 +3,7 @@
 //! rotation, last use recorded sparingly, and every bad token answered the same way.
 mod common;
 
-use common::{assert_scim_error, new_credential, TestApp};
+use common::{assert_scim_error, new_credential, resource_id, TestApp};
 use lambda_http::Body;
 use serde_json::Value;
 
@@ -109,7 +109,8 @@ async fn ten_concurrent_creates_on_an_empty_tenant_make_exactly_two() {
         .iter()
         .filter_map(|r| r.as_ref().err())
         .all(|e| matches!(e, AdminError::Conflict(_))));
-    assert_eq!(t.store().list_credentials(tenant).await.unwrap().len(), 2);
+    let tenant = tenant.parse().unwrap();
+    assert_eq!(t.store().list_credentials(&tenant).await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -131,7 +132,11 @@ async fn concurrent_rotations_and_creates_never_make_a_third() {
         .count();
     assert_eq!(made, 1, "one free slot, one new credential");
     assert_eq!(
-        t.store().list_credentials(&t.tenant).await.unwrap().len(),
+        t.store()
+            .list_credentials(&t.tenant_id())
+            .await
+            .unwrap()
+            .len(),
         2
     );
 }
@@ -172,7 +177,7 @@ async fn rotation_issues_a_new_token_and_finishing_removes_the_old_one() {
     assert_eq!(finished["removedCredentialId"], old.as_str());
     assert_eq!(t.status_with(&t.token).await, 401, "the old token is gone");
     assert_eq!(t.status_with(&new_token).await, 200);
-    let left = t.store().list_credentials(&t.tenant).await.unwrap();
+    let left = t.store().list_credentials(&t.tenant_id()).await.unwrap();
     assert_eq!(
         left.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
         [id(&started).as_str()]
@@ -201,7 +206,7 @@ async fn expired_credentials_get_401_and_no_expiry_is_allowed() {
     // A credential that expired a second ago (the admin surfaces only issue future expiries).
     let issued = auth::issue().unwrap();
     let expired = Credential {
-        tenant_id: t.tenant.clone(),
+        tenant_id: t.tenant_id(),
         id: issued.credential_id.clone(),
         status: CredentialStatus::Enabled,
         description: "expired".into(),
@@ -364,7 +369,12 @@ async fn disabling_provisioning_revokes_every_token_and_keeps_the_data() {
     assert_eq!(status["provisioning"], "disabled");
     assert_eq!(status["credentials"], serde_json::json!([]));
     assert_eq!(
-        t.store().get_user(&t.tenant, &user).await.unwrap().user.id,
+        t.store()
+            .get_user(&t.tenant_id(), &resource_id(&user))
+            .await
+            .unwrap()
+            .user
+            .id,
         user,
         "users stay"
     );
@@ -394,7 +404,11 @@ async fn disabling_provisioning_revokes_every_token_and_keeps_the_data() {
     );
     assert_eq!(t.status_with(&token(&second)).await, 401);
     assert_eq!(
-        t.store().list_credentials(&t.tenant).await.unwrap().len(),
+        t.store()
+            .list_credentials(&t.tenant_id())
+            .await
+            .unwrap()
+            .len(),
         1
     );
 }

@@ -3,7 +3,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{assert_scim_error, TestApp};
+use common::{assert_scim_error, resource_id, TestApp};
 use serde_json::{json, Value};
 
 fn member_ids(body: &Value) -> BTreeSet<String> {
@@ -213,7 +213,7 @@ async fn deleting_a_group_removes_its_member_items_and_frees_the_name() {
         .is_none());
     assert!(t
         .store()
-        .group_members(&t.tenant, &g)
+        .group_members(&t.tenant_id(), &resource_id(&g))
         .await
         .unwrap()
         .is_empty());
@@ -262,7 +262,7 @@ async fn large_groups_are_written_in_chunks_and_read_completely() {
     );
     assert!(t
         .store()
-        .group_members(&t.tenant, &g)
+        .group_members(&t.tenant_id(), &resource_id(&g))
         .await
         .unwrap()
         .is_empty());
@@ -382,4 +382,42 @@ async fn root_search_pages_across_users_then_groups() {
     let r = search(json!({"filter": "nosuch co \"x\""})).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.body["scimType"], "invalidFilter");
+}
+
+#[tokio::test]
+async fn a_member_id_that_is_not_a_ulid_is_named_in_the_400() {
+    let t = TestApp::new().await;
+    let a = t.user("a").await;
+    let g = t.group("G", std::slice::from_ref(&a)).await;
+    let r = t
+        .patch(
+            &format!("/Groups/{g}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": "not-an-id"}]}]),
+        )
+        .await;
+    assert_scim_error(&r, 400, Some("invalidValue"));
+    assert_eq!(
+        r.body["detail"],
+        "member \"not-an-id\" is not a user of this tenant"
+    );
+    let r = t
+        .call(
+            "PUT",
+            &format!("/Groups/{g}"),
+            Some(json!({"displayName": "G", "members": [{"value": a}, {"value": "zz"}]})),
+        )
+        .await;
+    assert_eq!(
+        r.body["detail"],
+        "member \"zz\" is not a user of this tenant"
+    );
+    // A lower-case ULID names the same user.
+    let r = t
+        .patch(
+            &format!("/Groups/{g}"),
+            json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", a.to_lowercase())}]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(member_ids(&r.body).is_empty());
 }

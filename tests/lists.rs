@@ -404,7 +404,7 @@ async fn counters_follow_creates_and_deletes_even_when_they_race() {
     let (counted, actual) = t
         .store()
         .recount(
-            &t.tenant,
+            &t.tenant_id(),
             scim_serverless::protocol::resource::ResourceKind::User,
         )
         .await

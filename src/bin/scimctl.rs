@@ -333,9 +333,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }),
             TokenAction::Check { tenant, token } => {
                 let header = format!("Bearer {token}");
+                // A tenant id that is not a ULID gets the same 401 as a bad token.
+                let tenant = scim_serverless::protocol::TenantId::parse(&tenant).ok();
                 let credential = scim_serverless::auth::authenticate(
                     admin.store(),
-                    Some(&tenant),
+                    tenant.as_ref(),
                     Some(&header),
                 )
                 .await

@@ -15,7 +15,7 @@ use lambda_http::{Body, Request, Response};
 
 use crate::auth;
 use crate::protocol::resource::ResourceKind;
-use crate::protocol::ScimError;
+use crate::protocol::{CredentialId, ScimError, TenantId};
 use crate::service::list::Limits;
 use crate::store::{counted, Actor, AuditEvent, Store};
 use request::{parse_route, Route, Target};
@@ -64,18 +64,19 @@ pub struct App {
 /// A request that passed routing and authentication.
 pub(crate) struct Ctx<'a> {
     pub store: &'a Store,
-    pub tenant: String,
+    pub tenant: TenantId,
     pub base_url: String,
     pub request: &'a Request,
     /// The credential that authenticated the request: the actor of its audit events.
-    pub credential_id: String,
+    pub credential_id: CredentialId,
     /// Set once a write has stored its audit event in its own transaction.
     audited: AtomicBool,
     pub limits: Limits,
 }
 
 impl Ctx<'_> {
-    /// The audit event of this request's write, answered with `status` if it succeeds.
+    /// The audit event of this request's write, answered with `status` if it succeeds. `id` is
+    /// the resource id as the URL gave it.
     pub fn audit_event(&self, kind: ResourceKind, id: Option<&str>, status: u16) -> AuditEvent {
         AuditEvent::new(
             &self.tenant,
@@ -159,11 +160,11 @@ impl App {
             })?;
         check_method(request.method(), &target)?;
         // Tenant ids are ULIDs; anything else is answered like an unknown tenant.
-        let tenant = crate::store::parse_id(&tenant);
+        let tenant = TenantId::parse(&tenant).ok();
         // Counted apart: the cost targets are per SCIM operation, authentication aside.
         let header = request::header(request, "authorization");
         let (authenticated, n) =
-            counted(auth::authenticate(&self.store, tenant.as_deref(), header)).await;
+            counted(auth::authenticate(&self.store, tenant.as_ref(), header)).await;
         auth_requests.store(n, Ordering::Relaxed);
         let credential = authenticated?;
         let tenant = credential.tenant_id.clone();

@@ -4,7 +4,7 @@ use lambda_http::Request;
 use serde_json::Value;
 
 use crate::protocol::resource::ResourceKind;
-use crate::protocol::ScimError;
+use crate::protocol::{ScimError, TenantId};
 
 /// Larger bodies get 413 (API Gateway would allow up to 10 MB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -26,6 +26,8 @@ pub enum Target {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
+    /// As the URL spells it: authentication parses it (a tenant id that is not a ULID gets the
+    /// same 401 as a bad token, after the same work).
     pub tenant: String,
     pub target: Target,
 }
@@ -130,7 +132,7 @@ pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
 }
 
 /// The public base URL of the tenant's SCIM API, for `meta.location` and `Location`.
-pub fn base_url(request: &Request, tenant: &str) -> String {
+pub fn base_url(request: &Request, tenant: &TenantId) -> String {
     let uri = request.uri();
     let host = uri
         .authority()

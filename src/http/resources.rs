@@ -14,8 +14,8 @@ use crate::protocol::resource::{normalize, ResourceKind};
 use crate::protocol::schema::SchemaSet;
 use crate::protocol::ScimError;
 use crate::service::list::Lists;
-use crate::service::resources::{names_version, Resources, Written};
-use crate::service::{etag, to_scim, Loaded};
+use crate::service::resources::{names_version, path_id, Resources, Written};
+use crate::service::{to_scim, Loaded};
 
 fn projection(ctx: &Ctx<'_>) -> Result<Projection, ScimError> {
     let params = query_params(ctx.request);
@@ -38,7 +38,7 @@ fn respond(ctx: &Ctx<'_>, status: u16, loaded: &Loaded, projection: &Projection)
         loaded.resource.kind,
         to_scim(&ctx.base_url, &loaded.resource, loaded.related.as_ref()),
     );
-    let mut headers = vec![("ETag", etag(&loaded.resource))];
+    let mut headers = vec![("ETag", loaded.resource.version.etag())];
     if status == 201 {
         if let Some(location) = body["meta"]["location"].as_str() {
             headers.push(("Location", location.to_string()));
@@ -72,13 +72,14 @@ pub(super) async fn get(
     let loaded = resources(ctx)
         .load(
             kind,
-            id,
+            &path_id(id)?,
             projection.includes(SchemaSet::standard(), "members"),
         )
         .await?;
     // RFC 7644 §3.14: unchanged since the version the client holds.
-    if header(ctx.request, "if-none-match").is_some_and(|h| names_version(h, &loaded.resource)) {
-        let headers = [("ETag", etag(&loaded.resource))];
+    let version = loaded.resource.version;
+    if header(ctx.request, "if-none-match").is_some_and(|h| names_version(h, version)) {
+        let headers = [("ETag", version.etag())];
         return Ok(response::with_headers(304, None, &headers));
     }
     Ok(respond(ctx, 200, &loaded, &projection))

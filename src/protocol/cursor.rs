@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::error::ScimError;
+use super::ids::TenantId;
 
 /// A cursor is valid this long after it was issued (advertised as `cursorTimeout`).
 pub const CURSOR_TIMEOUT_SECONDS: i64 = 3600;
@@ -21,7 +22,7 @@ pub const MAX_CURSOR_LEN: usize = 2048;
 pub struct CursorState {
     /// Tenant the cursor was issued to.
     #[serde(rename = "t")]
-    pub tenant: String,
+    pub tenant: TenantId,
     /// The query (`list::QueryKey`) it continues.
     #[serde(rename = "q")]
     pub query: String,
@@ -69,7 +70,7 @@ pub fn encode(key: &[u8], state: &CursorState) -> Result<String, ScimError> {
 pub fn decode(
     key: &[u8],
     token: &str,
-    tenant: &str,
+    tenant: &TenantId,
     query: &str,
     now: i64,
 ) -> Result<CursorState, ScimError> {
@@ -88,7 +89,7 @@ pub fn decode(
     mac.update(&payload);
     mac.verify_slice(&tag).map_err(|_| invalid())?;
     let state: CursorState = serde_json::from_slice(&payload).map_err(|_| invalid())?;
-    if state.tenant != tenant || state.query != query {
+    if state.tenant != *tenant || state.query != query {
         return Err(invalid());
     }
     if state.expires < now {
@@ -104,9 +105,16 @@ mod tests {
     use super::*;
     use crate::protocol::ScimType;
 
+    const T: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    const U: &str = "01BX5ZZKBKACTAV9WEVGEMMVRZ";
+
+    fn tenant(id: &str) -> TenantId {
+        TenantId::parse(id).unwrap()
+    }
+
     fn state() -> CursorState {
         CursorState {
-            tenant: "T".into(),
+            tenant: tenant(T),
             query: "q1".into(),
             kind_index: 0,
             position: Position::After([("PK".to_string(), "x#USER#1".to_string())].into()),
@@ -117,7 +125,10 @@ mod tests {
     #[test]
     fn a_cursor_round_trips_for_its_tenant_and_query() {
         let token = encode(b"key", &state()).unwrap();
-        assert_eq!(decode(b"key", &token, "T", "q1", 999).unwrap(), state());
+        assert_eq!(
+            decode(b"key", &token, &tenant(T), "q1", 999).unwrap(),
+            state()
+        );
     }
 
     #[test]
@@ -125,24 +136,24 @@ mod tests {
         let token = encode(b"key", &state()).unwrap();
         let kind = |r: Result<CursorState, ScimError>| r.unwrap_err().scim_type;
         assert_eq!(
-            kind(decode(b"other", &token, "T", "q1", 0)),
+            kind(decode(b"other", &token, &tenant(T), "q1", 0)),
             Some(ScimType::InvalidCursor)
         );
         assert_eq!(
-            kind(decode(b"key", &token, "U", "q1", 0)),
+            kind(decode(b"key", &token, &tenant(U), "q1", 0)),
             Some(ScimType::InvalidCursor)
         );
         assert_eq!(
-            kind(decode(b"key", &token, "T", "q2", 0)),
+            kind(decode(b"key", &token, &tenant(T), "q2", 0)),
             Some(ScimType::InvalidCursor)
         );
         assert_eq!(
-            kind(decode(b"key", &token, "T", "q1", 1_001)),
+            kind(decode(b"key", &token, &tenant(T), "q1", 1_001)),
             Some(ScimType::ExpiredCursor)
         );
         for junk in ["", ".", "abc", "a.b.c", "%%%.%%%", &"x".repeat(5000)] {
             assert_eq!(
-                kind(decode(b"key", junk, "T", "q1", 0)),
+                kind(decode(b"key", junk, &tenant(T), "q1", 0)),
                 Some(ScimType::InvalidCursor)
             );
         }
@@ -155,7 +166,7 @@ mod tests {
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).unwrap())
         );
         assert_eq!(
-            kind(decode(b"key", &forged, "T", "q1", 0)),
+            kind(decode(b"key", &forged, &tenant(T), "q1", 0)),
             Some(ScimType::InvalidCursor)
         );
     }

@@ -5,6 +5,7 @@ pub mod cursor;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod ids;
 pub mod list;
 pub mod matcher;
 pub mod members;
@@ -16,3 +17,4 @@ pub mod schema;
 pub mod sort;
 
 pub use error::{ScimError, ScimType};
+pub use ids::{CredentialId, InvalidId, ResourceId, TenantId, Version};

@@ -18,7 +18,7 @@ use crate::protocol::planner::{self, Plan, SortRequest, Source};
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::schema::SchemaSet;
 use crate::protocol::sort::{self, SortOrder};
-use crate::protocol::ScimError;
+use crate::protocol::{ResourceId, ScimError, TenantId};
 use crate::store::{RangeRead, Store, StoredResource};
 
 use super::{to_scim, Loaded};
@@ -70,7 +70,7 @@ struct KindPage {
 
 pub struct Lists<'a> {
     pub store: &'a Store,
-    pub tenant: &'a str,
+    pub tenant: &'a TenantId,
     /// The tenant's SCIM base URL, for rendering candidates the residual filter checks.
     pub base_url: &'a str,
     pub limits: Limits,
@@ -197,7 +197,7 @@ impl Lists<'_> {
                 cursor::encode(
                     &signing_key,
                     &CursorState {
-                        tenant: self.tenant.to_string(),
+                        tenant: self.tenant.clone(),
                         query: key.to_string(),
                         kind_index,
                         position,
@@ -403,7 +403,7 @@ impl Lists<'_> {
                         .group_members(self.tenant, &resource.id)
                         .await?
                         .into_iter()
-                        .collect::<BTreeSet<String>>(),
+                        .collect::<BTreeSet<ResourceId>>(),
                 ),
                 ResourceKind::User if groups => Some(
                     self.store

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Map, Value};
 
 use crate::protocol::resource::ResourceKind;
+use crate::protocol::ResourceId;
 use crate::store::StoredResource;
 
 /// Above this many members, `members[].$ref` (optional, RFC 7643 §4.2) is left out so that a group of
@@ -21,19 +22,18 @@ const MAX_MEMBERS_WITH_REF: usize = 20_000;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loaded {
     pub resource: StoredResource,
-    pub related: Option<BTreeSet<String>>,
-}
-
-/// `W/"{version}"`: the resource's weak ETag and `meta.version`.
-pub fn etag(resource: &StoredResource) -> String {
-    format!("W/\"{}\"", resource.version)
+    pub related: Option<BTreeSet<ResourceId>>,
 }
 
 /// The SCIM representation: stored attributes plus `id`, related ids and `meta`. `base` is the
 /// tenant's SCIM base URL (for `meta.location` and `$ref`).
-pub fn to_scim(base: &str, resource: &StoredResource, related: Option<&BTreeSet<String>>) -> Value {
+pub fn to_scim(
+    base: &str,
+    resource: &StoredResource,
+    related: Option<&BTreeSet<ResourceId>>,
+) -> Value {
     let mut out: Map<String, Value> = resource.attributes.clone();
-    out.insert("id".into(), Value::String(resource.id.clone()));
+    out.insert("id".into(), Value::String(resource.id.to_string()));
     if let Some(ids) = related.filter(|ids| !ids.is_empty()) {
         let (key, refs): (&str, Vec<Value>) = match resource.kind {
             ResourceKind::User => (
@@ -61,7 +61,7 @@ pub fn to_scim(base: &str, resource: &StoredResource, related: Option<&BTreeSet<
             "created": resource.created,
             "lastModified": resource.last_modified,
             "location": format!("{base}/{}/{}", resource.kind.endpoint(), resource.id),
-            "version": etag(resource),
+            "version": resource.version.etag(),
         }),
     );
     Value::Object(out)

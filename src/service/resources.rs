@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::{etag, Loaded};
+use super::Loaded;
 use crate::protocol::members::{self, MemberChanges};
 use crate::protocol::patch::{self, PatchOp};
 use crate::protocol::resource::{check_immutable, normalize, ResourceKind};
 use crate::protocol::schema::SchemaSet;
-use crate::protocol::ScimError;
-use crate::store::{parse_id, AuditEvent, Revision, Store, StoreError, StoredResource};
+use crate::protocol::{ResourceId, ScimError, TenantId, Version};
+use crate::store::{AuditEvent, Revision, Store, StoreError, StoredResource};
 
 /// A write that loses a race with another is re-read and re-applied, up to this often (20
 /// concurrent PATCHes of one user need up to 20 rounds).
@@ -27,13 +27,20 @@ pub struct Written {
 
 pub struct Resources<'a> {
     pub store: &'a Store,
-    pub tenant: &'a str,
+    pub tenant: &'a TenantId,
+}
+
+/// The id in a resource's URL: one that is not a ULID names no resource (404, as an unknown
+/// one). Replace, patch and delete take the id as the URL gave it and parse it where they read
+/// the resource, so the request's own errors (body, members) still come first.
+pub fn path_id(raw: &str) -> Result<ResourceId, ScimError> {
+    ResourceId::parse(raw).map_err(|_| StoreError::NotFound.into())
 }
 
 /// Whether an `If-Match` / `If-None-Match` value names the resource's current version: `*`,
 /// or a list of ETags, compared without their weak prefix (every ETag here is weak).
-pub fn names_version(header: &str, resource: &StoredResource) -> bool {
-    let current = etag(resource);
+pub fn names_version(header: &str, version: Version) -> bool {
+    let current = version.etag();
     let bare = |tag: &str| tag.trim().trim_start_matches("W/").to_string();
     header.trim() == "*" || header.split(',').any(|tag| bare(tag) == bare(&current))
 }
@@ -41,14 +48,22 @@ pub fn names_version(header: &str, resource: &StoredResource) -> bool {
 /// `If-Match` as the client sent it: 412 unless it names the current version.
 fn check_if_match(if_match: Option<&str>, resource: &StoredResource) -> Result<(), ScimError> {
     match if_match {
-        Some(wanted) if !names_version(wanted, resource) => {
+        Some(wanted) if !names_version(wanted, resource.version) => {
             Err(ScimError::precondition_failed(format!(
                 "If-Match {wanted} does not match the current version {}",
-                etag(resource)
+                resource.version.etag()
             )))
         }
         _ => Ok(()),
     }
+}
+
+/// The member ids of a request that name users (ULIDs); the others name nobody.
+fn user_ids(members: &BTreeSet<String>) -> BTreeSet<ResourceId> {
+    members
+        .iter()
+        .filter_map(|m| ResourceId::parse(m).ok())
+        .collect()
 }
 
 /// Takes `members` out of a group's attributes: they are stored as their own items.
@@ -68,7 +83,7 @@ impl Resources<'_> {
     pub async fn load(
         &self,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         with_members: bool,
     ) -> Result<Loaded, ScimError> {
         Ok(match kind {
@@ -90,7 +105,7 @@ impl Resources<'_> {
         })
     }
 
-    async fn members(&self, group_id: &str) -> Result<BTreeSet<String>, ScimError> {
+    async fn members(&self, group_id: &ResourceId) -> Result<BTreeSet<ResourceId>, ScimError> {
         Ok(self
             .store
             .group_members(self.tenant, group_id)
@@ -111,10 +126,9 @@ impl Resources<'_> {
             .store
             .create(self.tenant, kind, attributes, &members, audit)
             .await?;
-        let related = members.iter().filter_map(|m| parse_id(m)).collect();
         Ok(Loaded {
             resource,
-            related: Some(related),
+            related: Some(user_ids(&members)),
         })
     }
 
@@ -134,7 +148,8 @@ impl Resources<'_> {
             replace_with: take_members(kind, &mut attributes)?,
             ..MemberChanges::default()
         };
-        self.write(kind, id, if_match, with_members, audit, |current| {
+        let id = path_id(id)?;
+        self.write(kind, &id, if_match, with_members, audit, |current| {
             check_immutable(kind, &current.attributes, &attributes)?;
             Ok((attributes.clone(), changes.clone()))
         })
@@ -157,9 +172,10 @@ impl Resources<'_> {
             ResourceKind::Group => members::split(schemas, ops)?,
             ResourceKind::User => (MemberChanges::default(), ops),
         };
-        self.write(kind, id, if_match, with_members, audit, |current| {
+        let id = path_id(id)?;
+        self.write(kind, &id, if_match, with_members, audit, |current| {
             let mut attributes = current.attributes.clone();
-            patch::apply(schemas, kind, &current.id, &mut attributes, &ops)?;
+            patch::apply(schemas, kind, current.id.as_str(), &mut attributes, &ops)?;
             let attributes = normalize(kind, &Value::Object(attributes))?;
             check_immutable(kind, &current.attributes, &attributes)?;
             Ok((attributes, changes.clone()))
@@ -171,19 +187,25 @@ impl Resources<'_> {
     /// current members.
     async fn member_delta(
         &self,
-        group_id: &str,
+        group_id: &ResourceId,
         changes: &MemberChanges,
     ) -> Result<MemberDelta, ScimError> {
         Ok(match &changes.replace_with {
             Some(wanted) => {
                 let existing = self.members(group_id).await?;
-                let wanted: BTreeSet<String> = wanted
-                    .iter()
-                    .map(|m| parse_id(m).unwrap_or_else(|| m.clone()))
-                    .collect();
+                let wanted: BTreeSet<String> =
+                    wanted.iter().map(|m| members::canonical_id(m)).collect();
                 MemberDelta {
-                    add: wanted.difference(&existing).cloned().collect(),
-                    remove: existing.difference(&wanted).cloned().collect(),
+                    add: wanted
+                        .iter()
+                        .filter(|m| !existing.contains(m.as_str()))
+                        .cloned()
+                        .collect(),
+                    remove: existing
+                        .iter()
+                        .filter(|m| !wanted.contains(m.as_str()))
+                        .map(ResourceId::to_string)
+                        .collect(),
                     all: Some(wanted),
                 }
             }
@@ -200,7 +222,7 @@ impl Resources<'_> {
     async fn write(
         &self,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         if_match: Option<&str>,
         with_members: bool,
         audit: &AuditEvent,
@@ -221,7 +243,7 @@ impl Resources<'_> {
                     ResourceKind::User => current.related,
                     ResourceKind::Group if !with_members => None,
                     ResourceKind::Group => match delta.all {
-                        Some(all) => Some(all),
+                        Some(all) => Some(user_ids(&all)),
                         None => Some(self.members(&current.resource.id).await?),
                     },
                 };
@@ -245,7 +267,7 @@ impl Resources<'_> {
                     self.tenant,
                     &current.resource,
                     revision,
-                    &audit.about(&current.resource.id),
+                    &audit.about(current.resource.id.as_str()),
                 )
                 .await;
             let resource = match written {
@@ -260,13 +282,13 @@ impl Resources<'_> {
                 ResourceKind::User => current.related,
                 ResourceKind::Group if !with_members => None,
                 ResourceKind::Group => Some(match delta.all {
-                    Some(all) => all,
+                    Some(all) => user_ids(&all),
                     // The index may lag the write just made: show this request's own changes.
                     None => {
                         let mut ids = self.members(&resource.id).await?;
-                        ids.extend(delta.add.iter().filter_map(|m| parse_id(m)));
+                        ids.extend(user_ids(&delta.add));
                         for gone in &delta.remove {
-                            ids.remove(gone);
+                            ids.remove(gone.as_str());
                         }
                         ids
                     }
@@ -289,10 +311,11 @@ impl Resources<'_> {
         if_match: Option<&str>,
         audit: &AuditEvent,
     ) -> Result<(), ScimError> {
+        let id = path_id(id)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let current = self.load(kind, id, true).await?;
+            let current = self.load(kind, &id, true).await?;
             check_if_match(if_match, &current.resource)?;
             let related = current.related.unwrap_or_default();
             let deleted = self
@@ -301,7 +324,7 @@ impl Resources<'_> {
                     self.tenant,
                     &current.resource,
                     &related,
-                    &audit.about(&current.resource.id),
+                    &audit.about(current.resource.id.as_str()),
                 )
                 .await;
             match deleted {
@@ -328,7 +351,8 @@ async fn lost_race(attempt: u32) -> Result<(), ScimError> {
     Ok(())
 }
 
-/// Member ids to add and remove, and the complete new list when the request gave one.
+/// Member ids to add and remove, and the complete new list when the request gave one: as the
+/// client named them (the store refuses to add an id that is not a user's).
 struct MemberDelta {
     add: BTreeSet<String>,
     remove: BTreeSet<String>,

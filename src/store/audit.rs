@@ -6,7 +6,8 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::keys::*;
-use super::{get_n, get_s, n, now, opt_s, s, Action, Item, Store, StoreError};
+use super::{get_id, get_n, get_s, kind_attr, n, now, opt_s, s, Action, Item, Store, StoreError};
+use crate::protocol::{CredentialId, TenantId};
 
 /// Days an audit event is kept unless `AUDIT_RETENTION_DAYS` says otherwise (0 keeps them forever).
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
@@ -14,13 +15,13 @@ pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
 /// Who acted: a SCIM credential, or an administrator (an IAM principal, or `scimctl` and its user).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    Credential(String),
+    Credential(CredentialId),
     Admin(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// RFC 3339, millisecond precision.
     pub time: String,
     /// Unique per event (a ULID), so two events in one millisecond both survive.
@@ -32,6 +33,8 @@ pub struct AuditEvent {
     pub action: String,
     /// `User`, `Group`, `Credential`, `Tenant`.
     pub resource_type: String,
+    /// The id the action named, as it was given: a failed request may name one that is not an
+    /// id at all (`DELETE /Users/nonsense`), and its event records that.
     pub resource_id: Option<String>,
     /// The HTTP status the action answered with.
     pub status: u16,
@@ -39,7 +42,7 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     pub fn new(
-        tenant_id: &str,
+        tenant_id: &TenantId,
         actor: Actor,
         method: &str,
         action: &str,
@@ -48,7 +51,7 @@ impl AuditEvent {
         status: u16,
     ) -> Self {
         AuditEvent {
-            tenant_id: tenant_id.to_string(),
+            tenant_id: tenant_id.clone(),
             time: now(),
             event_id: ulid::Ulid::new().to_string(),
             actor,
@@ -68,7 +71,7 @@ impl AuditEvent {
         }
     }
 
-    pub fn credential_id(&self) -> Option<&str> {
+    pub fn credential_id(&self) -> Option<&CredentialId> {
         match &self.actor {
             Actor::Credential(id) => Some(id),
             Actor::Admin(_) => None,
@@ -90,8 +93,8 @@ impl AuditEvent {
         let mut item = Item::from([
             (PK.into(), s(audit_pk(&self.tenant_id))),
             (SK.into(), s(self.sort_key())),
-            ("kind".into(), s("AuditEvent")),
-            ("tenantId".into(), s(&self.tenant_id)),
+            kind_attr(ItemKind::AuditEvent),
+            ("tenantId".into(), s(self.tenant_id.as_str())),
             ("time".into(), s(&self.time)),
             ("eventId".into(), s(&self.event_id)),
             ("method".into(), s(&self.method)),
@@ -100,7 +103,7 @@ impl AuditEvent {
             ("status".into(), n(self.status)),
         ]);
         match &self.actor {
-            Actor::Credential(id) => item.insert("credentialId".into(), s(id)),
+            Actor::Credential(id) => item.insert("credentialId".into(), s(id.as_str())),
             Actor::Admin(principal) => item.insert("principal".into(), s(principal)),
         };
         if let Some(id) = &self.resource_id {
@@ -116,12 +119,12 @@ impl AuditEvent {
 
     fn from_item(item: &Item) -> Result<Self, StoreError> {
         let actor = match (opt_s(item, "credentialId"), opt_s(item, "principal")) {
-            (Some(id), _) => Actor::Credential(id),
+            (Some(_), _) => Actor::Credential(get_id(item, "credentialId")?),
             (None, Some(principal)) => Actor::Admin(principal),
             (None, None) => return Err(StoreError::Corrupt("audit event without actor".into())),
         };
         Ok(AuditEvent {
-            tenant_id: get_s(item, "tenantId")?.into(),
+            tenant_id: get_id(item, "tenantId")?,
             time: get_s(item, "time")?.into(),
             event_id: get_s(item, "eventId")?.into(),
             actor,
@@ -136,7 +139,8 @@ impl AuditEvent {
 }
 
 /// Which events to list: newest first, optionally only one credential's, only since a time, and
-/// only older than a previous page's cursor.
+/// only older than a previous page's cursor. `credential_id` is a filter, kept as the
+/// administrator typed it: one that is no credential's id selects no events.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     pub credential_id: Option<String>,
@@ -197,7 +201,7 @@ impl Store {
     /// after reading, so a sparse credential may take several reads per page.
     pub async fn list_audit(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         query: &AuditQuery,
     ) -> Result<AuditPage, StoreError> {
         let limit = query.limit.max(1);
@@ -263,8 +267,8 @@ mod tests {
     #[test]
     fn events_round_trip_through_items_with_a_ttl() {
         let event = AuditEvent::new(
-            "T",
-            Actor::Credential("C".into()),
+            &TenantId::generate(),
+            Actor::Credential(CredentialId::generate()),
             "POST",
             "create",
             "User",

@@ -3,6 +3,7 @@
 //! tenant's items.
 
 use crate::protocol::resource::ResourceKind;
+use crate::protocol::{CredentialId, ResourceId, TenantId};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -20,6 +21,86 @@ pub const GSI4SK: &str = "GSI4SK";
 /// Reserved for audit events, which expire.
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
+/// The attribute naming what an item is (its values: [`ItemKind`]).
+pub const KIND: &str = "kind";
+
+/// What an item is: the value of its `kind` attribute. Every item the store writes has one except
+/// the name guards (`UNIQUE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    User,
+    Group,
+    /// A user's membership of a group, in the user's partition.
+    Membership,
+    Tenant,
+    Credential,
+    AuditEvent,
+    /// One shard of a tenant's per-kind resource count.
+    Counter,
+    /// Where an index page starts, for one query.
+    Bookmark,
+    /// The table's cursor-signing key.
+    CursorKey,
+}
+
+impl ItemKind {
+    pub const ALL: [ItemKind; 9] = [
+        ItemKind::User,
+        ItemKind::Group,
+        ItemKind::Membership,
+        ItemKind::Tenant,
+        ItemKind::Credential,
+        ItemKind::AuditEvent,
+        ItemKind::Counter,
+        ItemKind::Bookmark,
+        ItemKind::CursorKey,
+    ];
+
+    /// The value stored in the `kind` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::User => "User",
+            ItemKind::Group => "Group",
+            ItemKind::Membership => "Membership",
+            ItemKind::Tenant => "Tenant",
+            ItemKind::Credential => "Credential",
+            ItemKind::AuditEvent => "AuditEvent",
+            ItemKind::Counter => "Counter",
+            ItemKind::Bookmark => "Bookmark",
+            ItemKind::CursorKey => "CursorKey",
+        }
+    }
+
+    /// The kind a stored `kind` value names, if any.
+    pub fn parse(raw: &str) -> Option<ItemKind> {
+        ItemKind::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+
+    /// The SCIM resource kind of a user or group item.
+    pub fn resource_kind(self) -> Option<ResourceKind> {
+        match self {
+            ItemKind::User => Some(ResourceKind::User),
+            ItemKind::Group => Some(ResourceKind::Group),
+            _ => None,
+        }
+    }
+}
+
+impl From<ResourceKind> for ItemKind {
+    fn from(kind: ResourceKind) -> Self {
+        match kind {
+            ResourceKind::User => ItemKind::User,
+            ResourceKind::Group => ItemKind::Group,
+        }
+    }
+}
+
+impl std::fmt::Display for ItemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Sort key of a user or group item.
 pub const RESOURCE_SK: &str = "RESOURCE";
 pub const UNIQUE_SK: &str = "UNIQUE";
@@ -33,25 +114,35 @@ fn kind_tag(kind: ResourceKind) -> &'static str {
 }
 
 /// Partition of one user or group: the resource item, and for a user its memberships.
-pub fn resource_pk(tenant: &str, kind: ResourceKind, id: &str) -> String {
+pub fn resource_pk(tenant: &TenantId, kind: ResourceKind, id: &ResourceId) -> String {
     format!("{tenant}#{}#{id}", kind_tag(kind))
 }
 
+/// A resource partition no item has: what a filter naming an id that cannot exist reads.
+pub fn no_resource_pk(tenant: &TenantId, kind: ResourceKind) -> String {
+    format!("{tenant}#{}#", kind_tag(kind))
+}
+
 /// Sort key of the membership item in the user's partition.
-pub fn member_of_sk(group_id: &str) -> String {
+pub fn member_of_sk(group_id: &ResourceId) -> String {
     format!("MEMBEROF#{group_id}")
 }
 
 pub const MEMBER_OF_PREFIX: &str = "MEMBEROF#";
 
 /// GSI1 partition listing every resource of a kind, ordered by id (ULIDs: creation order).
-pub fn collection_pk(tenant: &str, kind: ResourceKind) -> String {
+pub fn collection_pk(tenant: &TenantId, kind: ResourceKind) -> String {
     format!("{tenant}#{}S", kind_tag(kind))
 }
 
 /// GSI1 partition listing the members of a group, ordered by user id.
-pub fn members_pk(tenant: &str, group_id: &str) -> String {
+pub fn members_pk(tenant: &TenantId, group_id: &ResourceId) -> String {
     format!("{tenant}#MEMBERS#{group_id}")
+}
+
+/// A members partition no group has: what a filter naming a group id that cannot exist reads.
+pub fn no_members_pk(tenant: &TenantId) -> String {
+    format!("{tenant}#MEMBERS#")
 }
 
 /// The case-insensitive unique name: `userName` for users, `displayName` for groups.
@@ -60,25 +151,25 @@ pub fn name_key(name: &str) -> String {
 }
 
 /// GSI4 sort key: the last modification time (fixed-width UTC), then the id to make it unique.
-pub fn modified_sk(last_modified: &str, id: &str) -> String {
+pub fn modified_sk(last_modified: &str, id: &ResourceId) -> String {
     format!("{last_modified}#{id}")
 }
 
 /// GSI3 partition: lookup by externalId (case-exact, RFC 7643 §3.1).
-pub fn external_id_pk(tenant: &str, kind: ResourceKind, external_id: &str) -> String {
+pub fn external_id_pk(tenant: &TenantId, kind: ResourceKind, external_id: &str) -> String {
     format!("{tenant}#{}#EXTERNALID#{external_id}", kind_tag(kind))
 }
 
 /// The uniqueness guard item for a name: written in the same transaction as the resource.
-pub fn unique_pk(tenant: &str, kind: ResourceKind, name: &str) -> String {
+pub fn unique_pk(tenant: &TenantId, kind: ResourceKind, name: &str) -> String {
     format!("{tenant}#UNIQUE#{}#{}", kind_tag(kind), name_key(name))
 }
 
-pub fn tenant_pk(tenant: &str) -> String {
+pub fn tenant_pk(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}")
 }
 
-pub fn credential_sk(credential_id: &str) -> String {
+pub fn credential_sk(credential_id: &CredentialId) -> String {
     format!("CREDENTIAL#{credential_id}")
 }
 
@@ -88,12 +179,12 @@ pub const CREDENTIAL_PREFIX: &str = "CREDENTIAL#";
 pub const TENANTS_PK: &str = "TENANTS";
 
 /// Partition of a tenant's audit events, sorted by `{time}#{event id}`.
-pub fn audit_pk(tenant: &str) -> String {
+pub fn audit_pk(tenant: &TenantId) -> String {
     format!("{tenant}#AUDIT")
 }
 
 /// Partition of a tenant's list state: the resource counters and the index-paging bookmarks.
-pub fn lists_pk(tenant: &str) -> String {
+pub fn lists_pk(tenant: &TenantId) -> String {
     format!("{tenant}#LISTS")
 }
 
@@ -116,3 +207,22 @@ pub const CURSOR_KEY_SK: &str = "CURSOR_KEY";
 
 /// Audit events of deleted tenants (whose own audit partitions went with them).
 pub const TENANT_DELETIONS_PK: &str = "TENANTS#DELETED#AUDIT";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_kinds_round_trip_and_resource_kinds_keep_their_names() {
+        for kind in ItemKind::ALL {
+            assert_eq!(ItemKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ItemKind::parse("user"), None);
+        for kind in [ResourceKind::User, ResourceKind::Group] {
+            let item = ItemKind::from(kind);
+            assert_eq!(item.as_str(), kind.name());
+            assert_eq!(item.resource_kind(), Some(kind));
+        }
+        assert_eq!(ItemKind::Membership.resource_kind(), None);
+    }
+}

@@ -11,9 +11,10 @@ use aws_sdk_dynamodb::types::{KeysAndAttributes, Select, TransactWriteItem, Upda
 
 use super::keys::*;
 use super::resources::{build, key, StoredResource};
-use super::{backoff, get_s, n, parse_id, s, Action, Item, Store, StoreError};
+use super::{backoff, get_id, get_s, n, s, Action, Item, Store, StoreError};
 use crate::protocol::planner::{KeyCondition, Source};
 use crate::protocol::resource::ResourceKind;
+use crate::protocol::{ResourceId, TenantId};
 
 /// Where a read of an index range stopped: the key of the last entry returned, in the form
 /// DynamoDB takes as `ExclusiveStartKey`. Every key attribute of this table is a string.
@@ -91,7 +92,7 @@ fn sort_condition(
 }
 
 impl RangeQuery {
-    fn of(tenant: &str, kind: ResourceKind, source: &Source) -> Option<Self> {
+    fn of(tenant: &TenantId, kind: ResourceKind, source: &Source) -> Option<Self> {
         let collection = || {
             (
                 "GSI1PK = :pk".to_string(),
@@ -125,7 +126,10 @@ impl RangeQuery {
                     // An id that cannot exist has no members: a key no item has.
                     vec![(
                         ":pk",
-                        members_pk(tenant, &parse_id(group).unwrap_or_default()),
+                        ResourceId::parse(group).map_or_else(
+                            |_| no_members_pk(tenant),
+                            |group| members_pk(tenant, &group),
+                        ),
                     )],
                     &[PK, SK, GSI1PK, GSI1SK],
                     Some(MemberIds::FromGsi1Sk),
@@ -136,10 +140,9 @@ impl RangeQuery {
                     vec![
                         (
                             ":pk",
-                            resource_pk(
-                                tenant,
-                                ResourceKind::User,
-                                &parse_id(user).unwrap_or_default(),
+                            ResourceId::parse(user).map_or_else(
+                                |_| no_resource_pk(tenant, ResourceKind::User),
+                                |user| resource_pk(tenant, ResourceKind::User, &user),
                             ),
                         ),
                         (":prefix", MEMBER_OF_PREFIX.to_string()),
@@ -179,13 +182,16 @@ impl RangeQuery {
             .collect()
     }
 
-    fn member_id(&self, item: &Item) -> Result<Option<String>, StoreError> {
+    fn member_id(&self, item: &Item) -> Result<Option<ResourceId>, StoreError> {
         Ok(match self.member_ids {
             None => None,
-            Some(MemberIds::FromGsi1Sk) => Some(get_s(item, GSI1SK)?.to_string()),
-            Some(MemberIds::FromSk) => get_s(item, SK)?
-                .strip_prefix(MEMBER_OF_PREFIX)
-                .map(String::from),
+            Some(MemberIds::FromGsi1Sk) => Some(get_id(item, GSI1SK)?),
+            Some(MemberIds::FromSk) => match get_s(item, SK)?.strip_prefix(MEMBER_OF_PREFIX) {
+                Some(group) => Some(ResourceId::parse(group).map_err(|_| {
+                    StoreError::Corrupt(format!("membership of a malformed group id {group}"))
+                })?),
+                None => None,
+            },
         })
     }
 }
@@ -199,7 +205,7 @@ impl Store {
     /// `count`, reading one more to learn whether another page follows.
     pub async fn read_range(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         read: RangeRead<'_>,
         from: Option<IndexKey>,
         skip: usize,
@@ -248,7 +254,7 @@ impl Store {
     /// Every candidate of a source, in index order (a union: by id), up to `cap` entries.
     pub async fn read_all(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
         source: &Source,
         cap: usize,
@@ -265,11 +271,17 @@ impl Store {
             ))
         };
         match source {
-            Source::Id(id) => match self.get(tenant, kind, id).await {
-                Ok(r) => Ok(vec![r]),
-                Err(StoreError::NotFound) => Ok(vec![]),
-                Err(e) => Err(e),
-            },
+            Source::Id(id) => {
+                // An id that cannot exist names nothing.
+                let Ok(id) = ResourceId::parse(id) else {
+                    return Ok(vec![]);
+                };
+                match self.get(tenant, kind, &id).await {
+                    Ok(r) => Ok(vec![r]),
+                    Err(StoreError::NotFound) => Ok(vec![]),
+                    Err(e) => Err(e),
+                }
+            }
             Source::ExternalId(external_id) => {
                 let query = self
                     .query()
@@ -322,7 +334,7 @@ impl Store {
     /// Entries of a range source: the counters for a whole collection, else a COUNT query.
     pub async fn range_total(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
         source: &Source,
     ) -> Result<usize, StoreError> {
@@ -346,7 +358,7 @@ impl Store {
     /// sources the users or groups they name (one BatchGetItem per 100), in entry order.
     async fn resources_of(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
         range: &RangeQuery,
         entries: &[Item],
@@ -365,7 +377,7 @@ impl Store {
             .iter()
             .map(|id| key(resource_pk(tenant, kind, id), RESOURCE_SK))
             .collect();
-        let mut by_id: HashMap<String, StoredResource> = HashMap::new();
+        let mut by_id: HashMap<ResourceId, StoredResource> = HashMap::new();
         for item in self.batch_get(keys, None).await? {
             let r = StoredResource::from_item(&item)?;
             by_id.insert(r.id.clone(), r);
@@ -424,7 +436,7 @@ impl Store {
     /// BatchGetItem.
     pub async fn list_state(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kinds: &[ResourceKind],
         bookmark: Option<(&str, usize)>,
     ) -> Result<(Vec<usize>, Option<IndexKey>), StoreError> {
@@ -463,7 +475,7 @@ impl Store {
     /// The bookmark at or below `start_index` nearest to it: one Query.
     pub async fn nearest_bookmark(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         query: &str,
         start_index: usize,
     ) -> Result<Option<(usize, IndexKey)>, StoreError> {
@@ -493,7 +505,7 @@ impl Store {
     /// Remembers where the page starting at `start_index` begins, for an hour.
     pub async fn put_bookmark(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         query: &str,
         start_index: usize,
         position: &IndexKey,
@@ -506,7 +518,7 @@ impl Store {
             .table_name(&self.table)
             .item(PK, s(lists_pk(tenant)))
             .item(SK, s(bookmark_sk(query, start_index)))
-            .item("kind", s("Bookmark"))
+            .item(KIND, s(ItemKind::Bookmark.as_str()))
             .item("position", s(position))
             .item(TTL_ATTRIBUTE, n(expires))
             .send()
@@ -517,7 +529,7 @@ impl Store {
     /// The transaction action that moves a kind's count by `delta`, on a shard chosen at random.
     pub(super) fn counter_action(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
         delta: i64,
     ) -> Result<Action, StoreError> {
@@ -529,7 +541,7 @@ impl Store {
             .set_key(Some(key(lists_pk(tenant), &counter_sk(kind, shard))))
             .update_expression("ADD n :delta SET kind = :kind")
             .expression_attribute_values(":delta", n(delta))
-            .expression_attribute_values(":kind", s("Counter"));
+            .expression_attribute_values(":kind", s(ItemKind::Counter.as_str()));
         Ok(Action {
             item: TransactWriteItem::builder()
                 .update(build(update.build())?)
@@ -572,7 +584,7 @@ impl Store {
                     .table_name(&self.table)
                     .item(PK, s(CONFIG_PK))
                     .item(SK, s(CURSOR_KEY_SK))
-                    .item("kind", s("CursorKey"))
+                    .item(KIND, s(ItemKind::CursorKey.as_str()))
                     .item("secret", s(encode_hex(&secret)))
                     .condition_expression("attribute_not_exists(PK)")
                     .send()
@@ -595,7 +607,7 @@ impl Store {
     /// (counted, actual). For checks and tests.
     pub async fn recount(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
     ) -> Result<(usize, usize), StoreError> {
         let (counts, _) = self.list_state(tenant, &[kind], None).await?;
@@ -660,7 +672,8 @@ mod tests {
         let t = "2024-01-01T00:00:00.000Z";
         let (_, gt) = sort_condition(GSI4SK, &KeyCondition::Gt(t.into()), true);
         let (_, ge) = sort_condition(GSI4SK, &KeyCondition::Ge(t.into()), true);
-        let key = modified_sk(t, "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        let id = ResourceId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap();
+        let key = modified_sk(t, &id);
         assert!(key.as_str() < gt.unwrap().as_str());
         assert!(key.as_str() >= ge.unwrap().as_str());
     }

@@ -21,11 +21,14 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
+use crate::protocol::Version;
+
 pub use audit::{Actor, AuditEvent, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION_DAYS};
 pub use count::{counted, counted_items, CountRequests};
 pub use error::StoreError;
+pub use keys::ItemKind;
 pub use lists::{IndexKey, RangePage, RangeRead};
-pub use resources::{parse_id, Revision, StoredResource, UserWithGroups};
+pub use resources::{Revision, StoredResource, UserWithGroups};
 pub use tenant_delete::DeleteProgress;
 pub use tenants::{Credential, CredentialStatus, Tenant, MAX_CREDENTIALS};
 
@@ -289,6 +292,26 @@ fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| StoreError::Corrupt(format!("missing number attribute {name}")))
+}
+
+/// An id attribute, parsed (`TenantId`, `ResourceId`, `CredentialId`): an item whose id does not
+/// parse is malformed.
+fn get_id<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+    get_s(item, name)?
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("malformed id attribute {name}")))
+}
+
+fn get_version(item: &Item, name: &str) -> Result<Version, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| Version::parse(v).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("missing number attribute {name}")))
+}
+
+/// The `kind` attribute of an item.
+fn kind_attr(kind: ItemKind) -> (String, AttributeValue) {
+    (keys::KIND.into(), s(kind.as_str()))
 }
 
 fn opt_s(item: &Item, name: &str) -> Option<String> {

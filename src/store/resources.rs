@@ -12,15 +12,17 @@ use serde_json::{Map, Value};
 use super::keys::*;
 use super::AuditEvent;
 use super::{
-    get_n, get_s, n, now, query_all, s, Action, Item, Store, StoreError, MAX_TRANSACTION_ACTIONS,
+    get_id, get_s, get_version, kind_attr, n, now, query_all, s, Action, Item, Store, StoreError,
+    MAX_TRANSACTION_ACTIONS,
 };
 use crate::protocol::resource::ResourceKind;
+use crate::protocol::{ResourceId, TenantId, Version};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredResource {
     pub kind: ResourceKind,
-    pub id: String,
-    pub version: u64,
+    pub id: ResourceId,
+    pub version: Version,
     pub created: String,
     pub last_modified: String,
     /// The SCIM attributes, as `resource::normalize` produced them.
@@ -32,7 +34,9 @@ pub struct StoredResource {
 pub struct Revision<'a> {
     /// The new attributes (equal to the current ones for a member-only change).
     pub attributes: Map<String, Value>,
-    /// Member ids to add and to remove (groups only).
+    /// Member ids to add and to remove (groups only), as the client named them (canonicalised by
+    /// `protocol::members`): an id that is not a ULID names no user, so adding it is refused
+    /// (`UnknownMember`, naming it) and removing it writes nothing.
     pub add: &'a BTreeSet<String>,
     pub remove: &'a BTreeSet<String>,
     /// The client named the version (`If-Match`): even a member-only change is written only at
@@ -43,12 +47,7 @@ pub struct Revision<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserWithGroups {
     pub user: StoredResource,
-    pub group_ids: Vec<String>,
-}
-
-/// Resource ids are ULIDs; anything else cannot name a stored resource.
-pub fn parse_id(raw: &str) -> Option<String> {
-    ulid::Ulid::from_string(raw).ok().map(|u| u.to_string())
+    pub group_ids: Vec<ResourceId>,
 }
 
 pub(super) fn name_attribute(kind: ResourceKind) -> &'static str {
@@ -69,12 +68,12 @@ impl StoredResource {
         self.attributes.get("externalId").and_then(Value::as_str)
     }
 
-    fn to_item(&self, tenant: &str) -> Result<Item, StoreError> {
+    fn to_item(&self, tenant: &TenantId) -> Result<Item, StoreError> {
         let mut item = Item::from([
             (PK.into(), s(resource_pk(tenant, self.kind, &self.id))),
             (SK.into(), s(RESOURCE_SK)),
-            ("kind".into(), s(self.kind.name())),
-            ("id".into(), s(&self.id)),
+            kind_attr(self.kind.into()),
+            ("id".into(), s(self.id.as_str())),
             ("version".into(), n(self.version)),
             ("created".into(), s(&self.created)),
             ("lastModified".into(), s(&self.last_modified)),
@@ -83,7 +82,7 @@ impl StoredResource {
                 serde_dynamo::to_attribute_value(&self.attributes)?,
             ),
             (GSI1PK.into(), s(collection_pk(tenant, self.kind))),
-            (GSI1SK.into(), s(&self.id)),
+            (GSI1SK.into(), s(self.id.as_str())),
         ]);
         if let Some(name) = self.unique_name() {
             item.insert(GSI2SK.into(), s(name_key(name)));
@@ -99,24 +98,28 @@ impl StoredResource {
     }
 
     pub(super) fn from_item(item: &Item) -> Result<Self, StoreError> {
-        let kind = match get_s(item, "kind")? {
-            "User" => ResourceKind::User,
-            "Group" => ResourceKind::Group,
-            other => return Err(StoreError::Corrupt(format!("unknown kind {other}"))),
-        };
+        let stored = get_s(item, KIND)?;
+        let kind = ItemKind::parse(stored)
+            .and_then(ItemKind::resource_kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown kind {stored}")))?;
         let attributes = item
             .get("attributes")
             .cloned()
             .ok_or_else(|| StoreError::Corrupt("missing attributes".into()))?;
         Ok(StoredResource {
             kind,
-            id: get_s(item, "id")?.to_string(),
-            version: get_n(item, "version")?,
+            id: get_id(item, "id")?,
+            version: get_version(item, "version")?,
             created: get_s(item, "created")?.to_string(),
             last_modified: get_s(item, "lastModified")?.to_string(),
             attributes: serde_dynamo::from_attribute_value(attributes)?,
         })
     }
+}
+
+/// A member id as the client named it: a user id if it is a ULID, else it names no user.
+fn member_id(raw: &str) -> Result<ResourceId, StoreError> {
+    ResourceId::parse(raw).map_err(|_| StoreError::UnknownMember(raw.to_string()))
 }
 
 pub(super) fn key(pk: String, sk: &str) -> Item {
@@ -171,7 +174,11 @@ impl Store {
         })
     }
 
-    fn bump_version(&self, tenant: &str, resource: &StoredResource) -> Result<Action, StoreError> {
+    fn bump_version(
+        &self,
+        tenant: &TenantId,
+        resource: &StoredResource,
+    ) -> Result<Action, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(
@@ -199,13 +206,13 @@ impl Store {
 
     fn guard(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
         name: &str,
-        owner: &str,
+        owner: &ResourceId,
     ) -> Result<Action, StoreError> {
         let mut item = key(unique_pk(tenant, kind, name), UNIQUE_SK);
-        item.insert("ownerId".into(), s(owner));
+        item.insert("ownerId".into(), s(owner.as_str()));
         self.put(
             item,
             "attribute_not_exists(PK)",
@@ -220,17 +227,17 @@ impl Store {
 
     fn release_guard(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
         name: &str,
-        owner: &str,
+        owner: &ResourceId,
     ) -> Result<Action, StoreError> {
         // A guard that is missing (an old inconsistency) is no reason to refuse the write.
         self.delete_action(
             key(unique_pk(tenant, kind, name), UNIQUE_SK),
             Some((
                 "attribute_not_exists(PK) OR ownerId = :owner",
-                Item::from([(":owner".into(), s(owner))]),
+                Item::from([(":owner".into(), s(owner.as_str()))]),
             )),
             StoreError::VersionConflict,
         )
@@ -239,9 +246,9 @@ impl Store {
     /// Checks that the user exists, then writes the membership item: both or neither.
     fn add_member(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_id: &ResourceId,
     ) -> Result<Vec<Action>, StoreError> {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
@@ -256,9 +263,9 @@ impl Store {
                 s(resource_pk(tenant, ResourceKind::User, user_id)),
             ),
             (SK.into(), s(member_of_sk(group_id))),
-            ("kind".into(), s("Membership")),
+            kind_attr(ItemKind::Membership),
             (GSI1PK.into(), s(members_pk(tenant, group_id))),
-            (GSI1SK.into(), s(user_id)),
+            (GSI1SK.into(), s(user_id.as_str())),
         ]);
         let put = Put::builder()
             .table_name(&self.table)
@@ -268,7 +275,7 @@ impl Store {
                 item: TransactWriteItem::builder()
                     .condition_check(build(check.build())?)
                     .build(),
-                on_fail: StoreError::UnknownMember(user_id.into()),
+                on_fail: StoreError::UnknownMember(user_id.to_string()),
             },
             Action {
                 item: TransactWriteItem::builder()
@@ -281,9 +288,9 @@ impl Store {
 
     fn remove_member(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_id: &ResourceId,
     ) -> Result<Vec<Action>, StoreError> {
         Ok(vec![self.delete_action(
             key(
@@ -297,19 +304,19 @@ impl Store {
 
     fn member_units(
         &self,
-        tenant: &str,
-        group_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
         add: &BTreeSet<String>,
         remove: &BTreeSet<String>,
     ) -> Result<Vec<Vec<Action>>, StoreError> {
         let mut units = Vec::with_capacity(add.len() + remove.len());
         for raw in add {
-            let id = parse_id(raw).ok_or_else(|| StoreError::UnknownMember(raw.clone()))?;
+            let id = member_id(raw)?;
             units.push(self.add_member(tenant, group_id, &id)?);
         }
         for raw in remove {
             // An id that cannot exist cannot be a member: removing it is a no-op.
-            if let Some(id) = parse_id(raw) {
+            if let Ok(id) = ResourceId::parse(raw) {
                 units.push(self.remove_member(tenant, group_id, &id)?);
             }
         }
@@ -320,7 +327,7 @@ impl Store {
     /// (BatchGetItem) so an unknown id fails the request before anything is written.
     async fn write_resource(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         anchor: Vec<Action>,
         units: Vec<Vec<Action>>,
         added: &BTreeSet<String>,
@@ -334,7 +341,7 @@ impl Store {
 
     pub async fn create(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
         attributes: Map<String, Value>,
         members: &BTreeSet<String>,
@@ -343,8 +350,8 @@ impl Store {
         let at = now();
         let resource = StoredResource {
             kind,
-            id: ulid::Ulid::new().to_string(),
-            version: 1,
+            id: ResourceId::generate(),
+            version: Version::FIRST,
             created: at.clone(),
             last_modified: at,
             attributes,
@@ -358,7 +365,7 @@ impl Store {
         if let Some(name) = resource.unique_name() {
             anchor.push(self.guard(tenant, kind, name, &resource.id)?);
         }
-        anchor.push(self.audit_action(&audit.about(&resource.id))?);
+        anchor.push(self.audit_action(&audit.about(resource.id.as_str()))?);
         anchor.push(self.counter_action(tenant, kind, 1)?);
         let units = self.member_units(tenant, &resource.id, members, &BTreeSet::new())?;
         self.write_resource(tenant, anchor, units, members).await?;
@@ -369,7 +376,7 @@ impl Store {
     /// changes. Returns the new state.
     pub async fn update(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         current: &StoredResource,
         revision: Revision<'_>,
         audit: &AuditEvent,
@@ -381,7 +388,7 @@ impl Store {
             pinned,
         } = revision;
         let updated = StoredResource {
-            version: current.version + 1,
+            version: current.version.next(),
             last_modified: now(),
             attributes,
             ..current.clone()
@@ -417,16 +424,15 @@ impl Store {
 
     pub async fn get(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
     ) -> Result<StoredResource, StoreError> {
-        let id = parse_id(id).ok_or(StoreError::NotFound)?;
         let item = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(resource_pk(tenant, kind, &id), RESOURCE_SK)))
+            .set_key(Some(key(resource_pk(tenant, kind, id), RESOURCE_SK)))
             .consistent_read(true)
             .send()
             .await?
@@ -436,14 +442,17 @@ impl Store {
     }
 
     /// The user and the ids of its groups: one partition, one strongly consistent query.
-    pub async fn get_user(&self, tenant: &str, id: &str) -> Result<UserWithGroups, StoreError> {
-        let id = parse_id(id).ok_or(StoreError::NotFound)?;
+    pub async fn get_user(
+        &self,
+        tenant: &TenantId,
+        id: &ResourceId,
+    ) -> Result<UserWithGroups, StoreError> {
         let mut user = None;
         let mut group_ids = Vec::new();
         let query = self
             .query()
             .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(resource_pk(tenant, ResourceKind::User, &id)))
+            .expression_attribute_values(":pk", s(resource_pk(tenant, ResourceKind::User, id)))
             .consistent_read(true);
         query_all(query, |page| {
             for item in page.items() {
@@ -451,7 +460,9 @@ impl Store {
                 if sk == RESOURCE_SK {
                     user = Some(StoredResource::from_item(item)?);
                 } else if let Some(group_id) = sk.strip_prefix(MEMBER_OF_PREFIX) {
-                    group_ids.push(group_id.to_string());
+                    group_ids.push(ResourceId::parse(group_id).map_err(|_| {
+                        StoreError::Corrupt(format!("membership of a malformed group id {sk}"))
+                    })?);
                 }
             }
             Ok(())
@@ -464,9 +475,9 @@ impl Store {
     /// Ids of a group's members, paging through GSI1.
     pub async fn group_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
+        tenant: &TenantId,
+        group_id: &ResourceId,
+    ) -> Result<Vec<ResourceId>, StoreError> {
         let mut members = Vec::new();
         let query = self
             .query()
@@ -476,7 +487,7 @@ impl Store {
             .projection_expression("GSI1SK");
         query_all(query, |page| {
             for item in page.items() {
-                members.push(get_s(item, GSI1SK)?.to_string());
+                members.push(get_id(item, GSI1SK)?);
             }
             Ok(())
         })
@@ -489,7 +500,7 @@ impl Store {
     /// way). Not transactional: it assumes the names are free, as a fresh tenant's are.
     pub async fn import(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
         attributes: Vec<Map<String, Value>>,
     ) -> Result<Vec<StoredResource>, StoreError> {
@@ -499,8 +510,8 @@ impl Store {
         for attributes in attributes {
             let resource = StoredResource {
                 kind,
-                id: ulid::Ulid::new().to_string(),
-                version: 1,
+                id: ResourceId::generate(),
+                version: Version::FIRST,
                 created: at.clone(),
                 last_modified: at.clone(),
                 attributes,
@@ -508,7 +519,7 @@ impl Store {
             let mut items = vec![resource.to_item(tenant)?];
             if let Some(name) = resource.unique_name() {
                 let mut guard = key(unique_pk(tenant, kind, name), UNIQUE_SK);
-                guard.insert("ownerId".into(), s(&resource.id));
+                guard.insert("ownerId".into(), s(resource.id.as_str()));
                 items.push(guard);
             }
             for item in items {
@@ -530,9 +541,9 @@ impl Store {
     /// gets `VersionConflict` and neither frees nor steals a name.
     pub async fn delete(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         resource: &StoredResource,
-        related: &BTreeSet<String>,
+        related: &BTreeSet<ResourceId>,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let units = related
@@ -563,12 +574,12 @@ impl Store {
 
     async fn ensure_users_exist(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         ids: &BTreeSet<String>,
     ) -> Result<(), StoreError> {
-        let ids: Vec<String> = ids
+        let ids: Vec<ResourceId> = ids
             .iter()
-            .map(|raw| parse_id(raw).ok_or_else(|| StoreError::UnknownMember(raw.clone())))
+            .map(|raw| member_id(raw))
             .collect::<Result<_, _>>()?;
         let keys: Vec<Item> = ids
             .iter()
@@ -578,10 +589,10 @@ impl Store {
             .batch_get(keys, Some("id"))
             .await?
             .iter()
-            .map(|item| get_s(item, "id").map(String::from))
-            .collect::<Result<BTreeSet<String>, _>>()?;
+            .map(|item| get_id(item, "id"))
+            .collect::<Result<BTreeSet<ResourceId>, _>>()?;
         if let Some(missing) = ids.iter().find(|id| !found.contains(*id)) {
-            return Err(StoreError::UnknownMember(missing.clone()));
+            return Err(StoreError::UnknownMember(missing.to_string()));
         }
         Ok(())
     }

@@ -6,8 +6,9 @@
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 
 use super::keys::*;
-use super::{get_s, opt_s, s, Item, Store, StoreError};
+use super::{get_id, opt_s, s, Item, Store, StoreError};
 use crate::protocol::resource::ResourceKind;
+use crate::protocol::{ResourceId, TenantId};
 
 /// Items deleted so far, by what they were.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,7 +40,7 @@ impl Store {
     /// overshoot it by less than one batch), reporting progress after each batch.
     pub async fn delete_tenant(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         budget: usize,
         mut progress: impl FnMut(&DeleteProgress),
     ) -> Result<DeleteProgress, StoreError> {
@@ -139,10 +140,10 @@ impl Store {
     /// A page of up to 100 resources of a kind, (id, unique name), and where the next starts.
     async fn collection_page(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
         start: Option<Item>,
-    ) -> Result<(Vec<(String, Option<String>)>, Option<Item>), StoreError> {
+    ) -> Result<(Vec<(ResourceId, Option<String>)>, Option<Item>), StoreError> {
         let name = super::resources::name_attribute(kind);
         let page = self
             .query()
@@ -163,14 +164,18 @@ impl Store {
                     .get("attributes")
                     .and_then(|a| a.as_m().ok())
                     .and_then(|a| opt_s(a, name));
-                Ok((get_s(item, "id")?.to_string(), unique))
+                Ok((get_id(item, "id")?, unique))
             })
             .collect::<Result<_, StoreError>>()?;
         Ok((resources, page.last_evaluated_key))
     }
 
     /// Keys of a group's membership items (they live in the members' partitions).
-    async fn member_keys(&self, tenant: &str, group_id: &str) -> Result<Vec<Item>, StoreError> {
+    async fn member_keys(
+        &self,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+    ) -> Result<Vec<Item>, StoreError> {
         self.all_keys(Some(GSI1), GSI1PK, &members_pk(tenant, group_id))
             .await
     }

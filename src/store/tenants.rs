@@ -5,14 +5,17 @@
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::keys::*;
-use super::{get_s, n, now, opt_s, query_all, s, Action, Item, Store, StoreError};
+use super::{
+    get_id, get_s, kind_attr, n, now, opt_s, query_all, s, Action, Item, Store, StoreError,
+};
+use crate::protocol::{CredentialId, TenantId};
 
 /// At most two credentials per tenant, as the IAM Identity Center and CloudSSO consoles allow.
 pub const MAX_CREDENTIALS: u64 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
-    pub id: String,
+    pub id: TenantId,
     pub name: String,
     pub created: String,
     /// Whether SCIM provisioning is on. Turning it off deletes every credential.
@@ -24,7 +27,7 @@ pub struct Tenant {
 impl Tenant {
     fn from_item(item: &Item) -> Result<Self, StoreError> {
         Ok(Tenant {
-            id: get_s(item, "id")?.into(),
+            id: get_id(item, "id")?,
             name: get_s(item, "name")?.into(),
             created: get_s(item, "created")?.into(),
             provisioning_enabled: opt_s(item, "provisioningState")
@@ -55,8 +58,8 @@ impl CredentialStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
-    pub tenant_id: String,
-    pub id: String,
+    pub tenant_id: TenantId,
+    pub id: CredentialId,
     pub status: CredentialStatus,
     pub description: String,
     pub created: String,
@@ -72,9 +75,9 @@ impl Credential {
         let mut item = Item::from([
             (PK.into(), s(tenant_pk(&self.tenant_id))),
             (SK.into(), s(credential_sk(&self.id))),
-            ("kind".into(), s("Credential")),
-            ("tenantId".into(), s(&self.tenant_id)),
-            ("id".into(), s(&self.id)),
+            kind_attr(ItemKind::Credential),
+            ("tenantId".into(), s(self.tenant_id.as_str())),
+            ("id".into(), s(self.id.as_str())),
             ("status".into(), s(self.status.as_str())),
             ("description".into(), s(&self.description)),
             ("created".into(), s(&self.created)),
@@ -91,8 +94,8 @@ impl Credential {
 
     fn from_item(item: &Item) -> Result<Self, StoreError> {
         Ok(Credential {
-            tenant_id: get_s(item, "tenantId")?.into(),
-            id: get_s(item, "id")?.into(),
+            tenant_id: get_id(item, "tenantId")?,
+            id: get_id(item, "id")?,
             status: match get_s(item, "status")? {
                 "enabled" => CredentialStatus::Enabled,
                 _ => CredentialStatus::Disabled,
@@ -109,7 +112,7 @@ impl Credential {
 impl Store {
     pub async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {
         let tenant = Tenant {
-            id: ulid::Ulid::new().to_string(),
+            id: TenantId::generate(),
             name: name.to_string(),
             created: now(),
             provisioning_enabled: true,
@@ -118,14 +121,14 @@ impl Store {
         let item = Item::from([
             (PK.into(), s(tenant_pk(&tenant.id))),
             (SK.into(), s(TENANT_SK)),
-            ("kind".into(), s("Tenant")),
-            ("id".into(), s(&tenant.id)),
+            kind_attr(ItemKind::Tenant),
+            ("id".into(), s(tenant.id.as_str())),
             ("name".into(), s(&tenant.name)),
             ("created".into(), s(&tenant.created)),
             ("credentialCount".into(), n(0)),
             ("provisioningState".into(), s(ENABLED)),
             (GSI1PK.into(), s(TENANTS_PK)),
-            (GSI1SK.into(), s(&tenant.id)),
+            (GSI1SK.into(), s(tenant.id.as_str())),
         ]);
         self.client
             .put_item()
@@ -137,7 +140,7 @@ impl Store {
         Ok(tenant)
     }
 
-    pub async fn get_tenant(&self, id: &str) -> Result<Tenant, StoreError> {
+    pub async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError> {
         let item = self
             .client
             .get_item()
@@ -224,8 +227,8 @@ impl Store {
     /// The credential, if it exists in this tenant: one GetItem.
     pub async fn get_credential(
         &self,
-        tenant: &str,
-        credential_id: &str,
+        tenant: &TenantId,
+        credential_id: &CredentialId,
     ) -> Result<Option<Credential>, StoreError> {
         let item = self
             .client
@@ -258,7 +261,7 @@ impl Store {
     }
 
     /// A tenant's credentials, strongly consistent: one Query.
-    pub async fn list_credentials(&self, tenant: &str) -> Result<Vec<Credential>, StoreError> {
+    pub async fn list_credentials(&self, tenant: &TenantId) -> Result<Vec<Credential>, StoreError> {
         let mut credentials = Vec::new();
         let query = self
             .query()
@@ -280,8 +283,8 @@ impl Store {
     /// credential.
     pub async fn set_credential_status(
         &self,
-        tenant: &str,
-        credential_id: &str,
+        tenant: &TenantId,
+        credential_id: &CredentialId,
         status: CredentialStatus,
     ) -> Result<Credential, StoreError> {
         let result = self
@@ -312,8 +315,8 @@ impl Store {
     /// Deletes a credential and frees its slot, in one transaction.
     pub async fn delete_credential(
         &self,
-        tenant: &str,
-        credential_id: &str,
+        tenant: &TenantId,
+        credential_id: &CredentialId,
     ) -> Result<(), StoreError> {
         let delete = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(&self.table)
@@ -381,17 +384,17 @@ impl Store {
 
     /// Turns provisioning off: every credential is deleted in the same transaction, so no request
     /// authenticates afterwards. Users and groups stay. Retries if a credential is created meanwhile.
-    pub async fn disable_provisioning(&self, tenant: &str) -> Result<usize, StoreError> {
+    pub async fn disable_provisioning(&self, tenant: &TenantId) -> Result<usize, StoreError> {
         self.switch_off(tenant, DISABLED).await
     }
 
     /// The first step of deleting a tenant: like disabling provisioning, and no credential can be
     /// added until the tenant item itself is deleted (the last step).
-    pub(super) async fn begin_tenant_delete(&self, tenant: &str) -> Result<usize, StoreError> {
+    pub(super) async fn begin_tenant_delete(&self, tenant: &TenantId) -> Result<usize, StoreError> {
         self.switch_off(tenant, DELETING).await
     }
 
-    async fn switch_off(&self, tenant: &str, state: &str) -> Result<usize, StoreError> {
+    async fn switch_off(&self, tenant: &TenantId, state: &str) -> Result<usize, StoreError> {
         // Only a delete may go on from `deleting`: disabling must not undo it.
         let condition = if state == DELETING {
             "attribute_exists(PK) AND credentialCount = :seen"

@@ -247,7 +247,7 @@ pub async fn measure() -> Vec<Row> {
     let thousand: Vec<String> = t
         .store()
         .import(
-            &t.tenant,
+            &t.tenant_id(),
             scim_serverless::protocol::resource::ResourceKind::User,
             (0..1000)
                 .map(|i| {
@@ -264,7 +264,7 @@ pub async fn measure() -> Vec<Row> {
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|u| u.id)
+        .map(|u| u.id.to_string())
         .collect();
     let big = t.group("Big", &[]).await;
     for op in ["add", "remove"] {

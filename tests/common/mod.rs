@@ -11,6 +11,7 @@ use serde_json::Value;
 use scim_serverless::admin::{self, Admin, NewCredential};
 use scim_serverless::http::admin::AdminApp;
 use scim_serverless::http::{App, Function};
+use scim_serverless::protocol::{ResourceId, TenantId};
 use scim_serverless::store::{table, Store};
 
 pub struct TestApp {
@@ -94,6 +95,11 @@ impl TestApp {
 
     pub fn store(&self) -> &Store {
         &self.app.store
+    }
+
+    /// This test's tenant, as the store takes it.
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant.parse().expect("the test tenant id is a ULID")
     }
 
     /// A request to `path` under this tenant's base URL, authenticated with its token.
@@ -198,6 +204,11 @@ impl TestApp {
         assert_eq!(r.status, 201, "{:?}", r.body);
         r.body["id"].as_str().expect("id").to_string()
     }
+}
+
+/// A resource id a response gave, as the store takes it.
+pub fn resource_id(id: &str) -> ResourceId {
+    id.parse().expect("a resource id is a ULID")
 }
 
 /// A credential description that never expires.
