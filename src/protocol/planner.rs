@@ -203,19 +203,7 @@ fn modified_bound(op: CompareOp, value: &str) -> Option<KeyCondition> {
         .ok()?
         .to_offset(time::UtcOffset::UTC);
     let sub_milli = at.nanosecond() % 1_000_000 != 0;
-    let floor = at
-        .replace_nanosecond(at.nanosecond() - at.nanosecond() % 1_000_000)
-        .ok()?;
-    let text = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        floor.year(),
-        u8::from(floor.month()),
-        floor.day(),
-        floor.hour(),
-        floor.minute(),
-        floor.second(),
-        floor.millisecond()
-    );
+    let text = super::resource::timestamp(at);
     // Stored times are whole milliseconds: with a finer bound b, `t > b` and `t >= b` are both
     // `t > floor(b)`, and `t < b`, `t <= b` are both `t <= floor(b)`.
     Some(match (op, sub_milli) {

@@ -652,6 +652,22 @@ fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
         .map(|(_, v)| v)
 }
 
+/// RFC 3339 UTC with millisecond precision (truncated): one fixed width, so stored timestamps
+/// compare as strings, and a filter's bound can be put in the same form.
+pub fn timestamp(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -323,17 +323,4 @@ pub fn now() -> String {
     timestamp(time::OffsetDateTime::now_utc())
 }
 
-/// RFC 3339 UTC with millisecond precision: one fixed width, so timestamps compare as strings.
-pub fn timestamp(at: time::OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
-}
+pub use crate::protocol::resource::timestamp;
