@@ -752,8 +752,10 @@ pub fn parse_since(raw: &str) -> Result<String> {
              a span like 30m, 12h, 7d; got {raw:?}"
         ))
     };
-    let split = raw.len().checked_sub(1).ok_or_else(invalid)?;
-    let (number, unit) = raw.split_at(split);
+    // The unit is the last character, whatever its width (`7é` must be refused, not split
+    // inside a character).
+    let unit_at = raw.char_indices().last().map(|(i, _)| i).ok_or_else(invalid)?;
+    let (number, unit) = (raw.get(..unit_at).unwrap_or(""), raw.get(unit_at..).unwrap_or(""));
     let amount: i64 = number.parse().map_err(|_| invalid())?;
     let unit_seconds = match unit {
         "s" => 1,
@@ -834,6 +836,9 @@ mod tests {
             "5y",
             "-3d",
             "yesterday",
+            "7é",
+            "é",
+            "1日",
             "2026-02-30",
             "99999999999d",
             "9223372036854775807d",
