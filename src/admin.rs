@@ -754,8 +754,15 @@ pub fn parse_since(raw: &str) -> Result<String> {
     };
     // The unit is the last character, whatever its width (`7é` must be refused, not split
     // inside a character).
-    let unit_at = raw.char_indices().last().map(|(i, _)| i).ok_or_else(invalid)?;
-    let (number, unit) = (raw.get(..unit_at).unwrap_or(""), raw.get(unit_at..).unwrap_or(""));
+    let unit_at = raw
+        .char_indices()
+        .last()
+        .map(|(i, _)| i)
+        .ok_or_else(invalid)?;
+    let (number, unit) = (
+        raw.get(..unit_at).unwrap_or(""),
+        raw.get(unit_at..).unwrap_or(""),
+    );
     let amount: i64 = number.parse().map_err(|_| invalid())?;
     let unit_seconds = match unit {
         "s" => 1,

@@ -371,9 +371,17 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// A table cell: stored text with control characters escaped, so no value can move the
+/// cursor or forge a line on the operator's terminal.
 fn text(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s
+            .chars()
+            .map(|c| match c.is_control() {
+                true => c.escape_unicode().to_string(),
+                false => c.to_string(),
+            })
+            .collect(),
         Value::Null => "-".into(),
         other => other.to_string(),
     }

@@ -40,6 +40,30 @@ pub struct AuditEvent {
     pub status: u16,
 }
 
+/// Longest client-supplied text an audit event keeps, in characters.
+pub const MAX_AUDIT_FIELD_CHARS: usize = 256;
+
+/// Client-supplied text (a failed request's URL id) as an audit event keeps it: at most
+/// [`MAX_AUDIT_FIELD_CHARS`] characters, control characters escaped (`\u{1b}`), so that nothing
+/// a client sends can forge lines or terminal codes where the trail is printed.
+pub fn safe_field(raw: &str) -> String {
+    let mut out: String = raw
+        .chars()
+        .take(MAX_AUDIT_FIELD_CHARS)
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_unicode().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if raw.chars().count() > MAX_AUDIT_FIELD_CHARS {
+        out.push('…');
+    }
+    out
+}
+
 impl AuditEvent {
     pub fn new(
         tenant_id: &TenantId,
@@ -58,7 +82,7 @@ impl AuditEvent {
             method: method.to_string(),
             action: action.to_string(),
             resource_type: resource_type.to_string(),
-            resource_id: resource_id.map(str::to_string),
+            resource_id: resource_id.map(safe_field),
             status,
         }
     }
@@ -66,7 +90,7 @@ impl AuditEvent {
     /// The same event about `id` (a created resource's id is only known once it is stored).
     pub fn about(&self, id: &str) -> Self {
         AuditEvent {
-            resource_id: Some(id.to_string()),
+            resource_id: Some(safe_field(id)),
             ..self.clone()
         }
     }
@@ -263,6 +287,17 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_fields_escape_control_characters_and_are_bounded() {
+        assert_eq!(safe_field("a\u{1b}[31mb\nc"), "a\\u{1b}[31mb\\u{a}c");
+        let long = "x".repeat(1000);
+        assert_eq!(safe_field(&long).chars().count(), MAX_AUDIT_FIELD_CHARS + 1);
+        assert_eq!(
+            safe_field("01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+            "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+        );
+    }
 
     #[test]
     fn events_round_trip_through_items_with_a_ttl() {
