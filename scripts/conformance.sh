@@ -19,7 +19,7 @@ mkdir -p "$LOCAL"
 write_lambda_env "$LOCAL/conformance.env"
 # The suite sends one request at a time: one warm instance per function, so no instance is
 # still starting (cargo run, under CI load) when a check's request arrives.
-start_api "$port" "$LOCAL/conformance.env" "$LOCAL/conformance-api.log" 1
+start_api "$port" "$LOCAL/conformance.env" "$LOGS/conformance-api.log" 1
 trap stop_api EXIT
 url="http://127.0.0.1:$port/$tenant/scim/v2"
 wait_for_api "$url" "$token"

@@ -50,7 +50,7 @@ if [ ! -f "$DEMO" ]; then
 fi
 
 write_lambda_env "$LOCAL/dev.env"
-start_api "$PORT" "$LOCAL/dev.env" "$LOCAL/api.log"
+start_api "$PORT" "$LOCAL/dev.env" "$LOGS/api.log"
 SCIM_URL="http://127.0.0.1:$PORT/$SCIM_TENANT/scim/v2"
 wait_for_api "$SCIM_URL" "$SCIM_TOKEN"
 
@@ -71,6 +71,6 @@ Administer it (tokens, rotation, audit, provisioning on/off) from another shell:
   target/debug/scimctl provisioning status $SCIM_TENANT
   target/debug/scimctl audit $SCIM_TENANT
 
-Function logs: $LOCAL/api.log   Data: $STATE   Stop: Ctrl-C
+Function logs: $LOGS/api.log   Data: $STATE   Stop: Ctrl-C (or SIGTERM)
 MSG
 wait "$WATCH_PGID"

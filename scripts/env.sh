@@ -3,7 +3,10 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-LOCAL="$ROOT/.local"
+LOCAL="${SCIM_LOCAL_DIR:-$ROOT/.local}"
+# Logs of the local functions live outside the project: `cargo lambda watch` watches the project
+# tree, and a log it writes inside it would be a change it logs again (a loop at RUST_LOG=trace).
+LOGS="${SCIM_LOG_DIR:-${TMPDIR:-/tmp}/scim-serverless-$(id -u)}"
 
 # Any credentials and region will do for a local endpoint; real AWS uses the caller's own.
 export AWS_REGION="${AWS_REGION:-us-east-1}"
@@ -56,16 +59,24 @@ stop_moto() {
   fi
 }
 
+# env_line NAME VALUE: one line of an env file, the value double-quoted (a RUST_LOG filter such as
+# `info,scim_serverless=debug` is refused by cargo-lambda's parser unquoted).
+env_line() {
+  local value="${2//\\/\\\\}"
+  printf '%s="%s"\n' "$1" "${value//\"/\\\"}"
+}
+
 # Writes the environment a local function process needs (for `cargo lambda watch --env-file`).
+# RUST_LOG goes to the functions only; the watcher itself logs at info.
 write_lambda_env() {
-  cat >"$1" <<ENV
-TABLE_NAME=$TABLE_NAME
-AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
-AWS_REGION=$AWS_REGION
-AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}
-AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}
-RUST_LOG=${RUST_LOG:-info}
-ENV
+  {
+    env_line TABLE_NAME "$TABLE_NAME"
+    env_line AWS_ENDPOINT_URL_DYNAMODB "$AWS_ENDPOINT_URL_DYNAMODB"
+    env_line AWS_REGION "$AWS_REGION"
+    env_line AWS_ACCESS_KEY_ID "${AWS_ACCESS_KEY_ID:-local}"
+    env_line AWS_SECRET_ACCESS_KEY "${AWS_SECRET_ACCESS_KEY:-local}"
+    env_line RUST_LOG "${RUST_LOG:-info}"
+  } >"$1"
 }
 
 # json_field FIELD: reads one field of a JSON object on stdin.
@@ -77,25 +88,41 @@ json_field() {
 # base URL (up to CONCURRENCY instances of each, default 4), in its own process group (WATCH_PGID)
 # so that stop_api ends it and every function it spawned.
 start_api() {
-  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$1" --env-file "$2" \
-    --concurrency "${4:-4}" >"$3" 2>&1 &
+  mkdir -p "$(dirname "$3")"
+  API_LOG="$3"
+  RUST_LOG=info setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$1" \
+    --env-file "$2" --concurrency "${4:-4}" >"$3" 2>&1 &
   WATCH_PGID=$!
 }
 
+# Stops the watcher and every function it started. The watcher ignores SIGTERM, so it gets
+# SIGINT (what Ctrl-C sends), then SIGKILL if it is still there after 5 s: the port is free after.
 stop_api() {
   if [ -n "${WATCH_PGID:-}" ]; then
-    kill -- "-$WATCH_PGID" 2>/dev/null || true
+    kill -INT -- "-$WATCH_PGID" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 -- "-$WATCH_PGID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL -- "-$WATCH_PGID" 2>/dev/null || true
     wait "$WATCH_PGID" 2>/dev/null || true
+    WATCH_PGID=
   fi
 }
 
-# wait_for_api URL TOKEN: until every function answers (the first start of each takes a while).
+# wait_for_api URL TOKEN: until every function answers (the first start of each takes a while);
+# fails at once, with the watcher's own words, if the watcher has died.
 wait_for_api() {
   local path
   for path in ServiceProviderConfig "Users?count=0" "Groups?count=0"; do
     for _ in $(seq 1 600); do
-      if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "$1/$path")" = 200 ]; then
+      if [ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "$1/$path")" = 200 ]; then
         continue 2
+      fi
+      if [ -n "${WATCH_PGID:-}" ] && ! kill -0 "$WATCH_PGID" 2>/dev/null; then
+        echo "cargo lambda watch stopped; its output ($API_LOG):" >&2
+        tail -n 20 "$API_LOG" >&2 || true
+        return 1
       fi
       sleep 1
     done
