@@ -37,17 +37,6 @@ async fn measure(t: &TestApp, path: &str) -> Measured {
     }
 }
 
-fn ids(body: &Value) -> Vec<String> {
-    body["Resources"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["id"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn row(users: usize, walk: &str, at: &str, m: &Measured) {
     println!(
         "| {users:>6} | {walk:<28} | {at:>7} | {:>8} | {:>10} | {:>8.1} |",
@@ -98,7 +87,7 @@ async fn scenario(n: usize, report_at: &[usize]) -> Result<u32, String> {
         if report_at.contains(&start) {
             row(n, "index, walking forward", &start.to_string(), &m);
         }
-        let page = ids(&m.body);
+        let page = common::listed_ids(&m.body);
         if page.is_empty() {
             break;
         }
@@ -147,7 +136,7 @@ async fn scenario(n: usize, report_at: &[usize]) -> Result<u32, String> {
         if report_at.contains(&position) {
             row(n, "cursor", &position.to_string(), &m);
         }
-        let page = ids(&m.body);
+        let page = common::listed_ids(&m.body);
         position += page.len();
         seen.extend(page);
         match m.body["nextCursor"].as_str() {

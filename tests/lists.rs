@@ -11,14 +11,7 @@ use serde_json::{json, Value};
 const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
 fn ids(r: &common::Resp) -> Vec<String> {
-    r.body["Resources"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|v| v["id"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
+    common::listed_ids(&r.body)
 }
 
 fn names(r: &common::Resp, attribute: &str) -> Vec<String> {

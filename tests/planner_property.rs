@@ -78,17 +78,6 @@ fn conjuncts(filter: &Filter) -> Vec<&Filter> {
     }
 }
 
-fn ids(body: &Value) -> Vec<String> {
-    body["Resources"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["id"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn every_plan_returns_what_the_matcher_selects() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -171,7 +160,7 @@ fn every_plan_returns_what_the_matcher_selects() {
                 return Ok(());
             }
             prop_assert_eq!(r.status, 200, "{} {:?}", text, r.body);
-            let got = ids(&r.body);
+            let got = common::listed_ids(&r.body);
             prop_assert_eq!(
                 r.body["totalResults"].as_u64(),
                 Some(expected.len() as u64),

@@ -294,6 +294,18 @@ fn encode(path: &str) -> String {
         .collect()
 }
 
+/// The ids of a ListResponse's `Resources`, in order.
+pub fn listed_ids(body: &Value) -> Vec<String> {
+    body["Resources"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["id"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn assert_scim_error(r: &Resp, status: u16, scim_type: Option<&str>) {
     assert_eq!(r.status, status, "{:?}", r.body);
     assert_eq!(
