@@ -44,8 +44,16 @@ wait_ready() {
   return 1
 }
 
+# port_free PORT: a new listener can bind it, as the watcher would (SO_REUSEADDR, so connections
+# left in TIME_WAIT by earlier requests do not count); waits up to 10 s for the kernel.
 port_free() {
-  python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+  for _ in $(seq 1 20); do
+    python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()' "$1" 2>/dev/null && return 0
+    sleep 0.5
+  done
+  return 1
 }
 
 # 1, 2, 4: a comma in RUST_LOG, logs outside the tree, SIGTERM.
@@ -64,7 +72,8 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 check "SIGTERM stops dev.sh" '[ "$stopped" = 0 ]'
-check "…and frees its port" 'port_free "$DEV_PORT"'
+check "…and frees its port" \
+  'port_free "$DEV_PORT" || { ss -tanp 2>/dev/null | grep ":$DEV_PORT " || true; false; }'
 
 # 3: RUST_LOG=trace, idle for 5 s: the log must not feed itself.
 start_dev trace trace
