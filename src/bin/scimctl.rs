@@ -66,6 +66,14 @@ enum Command {
         #[arg(long)]
         cursor: Option<String>,
     },
+    /// Verify every invariant of a tenant's data (name guards, memberships, counters, index
+    /// attributes); exit 1 if a problem remains. Scans the table in pages, with progress.
+    Check {
+        tenant: String,
+        /// Fix what is safe to fix: orphan guards and memberships, counters, index attributes.
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -362,6 +370,30 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             };
             (admin.audit_events(&tenant, &query).await?, audit_table)
         }
+        Command::Check { tenant, repair } => {
+            let tenant = scim_serverless::protocol::TenantId::parse(&tenant)
+                .map_err(|_| format!("{tenant} is not a tenant id"))?;
+            let report = admin
+                .store()
+                .check(&tenant, repair, |p| {
+                    eprintln!(
+                        "scanned {} item(s) in {} page(s), {} of this tenant",
+                        p.items_scanned, p.pages, p.tenant_items
+                    )
+                })
+                .await?;
+            let unresolved = report.unresolved();
+            let value = serde_json::to_value(&report)?;
+            if json {
+                println!("{value}");
+            } else {
+                println!("{}", check_table(&value));
+            }
+            if unresolved > 0 {
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
     };
     if json {
         println!("{value}");
@@ -464,6 +496,43 @@ fn audit_table(v: &Value) -> String {
     }
     if let Value::String(cursor) = &v["nextCursor"] {
         out.push_str(&format!("more: --cursor '{cursor}'\n"));
+    }
+    out.trim_end().to_string()
+}
+
+fn check_table(v: &Value) -> String {
+    let count = |name: &str| v.get(name).map_or_else(|| "-".into(), text);
+    let mut out = format!(
+        "tenant {}: {} user(s), {} group(s), {} membership(s), {} name guard(s); {} item(s) scanned\n",
+        count("tenant"),
+        count("users"),
+        count("groups"),
+        count("memberships"),
+        count("guards"),
+        count("itemsScanned")
+    );
+    let problems: Vec<&Value> = v.get("problems").map(rows).into_iter().flatten().collect();
+    if problems.is_empty() {
+        out.push_str("no problems found");
+        return out;
+    }
+    out.push_str(&format!(
+        "{:<22}  {:<8}  {:<60}  {}\n",
+        "PROBLEM", "REPAIRED", "ITEM", "DETAIL"
+    ));
+    for p in &problems {
+        let field = |name: &str| p.get(name).map_or_else(|| "-".into(), text);
+        out.push_str(&format!(
+            "{:<22}  {:<8}  {:<60}  {}\n",
+            field("kind"),
+            if p.get("repaired") == Some(&Value::Bool(true)) {
+                "yes"
+            } else {
+                "no"
+            },
+            format!("{} / {}", field("pk"), field("sk")),
+            field("detail")
+        ));
     }
     out.trim_end().to_string()
 }

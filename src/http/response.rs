@@ -24,7 +24,7 @@ pub fn error(err: &ScimError) -> Response<Body> {
     let mut headers = Vec::new();
     match err.status {
         401 => headers.push(("WWW-Authenticate", "Bearer realm=\"scim\"".to_string())),
-        429 => headers.push(("Retry-After", "1".to_string())),
+        429 | 503 => headers.push(("Retry-After", "1".to_string())),
         _ => {}
     }
     if let Some(allow) = &err.allow {

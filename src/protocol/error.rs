@@ -142,6 +142,15 @@ impl ScimError {
         )
     }
 
+    /// The data store failed after retries (see docs/reliability.md for what a retry sees).
+    pub fn unavailable() -> Self {
+        Self::new(
+            503,
+            None,
+            "the data store is unavailable; retry the request after the Retry-After delay",
+        )
+    }
+
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(500, None, detail)
     }

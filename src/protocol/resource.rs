@@ -54,7 +54,7 @@ use super::schema::{
     AttrType, AttributeDef, Mutability, Returned, SchemaDef, SchemaSet, Uniqueness,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceKind {
     User,
     Group,

@@ -23,6 +23,10 @@ pub enum StoreError {
     Throttled,
     #[error("concurrent transactions kept conflicting")]
     TransactionConflict,
+    /// DynamoDB failed (a 5xx, a timeout, a dropped connection) after the SDK's retries; nothing
+    /// was written, or (a dropped answer) the write may have landed: a retry tells.
+    #[error("DynamoDB is unavailable: {0}")]
+    Unavailable(String),
     #[error("DynamoDB request failed: {0}")]
     Backend(String),
     #[error("stored item is malformed: {0}")]
@@ -40,14 +44,35 @@ pub fn is_throttling(code: Option<&str>) -> bool {
     code.is_some_and(|c| THROTTLING_CODES.contains(&c))
 }
 
-impl<E, R> From<SdkError<E, R>> for StoreError
+/// Server-side failures DynamoDB names in the body, whatever the status.
+fn is_unavailable(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("InternalServerError" | "ServiceUnavailable" | "InternalFailure")
+    )
+}
+
+impl<E> From<SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>> for StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    fn from(err: SdkError<E, R>) -> Self {
+    fn from(err: SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>) -> Self {
         if is_throttling(err.code()) {
             return StoreError::Throttled;
+        }
+        let unavailable = match &err {
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(e) => {
+                e.raw().status().is_server_error() || is_unavailable(err.code())
+            }
+            _ => false,
+        };
+        if unavailable {
+            return StoreError::Unavailable(
+                aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string(),
+            );
         }
         StoreError::Backend(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string())
     }
@@ -73,6 +98,10 @@ impl From<StoreError> for ScimError {
             StoreError::Limit(detail) => ScimError::new(409, None, detail),
             StoreError::TooMany(detail) => ScimError::too_many(detail),
             StoreError::Throttled | StoreError::TransactionConflict => ScimError::throttled(),
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "DynamoDB unavailable after retries");
+                ScimError::unavailable()
+            }
             StoreError::Backend(detail) => {
                 tracing::error!(error = %detail, "DynamoDB request failed");
                 ScimError::internal("the data store failed; the request was not applied")

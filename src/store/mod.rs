@@ -2,8 +2,10 @@
 //! as attribute maps and nothing of HTTP.
 
 mod audit;
+mod check;
 mod count;
 mod error;
+pub mod faults;
 pub mod keys;
 mod lists;
 mod resources;
@@ -24,8 +26,10 @@ use aws_sdk_dynamodb::Client;
 use crate::protocol::Version;
 
 pub use audit::{Actor, AuditEvent, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION_DAYS};
+pub use check::{CheckReport, Problem, ProblemKind, Progress};
 pub use count::{counted, counted_items, CountRequests};
 pub use error::StoreError;
+pub use faults::{Fault, Faults};
 pub use keys::ItemKind;
 pub use lists::{IndexKey, RangePage, RangeRead};
 pub use resources::{Revision, StoredResource, UserWithGroups};
@@ -39,6 +43,8 @@ const MAX_BATCH_WRITE: usize = 25;
 /// DynamoDB allows at most 100 actions in one `TransactWriteItems`.
 const MAX_TRANSACTION_ACTIONS: usize = 100;
 const MAX_TRANSACTION_ATTEMPTS: u32 = 6;
+/// Attempts the SDK makes of one DynamoDB call before the error reaches us.
+pub const SDK_ATTEMPTS: u32 = 4;
 
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -105,10 +111,14 @@ impl Store {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            // One token per attempt of ours: the SDK's own retries of this call reuse it, so a
+            // retry after a lost answer is answered "done" by DynamoDB instead of failing its
+            // conditions (idempotent for 10 minutes).
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
+                .client_request_token(ulid::Ulid::new().to_string())
                 .send()
                 .await;
             let err = match result {
@@ -229,11 +239,31 @@ async fn query_all(
     }
 }
 
+/// The DynamoDB client of a process: the request counter, bounded retries, and the fault layer
+/// when `SCIM_FAULT_RATE` or `SCIM_FAULT_LATENCY_MS` asks for it.
 pub fn client_for(config: &aws_config::SdkConfig) -> Client {
-    let conf = aws_sdk_dynamodb::config::Builder::from(config)
+    client_with_faults(config, Faults::from_env())
+}
+
+/// [`client_for`] with the given fault layer (tests keep the handle to turn faults off).
+pub fn client_with_faults(config: &aws_config::SdkConfig, faults: Option<Arc<Faults>>) -> Client {
+    let mut conf = aws_sdk_dynamodb::config::Builder::from(config)
         .interceptor(CountRequests)
-        .build();
-    Client::from_conf(conf)
+        .retry_config(sdk_retries());
+    if let Some(faults) = faults {
+        conf = conf.http_client(faults::http_client(faults));
+    }
+    Client::from_conf(conf.build())
+}
+
+/// The SDK's retries of throttling, 5xx and dropped connections: 4 attempts, full jitter from
+/// 25 ms, at most 1 s apart, so a call gives up within about 2 s and a request stays far inside
+/// the Lambda timeout; our answer is then 429 or 503 with `Retry-After` and the IdP retries.
+fn sdk_retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(SDK_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(25))
+        .with_max_backoff(Duration::from_secs(1))
 }
 
 /// One action of a transaction, and what a failure of its condition means.

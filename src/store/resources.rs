@@ -68,7 +68,7 @@ impl StoredResource {
         self.attributes.get("externalId").and_then(Value::as_str)
     }
 
-    fn to_item(&self, tenant: &TenantId) -> Result<Item, StoreError> {
+    pub(super) fn to_item(&self, tenant: &TenantId) -> Result<Item, StoreError> {
         let mut item = Item::from([
             (PK.into(), s(resource_pk(tenant, self.kind, &self.id))),
             (SK.into(), s(RESOURCE_SK)),
