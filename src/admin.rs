@@ -42,7 +42,11 @@ impl AdminError {
             AdminError::NotFound(_) => 404,
             AdminError::Conflict(_) => 409,
             AdminError::Invalid(_) => 400,
-            AdminError::Store(StoreError::Throttled | StoreError::TransactionConflict) => 503,
+            AdminError::Store(
+                StoreError::Throttled
+                | StoreError::TransactionConflict
+                | StoreError::Unavailable(_),
+            ) => 503,
             AdminError::Store(_) => 500,
         }
     }
@@ -55,6 +59,7 @@ impl AdminError {
             AdminError::Store(StoreError::Throttled | StoreError::TransactionConflict) => {
                 "Throttled"
             }
+            AdminError::Store(StoreError::Unavailable(_)) => "Unavailable",
             AdminError::Store(_) => "InternalError",
         }
     }

@@ -122,6 +122,10 @@ mod tests {
     fn throttling_becomes_429_and_conditions_become_client_errors() {
         assert_eq!(ScimError::from(StoreError::Throttled).status, 429);
         assert_eq!(ScimError::from(StoreError::TransactionConflict).status, 429);
+        assert_eq!(
+            ScimError::from(StoreError::Unavailable("503".into())).status,
+            503
+        );
         let e = ScimError::from(StoreError::Uniqueness("taken".into()));
         assert_eq!(
             (e.status, e.scim_type.map(|t| t.as_str())),
