@@ -249,7 +249,8 @@ pub fn client_for(config: &aws_config::SdkConfig) -> Client {
 pub fn client_with_faults(config: &aws_config::SdkConfig, faults: Option<Arc<Faults>>) -> Client {
     let mut conf = aws_sdk_dynamodb::config::Builder::from(config)
         .interceptor(CountRequests)
-        .retry_config(sdk_retries());
+        .retry_config(sdk_retries())
+        .timeout_config(sdk_timeouts());
     if let Some(faults) = faults {
         conf = conf.http_client(faults::http_client(faults));
     }
@@ -259,6 +260,17 @@ pub fn client_with_faults(config: &aws_config::SdkConfig, faults: Option<Arc<Fau
 /// The SDK's retries of throttling, 5xx and dropped connections: 4 attempts, full jitter from
 /// 25 ms, at most 1 s apart, so a call gives up within about 2 s and a request stays far inside
 /// the Lambda timeout; our answer is then 429 or 503 with `Retry-After` and the IdP retries.
+/// A DynamoDB call that hangs (no answer on an open connection) is cut after 10 s and retried;
+/// a call with all its attempts ends within 20 s, inside the functions' 29 s timeout. A healthy
+/// call takes milliseconds, a 1 MB Query page well under a second.
+fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .operation_timeout(Duration::from_secs(20))
+        .build()
+}
+
 fn sdk_retries() -> aws_config::retry::RetryConfig {
     aws_config::retry::RetryConfig::standard()
         .with_max_attempts(SDK_ATTEMPTS)
