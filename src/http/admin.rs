@@ -26,6 +26,11 @@ impl AdminApp {
         AdminApp { store }
     }
 
+    /// One Lambda invocation: `handle`, with a panic in it answered 500 (the instance goes on).
+    pub async fn invoke(&self, request: Request) -> Response<Body> {
+        super::guard(self.handle(request), panic_response).await
+    }
+
     /// Handles one request; every failure is a JSON error with its status.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = std::time::Instant::now();
@@ -53,6 +58,16 @@ impl AdminApp {
         );
         response
     }
+}
+
+/// What an admin request that panicked is answered: the JSON error, without the panic's internals.
+pub fn panic_response() -> Response<Body> {
+    Refusal::new(
+        500,
+        "InternalError",
+        "the server failed while handling the request; it may or may not have been applied",
+    )
+    .response()
 }
 
 /// The IAM principal API Gateway's `AWS_IAM` authorizer verified, if the request went through it.
@@ -317,11 +332,12 @@ fn audit_query(request: &Request) -> Result<AuditQuery, Refusal> {
 /// The body of the admin Lambda's `main`.
 pub async fn serve() -> Result<(), lambda_http::Error> {
     super::init_tracing();
+    super::guard::log_panics();
     let app = AdminApp::new(Store::from_env().await?);
     let app = &app;
     lambda_http::run(lambda_http::service_fn(
         move |request: Request| async move {
-            Ok::<_, std::convert::Infallible>(app.handle(request).await)
+            Ok::<_, std::convert::Infallible>(app.invoke(request).await)
         },
     ))
     .await

@@ -3,6 +3,7 @@
 
 pub mod admin;
 mod discovery;
+mod guard;
 pub mod request;
 mod resources;
 pub mod response;
@@ -19,6 +20,8 @@ use crate::protocol::{CredentialId, ScimError, TenantId};
 use crate::service::list::Limits;
 use crate::store::{counted, Actor, AuditEvent, Store};
 use request::{parse_route, Route, Target};
+
+pub use guard::{guard, scim_panic_response};
 
 /// Which routes a Lambda function serves; `All` serves everything (tests, a single local server).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +124,11 @@ impl App {
     /// Handles one request. Never fails: every error becomes a SCIM error response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         self.handle_counted(request).await.0
+    }
+
+    /// One Lambda invocation: `handle`, with a panic in it answered 500 (the instance goes on).
+    pub async fn invoke(&self, request: Request) -> Response<Body> {
+        guard(self.handle(request), scim_panic_response).await
     }
 
     /// `handle`, also returning the DynamoDB requests it made.
@@ -296,11 +304,12 @@ pub fn init_tracing() {
 /// The body of each Lambda `main`: build the client once, then serve.
 pub async fn serve(function: Function) -> Result<(), lambda_http::Error> {
     init_tracing();
+    guard::log_panics();
     let app = App::new(Store::from_env().await?, function);
     let app = &app;
     lambda_http::run(lambda_http::service_fn(
         move |request: Request| async move {
-            Ok::<_, std::convert::Infallible>(app.handle(request).await)
+            Ok::<_, std::convert::Infallible>(app.invoke(request).await)
         },
     ))
     .await
