@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 use super::request::{json_body, query_params};
 use crate::admin::{self, Admin, AdminError, NewCredential};
-use crate::store::{AuditQuery, CredentialStatus, Store};
+use crate::protocol::TenantId;
+use crate::store::{counted, AuditQuery, CredentialStatus, Store};
 
 /// Items a `DELETE /admin/tenants/{id}` deletes per call before answering 202 (call again to go
 /// on), so one call stays well inside the function timeout.
@@ -26,9 +27,30 @@ impl AdminApp {
         AdminApp { store }
     }
 
-    /// One Lambda invocation: `handle`, with a panic in it answered 500 (the instance goes on).
+    /// One Lambda invocation: `handle`, with a panic in it answered 500 (the instance goes on),
+    /// and its metrics line.
     pub async fn invoke(&self, request: Request) -> Response<Body> {
-        super::guard(self.handle(request), panic_response).await
+        let started = std::time::Instant::now();
+        let tenant = match request
+            .uri()
+            .path()
+            .split('/')
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["", "admin", "tenants", tenant, ..] => TenantId::parse(tenant).ok(),
+            _ => None,
+        };
+        let (response, ddb_requests) =
+            super::guard(counted(self.handle(request)), || (panic_response(), 0)).await;
+        super::metrics::emit(&super::metrics::RequestMetrics {
+            function: "admin",
+            tenant: tenant.as_ref().map(TenantId::as_str),
+            status: response.status().as_u16(),
+            ddb_requests,
+            latency: started.elapsed(),
+        });
+        response
     }
 
     /// Handles one request; every failure is a JSON error with its status.

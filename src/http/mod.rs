@@ -4,6 +4,7 @@
 pub mod admin;
 mod discovery;
 mod guard;
+pub mod metrics;
 pub mod request;
 mod resources;
 pub mod response;
@@ -33,6 +34,16 @@ pub enum Function {
 }
 
 impl Function {
+    /// The function's name in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Users => "users",
+            Function::Groups => "groups",
+            Function::Discovery => "discovery",
+            Function::All => "all",
+        }
+    }
+
     fn serves(self, target: &Target) -> bool {
         let kind = match target {
             Target::Collection(k) | Target::Search(k) | Target::Resource(k, _) => Some(*k),
@@ -50,7 +61,7 @@ impl Function {
 
 /// DynamoDB requests one SCIM request made: authenticating it (one GetItem, plus an update of the
 /// credential's last use at most once a minute), and handling it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RequestCost {
     pub auth: u32,
     pub handler: u32,
@@ -126,9 +137,24 @@ impl App {
         self.handle_counted(request).await.0
     }
 
-    /// One Lambda invocation: `handle`, with a panic in it answered 500 (the instance goes on).
+    /// One Lambda invocation: `handle`, with a panic in it answered 500 (the instance goes on),
+    /// and its metrics line.
     pub async fn invoke(&self, request: Request) -> Response<Body> {
-        guard(self.handle(request), scim_panic_response).await
+        let started = Instant::now();
+        let tenant =
+            parse_route(request.uri().path()).and_then(|route| TenantId::parse(&route.tenant).ok());
+        let (response, cost) = guard(self.handle_counted(request), || {
+            (scim_panic_response(), RequestCost::default())
+        })
+        .await;
+        metrics::emit(&metrics::RequestMetrics {
+            function: self.function.name(),
+            tenant: tenant.as_ref().map(TenantId::as_str),
+            status: response.status().as_u16(),
+            ddb_requests: cost.auth + cost.handler,
+            latency: started.elapsed(),
+        });
+        response
     }
 
     /// `handle`, also returning the DynamoDB requests it made.
