@@ -31,16 +31,12 @@ impl AdminApp {
     /// and its metrics line.
     pub async fn invoke(&self, request: Request) -> Response<Body> {
         let started = std::time::Instant::now();
-        let tenant = match request
+        let tenant = request
             .uri()
             .path()
-            .split('/')
-            .collect::<Vec<_>>()
-            .as_slice()
-        {
-            ["", "admin", "tenants", tenant, ..] => TenantId::parse(tenant).ok(),
-            _ => None,
-        };
+            .strip_prefix("/admin/tenants/")
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|tenant| TenantId::parse(tenant).ok());
         let (response, ddb_requests) =
             super::guard(counted(self.handle(request)), || (panic_response(), 0)).await;
         super::metrics::emit(&super::metrics::RequestMetrics {
