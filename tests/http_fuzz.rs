@@ -14,7 +14,7 @@
 //! the case and proptest shrinks it), no 5xx, and every 4xx is a SCIM Error (or, for `/admin`,
 //! the admin JSON error) whose `status` is the HTTP status.
 //!
-//! Short run (the default, about a minute in a debug build with moto):
+//! Short run (the default, about 30 s in a debug build with moto):
 //!     cargo test --test http_fuzz
 //! Long run (cases per property; there are five):
 //!     FUZZ_CASES=2000 cargo test --test http_fuzz -- --nocapture
@@ -47,7 +47,7 @@ fn config() -> ProptestConfig {
     let cases = std::env::var("FUZZ_CASES")
         .ok()
         .and_then(|c| c.parse().ok())
-        .unwrap_or(150);
+        .unwrap_or(100);
     ProptestConfig {
         cases,
         max_shrink_iters: 512,
