@@ -158,9 +158,11 @@ impl Admin {
     /// A tenant, its provisioning state, its SCIM endpoint and its credentials.
     pub async fn show_tenant(&self, tenant_id: &str) -> Result<Value> {
         let tenant = self.tenant_in_any_state(tenant_id).await?;
-        let mut shown = tenant_json(&tenant);
-        shown["credentials"] = self.credentials_json(&tenant.id).await?;
-        Ok(shown)
+        let credentials = self.credentials_json(&tenant.id).await?;
+        Ok(with_fields(
+            tenant_json(&tenant),
+            [("credentials", credentials)],
+        ))
     }
 
     /// Deletes a tenant and everything it owns, about `budget` items per call at most; the answer
@@ -325,14 +327,16 @@ impl Admin {
                     )))
                 }
             };
-            let mut issued = self.issue(&tenant, new).await?;
-            issued["replaces"] = json!(old.id);
-            issued["next"] = json!(format!(
+            let issued = self.issue(&tenant, new).await?;
+            let next = format!(
                 "put the new token into the identity provider, check that it provisions, then run \
                  `scimctl token rotate {} --finish`",
                 tenant.id
-            ));
-            Ok(issued)
+            );
+            Ok(with_fields(
+                issued,
+                [("replaces", json!(old.id)), ("next", json!(next))],
+            ))
         }
         .await;
         self.audited(tenant_id, change, result).await
@@ -346,7 +350,9 @@ impl Admin {
         let result = async {
             let tenant = self.tenant(tenant_id).await?;
             let mut credentials = self.store.list_credentials(&tenant.id).await?;
-            if credentials.len() != 2 {
+            // The newer one (by creation) is the replacement.
+            credentials.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
+            let [old, new] = credentials.as_slice() else {
                 return Err(AdminError::Conflict(format!(
                     "no rotation in progress for tenant {}: it has {} credential(s); start one \
                      with `scimctl token rotate {}`",
@@ -354,10 +360,7 @@ impl Admin {
                     credentials.len(),
                     tenant.id
                 )));
-            }
-            // The newer one (by creation) is the replacement.
-            credentials.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
-            let (old, new) = (&credentials[0], &credentials[1]);
+            };
             let old_used_later = match (&old.last_used, &new.last_used) {
                 (Some(old_used), Some(new_used)) => old_used > new_used,
                 (Some(_), None) => true,
@@ -668,6 +671,17 @@ fn new_credential(tenant_id: &TenantId, new: &NewCredential) -> Result<(Credenti
         secret_hash: issued.secret_hash.clone(),
     };
     Ok((credential, issued.token))
+}
+
+/// `object` with `fields` added (replacing any of the same name); a value that is not an object
+/// comes back as it was (the callers pass `json!` object literals).
+fn with_fields<const N: usize>(mut object: Value, fields: [(&str, Value); N]) -> Value {
+    if let Some(map) = object.as_object_mut() {
+        for (name, value) in fields {
+            map.insert(name.to_string(), value);
+        }
+    }
+    object
 }
 
 pub fn tenant_json(tenant: &Tenant) -> Value {

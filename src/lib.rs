@@ -6,6 +6,18 @@
 //! - [`auth`]: bearer tokens;
 //! - [`http`]: the Lambda handler gluing them together.
 
+// No panic reachable from input: outside tests, fail with a typed error instead. The Lambda
+// mains (src/bin) only call `http::serve`; scimctl, which has logic of its own, denies the same.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 pub mod admin;
 pub mod auth;
 pub mod http;

@@ -2,6 +2,16 @@
 //! table, against whatever endpoint the standard AWS configuration (or `--endpoint`) points at.
 //! Every command runs the same `admin` code as the admin API; `--json` prints what the API returns.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
@@ -301,13 +311,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 admin
                     .set_credential_status(&tenant, &credential, CredentialStatus::Disabled)
                     .await?,
-                |v| format!("credential {} disabled", text(&v["credential"]["id"])),
+                |v| format!("credential {} disabled", text(at(v, "/credential/id"))),
             ),
             TokenAction::Enable { tenant, credential } => (
                 admin
                     .set_credential_status(&tenant, &credential, CredentialStatus::Enabled)
                     .await?,
-                |v| format!("credential {} enabled", text(&v["credential"]["id"])),
+                |v| format!("credential {} enabled", text(at(v, "/credential/id"))),
             ),
             TokenAction::Delete { tenant, credential } => {
                 (admin.delete_credential(&tenant, &credential).await?, |v| {
@@ -336,7 +346,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 format!(
                     "rotation finished: credential {} disabled and deleted; {} remains",
                     text(&v["removedCredentialId"]),
-                    text(&v["credential"]["id"])
+                    text(at(v, "/credential/id"))
                 )
             }),
             TokenAction::Check { tenant, token } => {
@@ -405,6 +415,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 
 /// A table cell: stored text with control characters escaped, so no value can move the
 /// cursor or forge a line on the operator's terminal.
+/// The value at a JSON pointer, `null` when there is none.
+fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
+    v.pointer(pointer).unwrap_or(&Value::Null)
+}
+
 fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s
@@ -441,8 +456,8 @@ fn tenant_text(v: &Value) -> String {
 fn token_text(v: &Value) -> String {
     format!(
         "credential {}\nexpires {}\ntoken {}\n(shown once: store it now)",
-        text(&v["credential"]["id"]),
-        text(&v["credential"]["expires"]),
+        text(at(v, "/credential/id")),
+        text(at(v, "/credential/expires")),
         text(&v["token"])
     )
 }

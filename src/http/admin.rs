@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 use super::request::{json_body, query_params};
 use crate::admin::{self, Admin, AdminError, NewCredential};
-use crate::store::{AuditQuery, CredentialStatus, Store};
+use crate::protocol::TenantId;
+use crate::store::{counted, AuditQuery, CredentialStatus, Store};
 
 /// Items a `DELETE /admin/tenants/{id}` deletes per call before answering 202 (call again to go
 /// on), so one call stays well inside the function timeout.
@@ -24,6 +25,28 @@ pub struct AdminApp {
 impl AdminApp {
     pub fn new(store: Store) -> Self {
         AdminApp { store }
+    }
+
+    /// One Lambda invocation: `handle`, with a panic in it answered 500 (the instance goes on),
+    /// and its metrics line.
+    pub async fn invoke(&self, request: Request) -> Response<Body> {
+        let started = std::time::Instant::now();
+        let tenant = request
+            .uri()
+            .path()
+            .strip_prefix("/admin/tenants/")
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|tenant| TenantId::parse(tenant).ok());
+        let (response, ddb_requests) =
+            super::guard(counted(self.handle(request)), || (panic_response(), 0)).await;
+        super::metrics::emit(&super::metrics::RequestMetrics {
+            function: "admin",
+            tenant: tenant.as_ref().map(TenantId::as_str),
+            status: response.status().as_u16(),
+            ddb_requests,
+            latency: started.elapsed(),
+        });
+        response
     }
 
     /// Handles one request; every failure is a JSON error with its status.
@@ -53,6 +76,16 @@ impl AdminApp {
         );
         response
     }
+}
+
+/// What an admin request that panicked is answered: the JSON error, without the panic's internals.
+pub fn panic_response() -> Response<Body> {
+    Refusal::new(
+        500,
+        "InternalError",
+        "the server failed while handling the request; it may or may not have been applied",
+    )
+    .response()
 }
 
 /// The IAM principal API Gateway's `AWS_IAM` authorizer verified, if the request went through it.
@@ -123,7 +156,7 @@ async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refus
         (&Method::GET, ["admin", "tenants"]) => ok(admin.list_tenants().await?),
         (&Method::POST, ["admin", "tenants"]) => {
             let body = body(request)?;
-            let name = body["name"].as_str().ok_or_else(|| {
+            let name = body.get("name").and_then(Value::as_str).ok_or_else(|| {
                 Refusal::new(400, "InvalidRequest", "the body needs a \"name\" string")
             })?;
             created(admin.create_tenant(name).await?)
@@ -146,7 +179,7 @@ async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refus
             let progress = admin
                 .delete_tenant(tenant, DELETE_BUDGET_PER_CALL, |_| {})
                 .await?;
-            let status = if progress["complete"] == true {
+            let status = if progress.get("complete") == Some(&Value::Bool(true)) {
                 200
             } else {
                 202
@@ -189,7 +222,7 @@ async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refus
         }
         (&Method::POST, ["admin", "tenants", tenant, "rotation", "finish"]) => {
             let body = optional_body(request)?;
-            let force = match &body["force"] {
+            let force = match body.get("force").unwrap_or(&Value::Null) {
                 Value::Null => false,
                 Value::Bool(b) => *b,
                 _ => {
@@ -255,12 +288,12 @@ fn new_credential(request: &Request) -> Result<NewCredential, Refusal> {
     let body = optional_body(request)?;
     let invalid = |m: &str| Refusal::new(400, "InvalidRequest", m);
     let mut new = NewCredential::default();
-    match &body["description"] {
+    match body.get("description").unwrap_or(&Value::Null) {
         Value::Null => {}
         Value::String(d) => new.description = d.clone(),
         _ => return Err(invalid("\"description\" is a string")),
     }
-    match &body["expiresInDays"] {
+    match body.get("expiresInDays").unwrap_or(&Value::Null) {
         Value::Null => {}
         v => {
             new.expires_in_days = v
@@ -317,11 +350,12 @@ fn audit_query(request: &Request) -> Result<AuditQuery, Refusal> {
 /// The body of the admin Lambda's `main`.
 pub async fn serve() -> Result<(), lambda_http::Error> {
     super::init_tracing();
+    super::guard::log_panics();
     let app = AdminApp::new(Store::from_env().await?);
     let app = &app;
     lambda_http::run(lambda_http::service_fn(
         move |request: Request| async move {
-            Ok::<_, std::convert::Infallible>(app.handle(request).await)
+            Ok::<_, std::convert::Infallible>(app.invoke(request).await)
         },
     ))
     .await

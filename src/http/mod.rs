@@ -3,6 +3,8 @@
 
 pub mod admin;
 mod discovery;
+mod guard;
+pub mod metrics;
 pub mod request;
 mod resources;
 pub mod response;
@@ -20,6 +22,8 @@ use crate::service::list::Limits;
 use crate::store::{counted, Actor, AuditEvent, Store};
 use request::{parse_route, Route, Target};
 
+pub use guard::{guard, scim_panic_response};
+
 /// Which routes a Lambda function serves; `All` serves everything (tests, a single local server).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Function {
@@ -30,6 +34,16 @@ pub enum Function {
 }
 
 impl Function {
+    /// The function's name in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Users => "users",
+            Function::Groups => "groups",
+            Function::Discovery => "discovery",
+            Function::All => "all",
+        }
+    }
+
     fn serves(self, target: &Target) -> bool {
         let kind = match target {
             Target::Collection(k) | Target::Search(k) | Target::Resource(k, _) => Some(*k),
@@ -47,7 +61,7 @@ impl Function {
 
 /// DynamoDB requests one SCIM request made: authenticating it (one GetItem, plus an update of the
 /// credential's last use at most once a minute), and handling it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RequestCost {
     pub auth: u32,
     pub handler: u32,
@@ -121,6 +135,26 @@ impl App {
     /// Handles one request. Never fails: every error becomes a SCIM error response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         self.handle_counted(request).await.0
+    }
+
+    /// One Lambda invocation: `handle`, with a panic in it answered 500 (the instance goes on),
+    /// and its metrics line.
+    pub async fn invoke(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let tenant =
+            parse_route(request.uri().path()).and_then(|route| TenantId::parse(&route.tenant).ok());
+        let (response, cost) = guard(self.handle_counted(request), || {
+            (scim_panic_response(), RequestCost::default())
+        })
+        .await;
+        metrics::emit(&metrics::RequestMetrics {
+            function: self.function.name(),
+            tenant: tenant.as_ref().map(TenantId::as_str),
+            status: response.status().as_u16(),
+            ddb_requests: cost.auth + cost.handler,
+            latency: started.elapsed(),
+        });
+        response
     }
 
     /// `handle`, also returning the DynamoDB requests it made.
@@ -296,11 +330,12 @@ pub fn init_tracing() {
 /// The body of each Lambda `main`: build the client once, then serve.
 pub async fn serve(function: Function) -> Result<(), lambda_http::Error> {
     init_tracing();
+    guard::log_panics();
     let app = App::new(Store::from_env().await?, function);
     let app = &app;
     lambda_http::run(lambda_http::service_fn(
         move |request: Request| async move {
-            Ok::<_, std::convert::Infallible>(app.handle(request).await)
+            Ok::<_, std::convert::Infallible>(app.invoke(request).await)
         },
     ))
     .await

@@ -40,7 +40,7 @@ fn respond(ctx: &Ctx<'_>, status: u16, loaded: &Loaded, projection: &Projection)
     );
     let mut headers = vec![("ETag", loaded.resource.version.etag())];
     if status == 201 {
-        if let Some(location) = body["meta"]["location"].as_str() {
+        if let Some(location) = body.pointer("/meta/location").and_then(Value::as_str) {
             headers.push(("Location", location.to_string()));
         }
     }

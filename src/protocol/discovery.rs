@@ -66,8 +66,8 @@ pub fn resource_type(schemas: &SchemaSet, kind: ResourceKind, base_url: &str) ->
             "location": format!("{base_url}/ResourceTypes/{}", kind.name())
         }
     });
-    if !extensions.is_empty() {
-        body["schemaExtensions"] = Value::Array(extensions);
+    if let (false, Some(map)) = (extensions.is_empty(), body.as_object_mut()) {
+        map.insert("schemaExtensions".into(), Value::Array(extensions));
     }
     body
 }

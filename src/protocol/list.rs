@@ -1,7 +1,7 @@
 //! List and search requests (RFC 7644 §3.4.2, §3.4.3; RFC 9865): the filter, sort, paging and
 //! projection a client asked for, and the ListResponse body. `planner` decides how to answer.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use sha2::{Digest, Sha256};
 
@@ -256,21 +256,20 @@ pub struct ListPageBody {
 
 /// `Resources` is omitted when `count=0` asked for none.
 pub fn list_response(page: ListPageBody) -> Value {
-    let mut body = json!({
-        "schemas": [LIST_RESPONSE_SCHEMA],
-        "totalResults": page.total,
-        "itemsPerPage": page.resources.len(),
-    });
+    let mut body = Map::new();
+    body.insert("schemas".into(), json!([LIST_RESPONSE_SCHEMA]));
+    body.insert("totalResults".into(), json!(page.total));
+    body.insert("itemsPerPage".into(), json!(page.resources.len()));
     if let Some(start) = page.start_index {
-        body["startIndex"] = json!(start);
+        body.insert("startIndex".into(), json!(start));
     }
     if let Some(next) = page.next_cursor {
-        body["nextCursor"] = json!(next);
+        body.insert("nextCursor".into(), json!(next));
     }
     if page.count > 0 {
-        body["Resources"] = Value::Array(page.resources);
+        body.insert("Resources".into(), Value::Array(page.resources));
     }
-    body
+    Value::Object(body)
 }
 
 #[cfg(test)]

@@ -141,19 +141,12 @@ impl TestApp {
     /// The response and the DynamoDB requests it cost, not counting the auth GetItem.
     pub async fn send_counted(&self, request: Request<Body>) -> (Resp, u32) {
         let (response, cost) = self.app.handle_counted(request).await;
-        let (parts, body) = response.into_parts();
-        let body = match body {
-            Body::Empty => Value::Null,
-            Body::Text(t) => serde_json::from_str(&t).expect("response body is JSON"),
-            Body::Binary(b) => serde_json::from_slice(&b).expect("response body is JSON"),
-            _ => Value::Null,
-        };
-        let resp = Resp {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
-        };
-        (resp, cost.handler)
+        (resp(response), cost.handler)
+    }
+
+    /// The request as the Lambda function serves it (`App::invoke`: panics answered 500).
+    pub async fn invoke(&self, request: Request<Body>) -> Resp {
+        resp(self.app.invoke(request).await)
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
@@ -203,6 +196,22 @@ impl TestApp {
             .await;
         assert_eq!(r.status, 201, "{:?}", r.body);
         r.body["id"].as_str().expect("id").to_string()
+    }
+}
+
+/// A response, its body read as JSON.
+pub fn resp(response: lambda_http::Response<Body>) -> Resp {
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Body::Empty => Value::Null,
+        Body::Text(t) => serde_json::from_str(&t).expect("response body is JSON"),
+        Body::Binary(b) => serde_json::from_slice(&b).expect("response body is JSON"),
+        _ => Value::Null,
+    };
+    Resp {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
     }
 }
 
@@ -267,17 +276,7 @@ pub async fn admin_call(
         "isBase64Encoded": false,
     });
     let request = lambda_http::request::from_str(&event.to_string()).expect("valid admin event");
-    let response = AdminApp::new(store.clone()).handle(request).await;
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        Body::Text(t) => serde_json::from_str(&t).expect("admin responses are JSON"),
-        _ => Value::Null,
-    };
-    Resp {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body,
-    }
+    resp(AdminApp::new(store.clone()).invoke(request).await)
 }
 
 /// Percent-encodes what a URI may not carry raw (test paths are written readably).
