@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The deploy artifacts: `sam validate --lint`, then `sam build` (the arm64 bootstraps of
 # template.yaml, cross-compiled by cargo-lambda with zig), then a table of their sizes.
-# Run by scripts/test.sh; also what to run before `sam deploy --template-file "$SAM_BUILD/template.yaml"`.
+# Run by scripts/test.sh; deploy what it builds with
+# `sam deploy --template-file target/sam/build/template.yaml --config-file "$PWD/samconfig.toml"`.
 # Output under target/sam: build/ (what `sam deploy` uploads) and cargo/ (the arm64 release
 # target dir, apart from the debug one so neither invalidates the other).
 set -euo pipefail
