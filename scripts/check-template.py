@@ -1,6 +1,7 @@
 """Fails when template.yaml drifts from the code: the table differs from the one the local stack
-creates, a function lacks a DynamoDB permission its code needs (or has one it does not), or the
-admin routes are not AWS_IAM-only while the SCIM routes stay open to bearer tokens.
+creates, a function lacks a DynamoDB permission its code needs (or has one it does not), the
+admin routes are not AWS_IAM-only while the SCIM routes stay open to bearer tokens, or the alarms
+(docs/operations.md) miss a function or an index, or notify other than through AlarmTopicArn.
 
 usage: check-template.py TEMPLATE DEFINITION_JSON   (the JSON comes from `scimctl table definition`)
 """
@@ -68,6 +69,47 @@ def check_functions(template):
     return problems
 
 
+# What each alarm's actions must be: the AlarmTopicArn parameter, when it is set.
+TOPIC_ACTIONS = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+
+
+def watched(alarms, namespace, metric_name):
+    """The dimensions (name -> value) of every NAMESPACE/METRIC_NAME metric the alarms read."""
+    return [
+        {d["Name"]: d.get("Value") for d in query["MetricStat"]["Metric"].get("Dimensions", [])}
+        for props in alarms.values()
+        for query in props.get("Metrics", [])
+        if "MetricStat" in query
+        and query["MetricStat"]["Metric"]["Namespace"] == namespace
+        and query["MetricStat"]["Metric"]["MetricName"] == metric_name
+    ]
+
+
+def check_alarms(template, table_props):
+    resources = template["Resources"]
+    alarms = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    problems = []
+    if not watched(alarms, "AWS/ApiGateway", "5xx"):
+        problems.append("no alarm on the HTTP API's 5xx responses")
+    functions = {n for n, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    alarmed = {json.dumps(dims.get("FunctionName")) for dims in watched(alarms, "AWS/Lambda", "Errors")}
+    if alarmed != {json.dumps({"Ref": f}) for f in functions}:
+        problems.append(f"Lambda Errors alarms cover {sorted(alarmed)}, functions are {sorted(functions)}")
+    indexes = {i["IndexName"] for i in table_props.get("GlobalSecondaryIndexes", [])}
+    for metric_name in ("ReadThrottleEvents", "WriteThrottleEvents"):
+        dims = watched(alarms, "AWS/DynamoDB", metric_name)
+        if {"TableName": {"Ref": "Table"}} not in dims:
+            problems.append(f"no alarm on the table's {metric_name}")
+        covered = {d.get("GlobalSecondaryIndexName") for d in dims} - {None}
+        if covered != indexes:
+            problems.append(f"{metric_name} alarms cover indexes {sorted(covered)}, the table has {sorted(indexes)}")
+    for name, props in alarms.items():
+        for actions in ("AlarmActions", "OKActions"):
+            if json.loads(json.dumps(props.get(actions))) != TOPIC_ACTIONS:
+                problems.append(f"{name}.{actions} must be {TOPIC_ACTIONS}")
+    return problems
+
+
 def main():
     template, errors = decode(sys.argv[1])
     if errors:
@@ -86,6 +128,10 @@ def main():
     if problems:
         sys.exit("template.yaml functions drift from the code:\n  " + "\n  ".join(problems))
     print("function permissions and route authorization as the code needs")
+    problems = check_alarms(template, tables[0]["Properties"])
+    if problems:
+        sys.exit("template.yaml alarms:\n  " + "\n  ".join(problems))
+    print("alarms on API 5xx, table and index throttles, and every function's errors")
 
 
 if __name__ == "__main__":

@@ -12,17 +12,36 @@ LOGS="${SCIM_LOG_DIR:-${TMPDIR:-/tmp}/scim-serverless-$(id -u)}"
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 
 # Python tools, pinned to major versions, in a project-local venv: moto (local DynamoDB),
-# cargo-lambda (prebuilt), cfn-lint (template checks), scim2-cli (conformance suite).
-PY_TOOLS=('moto[server]>=5,<6' 'cargo-lambda>=1,<2' 'cfn-lint>=1,<2' 'scim2-cli==0.6.0' 'scim2-tester==0.5.2')
+# cargo-lambda (prebuilt), ziglang (the linker cargo-lambda cross-compiles the arm64 functions
+# with), cfn-lint (template checks), scim2-cli (conformance suite).
+PY_TOOLS=('moto[server]>=5,<6' 'cargo-lambda>=1,<2' 'ziglang==0.14.1' 'cfn-lint>=1,<2' 'scim2-cli==0.6.0' 'scim2-tester==0.5.2')
+# The SAM CLI has a venv of its own: it pins click==8.1.8 and scim2-cli needs click>=8.5 (in one
+# venv pip settles on an old SAM CLI and an old cfn-lint).
+SAM_VENV="$ROOT/.venv-sam"
+SAM_TOOLS=('aws-sam-cli>=1.170,<2')
+
+# install_tools VENV TOOLS...: creates VENV with TOOLS, again whenever the list changes.
+install_tools() {
+  local venv="$1"
+  shift
+  if [ ! -f "$venv/.tools-installed" ] || [ "$(cat "$venv/.tools-installed")" != "$*" ]; then
+    echo "==> installing $* into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$@"
+    echo "$*" > "$venv/.tools-installed"
+  fi
+}
 
 ensure_venv() {
-  if [ ! -f "$VENV/.tools-installed" ] || [ "$(cat "$VENV/.tools-installed")" != "${PY_TOOLS[*]}" ]; then
-    echo "==> installing ${PY_TOOLS[*]} into $VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_TOOLS[@]}"
-    echo "${PY_TOOLS[*]}" > "$VENV/.tools-installed"
-  fi
+  install_tools "$VENV" "${PY_TOOLS[@]}"
   export PATH="$VENV/bin:$PATH"
+}
+
+# ensure_sam: ensure_venv (cargo-lambda and zig, which `sam build` runs), and the SAM CLI as $SAM.
+ensure_sam() {
+  ensure_venv
+  install_tools "$SAM_VENV" "${SAM_TOOLS[@]}"
+  SAM="$SAM_VENV/bin/sam"
 }
 
 free_port() {

@@ -4,7 +4,8 @@ For each run, a fresh stand-in for the Lambda Runtime API on loopback hands the 
 Gateway event and records when the response arrives; the process is then killed.
 
 usage: measure_cold_start.py BINARY EVENT_FILE RUNS STDERR_FILE   (environment passed to the function)
-prints: median p90 min max (milliseconds) and the response status codes seen
+prints: median p90 min max (milliseconds), the median time to the first poll of the Runtime API
+(the init phase: the process is ready for its first event), and the response status codes seen
 """
 
 import json
@@ -19,13 +20,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def runtime_api(event: bytes):
     """A Runtime API that serves `event` once and then holds further polls; returns (server, state)."""
-    state = {"served": False, "responded": threading.Event(), "status": None}
+    state = {"served": False, "responded": threading.Event(), "status": None, "polled": None}
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
         def do_GET(self):
+            if state["polled"] is None:
+                state["polled"] = time.perf_counter()
             if not self.path.endswith("/invocation/next") or state["served"]:
                 # Second poll after answering: hold it until the process is killed.
                 state["responded"].wait(30)
@@ -70,7 +73,7 @@ def main():
         "AWS_LAMBDA_LOG_STREAM_NAME": "local",
         "RUST_LOG": "warn",
     })
-    timings, statuses = [], set()
+    timings, inits, statuses = [], [], set()
     with open(stderr_file, "ab") as stderr_log:
         for _ in range(runs):
             server, state = runtime_api(event)
@@ -86,10 +89,14 @@ def main():
             if not ok:
                 sys.exit(f"{binary} did not respond within 30 s (its stderr: {stderr_file})")
             timings.append(elapsed)
+            inits.append((state["polled"] - started) * 1000)
             statuses.add(state["status"])
     timings.sort()
     p90 = timings[min(len(timings) - 1, int(round(0.9 * (len(timings) - 1))))]
-    print(f"{statistics.median(timings):.1f} {p90:.1f} {timings[0]:.1f} {timings[-1]:.1f} {','.join(map(str, statuses))}")
+    print(
+        f"{statistics.median(timings):.1f} {p90:.1f} {timings[0]:.1f} {timings[-1]:.1f} "
+        f"{statistics.median(inits):.1f} {','.join(map(str, statuses))}"
+    )
 
 
 if __name__ == "__main__":

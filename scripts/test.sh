@@ -23,6 +23,8 @@ cargo run --quiet --locked --bin scimctl -- table definition >"$LOCAL/table-defi
 python "$ROOT/scripts/check-template.py" template.yaml "$LOCAL/table-definition.json"
 echo "==> cargo test (DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB, table $TABLE_NAME)"
 cargo test --all-targets --locked
+echo "==> deploy artifacts: sam validate --lint, sam build (arm64 bootstraps), their sizes"
+"$ROOT/scripts/sam-build.sh"
 echo "==> request-count benchmark"
 RUST_LOG=warn cargo run --quiet --locked --example cost_table
 echo "==> list benchmark: 1,000 and 10,000 users walked by index and by cursor (its own table)"
