@@ -1,6 +1,8 @@
 //! `scimctl`: administer tenants, provisioning, SCIM tokens and the audit trail, directly in the
 //! table, against whatever endpoint the standard AWS configuration (or `--endpoint`) points at.
-//! Every command runs the same `admin` code as the admin API; `--json` prints what the API returns.
+//! The tenant, provisioning, token and audit commands run the same `admin` code as the admin API,
+//! and `--json` prints what the API returns; `token check` authenticates as a SCIM request does,
+//! and `check` (a maintenance scan of the table) has no API counterpart.
 
 #![cfg_attr(
     not(test),

@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use serde::Serialize;
 
 use super::keys::*;
-use super::resources::{key, name_attribute, StoredResource};
+use super::resources::{guard_item, key, name_attribute, StoredResource};
 use super::{get_s, n, s, Item, Store, StoreError};
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::{ResourceId, TenantId};
@@ -183,18 +183,15 @@ impl Store {
                 .send()
                 .await
                 .map_or_else(not_applied, |_| Ok(true)),
-            Fix::PutGuard { pk, owner } => {
-                let mut item = key(pk.clone(), UNIQUE_SK);
-                item.insert("ownerId".into(), s(owner.as_str()));
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(PK)")
-                    .send()
-                    .await
-                    .map_or_else(not_applied, |_| Ok(true))
-            }
+            Fix::PutGuard { kind, name, owner } => self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(guard_item(tenant, *kind, name, owner)))
+                .condition_expression("attribute_not_exists(PK)")
+                .send()
+                .await
+                .map_or_else(not_applied, |_| Ok(true)),
             Fix::DeleteMembership { pk, sk } => {
                 // Ids are never reused: a membership whose user or group is gone stays an orphan.
                 self.client
@@ -284,7 +281,8 @@ enum Fix {
         owner: String,
     },
     PutGuard {
-        pk: String,
+        kind: ResourceKind,
+        name: String,
         owner: ResourceId,
     },
     DeleteMembership {
@@ -551,7 +549,8 @@ fn find_guard_problems(tenant: &TenantId, snapshot: &Snapshot, problems: &mut Ve
                 &sk,
                 format!("no guard reserves its name \"{name}\""),
                 Fix::PutGuard {
-                    pk: unique_pk(tenant, *kind, name),
+                    kind: *kind,
+                    name: name.clone(),
                     owner: id.clone(),
                 },
             )),

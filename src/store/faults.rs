@@ -75,7 +75,7 @@ pub struct Faults {
     latency_ms: AtomicU32,
     rng: AtomicU64,
     requests: AtomicU64,
-    injected: [AtomicU64; 7],
+    injected: [AtomicU64; Fault::ALL.len()],
 }
 
 impl Faults {

@@ -111,14 +111,13 @@ impl Store {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            // One token per attempt of ours: the SDK's own retries of this call reuse it, so a
-            // retry after a lost answer is answered "done" by DynamoDB instead of failing its
-            // conditions (idempotent for 10 minutes).
+            // The SDK gives each call its own ClientRequestToken (an idempotency token) and
+            // reuses it on its retries, so a retry after a lost answer is answered "done" by
+            // DynamoDB instead of failing its conditions (for 10 minutes).
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
-                .client_request_token(ulid::Ulid::new().to_string())
                 .send()
                 .await;
             let err = match result {

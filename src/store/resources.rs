@@ -122,6 +122,18 @@ fn member_id(raw: &str) -> Result<ResourceId, StoreError> {
     ResourceId::parse(raw).map_err(|_| StoreError::UnknownMember(raw.to_string()))
 }
 
+/// The item reserving `name` for `owner` (`docs/data-model.md`, "Uniqueness guard").
+pub(super) fn guard_item(
+    tenant: &TenantId,
+    kind: ResourceKind,
+    name: &str,
+    owner: &ResourceId,
+) -> Item {
+    let mut item = key(unique_pk(tenant, kind, name), UNIQUE_SK);
+    item.insert("ownerId".into(), s(owner.as_str()));
+    item
+}
+
 pub(super) fn key(pk: String, sk: &str) -> Item {
     Item::from([(PK.into(), s(pk)), (SK.into(), s(sk))])
 }
@@ -211,10 +223,8 @@ impl Store {
         name: &str,
         owner: &ResourceId,
     ) -> Result<Action, StoreError> {
-        let mut item = key(unique_pk(tenant, kind, name), UNIQUE_SK);
-        item.insert("ownerId".into(), s(owner.as_str()));
         self.put(
-            item,
+            guard_item(tenant, kind, name, owner),
             "attribute_not_exists(PK)",
             Item::new(),
             StoreError::Uniqueness(format!(
@@ -518,9 +528,7 @@ impl Store {
             };
             let mut items = vec![resource.to_item(tenant)?];
             if let Some(name) = resource.unique_name() {
-                let mut guard = key(unique_pk(tenant, kind, name), UNIQUE_SK);
-                guard.insert("ownerId".into(), s(resource.id.as_str()));
-                items.push(guard);
+                items.push(guard_item(tenant, kind, name, &resource.id));
             }
             for item in items {
                 let put = build(PutRequest::builder().set_item(Some(item)).build())?;
