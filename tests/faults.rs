@@ -30,8 +30,11 @@ const GROUPS: usize = 20;
 const LAMBDA_TIMEOUT: Duration = Duration::from_secs(29);
 /// Requests in flight at once, as an IdP's sync worker sends them.
 const CONCURRENCY: usize = 8;
-/// The simulated IdP gives up on a request after this many 429/503 answers.
-const IDP_ATTEMPTS: u32 = 60;
+/// The simulated IdP gives up on a request after this many 429/503 answers. IdPs retry for
+/// hours; at 60% faults, once the SDK's retry quota is spent, a three-call request succeeds only
+/// about 6% of the time, so 60 attempts gave up about once in 50 requests' worth of bad luck
+/// (seen in CI). 1,000 makes giving up a bug, not chance (0.94^1000 ≈ 1e-27).
+const IDP_ATTEMPTS: u32 = 1000;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Style {
