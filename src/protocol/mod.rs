@@ -4,6 +4,7 @@
 pub mod cursor;
 pub mod discovery;
 pub mod error;
+pub mod events;
 pub mod filter;
 pub mod ids;
 pub mod list;
