@@ -41,10 +41,12 @@ pub enum ItemKind {
     Bookmark,
     /// The table's cursor-signing key.
     CursorKey,
+    /// A change event (RFC 9967 SET) of one successful write.
+    Event,
 }
 
 impl ItemKind {
-    pub const ALL: [ItemKind; 9] = [
+    pub const ALL: [ItemKind; 10] = [
         ItemKind::User,
         ItemKind::Group,
         ItemKind::Membership,
@@ -54,6 +56,7 @@ impl ItemKind {
         ItemKind::Counter,
         ItemKind::Bookmark,
         ItemKind::CursorKey,
+        ItemKind::Event,
     ];
 
     /// The value stored in the `kind` attribute.
@@ -68,6 +71,7 @@ impl ItemKind {
             ItemKind::Counter => "Counter",
             ItemKind::Bookmark => "Bookmark",
             ItemKind::CursorKey => "CursorKey",
+            ItemKind::Event => "Event",
         }
     }
 
@@ -181,6 +185,11 @@ pub const TENANTS_PK: &str = "TENANTS";
 /// Partition of a tenant's audit events, sorted by `{time}#{event id}`.
 pub fn audit_pk(tenant: &TenantId) -> String {
     format!("{tenant}#AUDIT")
+}
+
+/// Partition of a tenant's change events, sorted by `{time}#{jti}`.
+pub fn events_pk(tenant: &TenantId) -> String {
+    format!("{tenant}#EVENTS")
 }
 
 /// Partition of a tenant's list state: the resource counters and the index-paging bookmarks.

@@ -5,6 +5,7 @@ mod audit;
 mod check;
 mod count;
 mod error;
+mod events;
 pub mod faults;
 pub mod keys;
 mod lists;
@@ -29,6 +30,7 @@ pub use audit::{Actor, AuditEvent, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTIO
 pub use check::{CheckReport, Problem, ProblemKind, Progress};
 pub use count::{counted, counted_items, CountRequests};
 pub use error::StoreError;
+pub use events::{EventPage, StoredEvent, DEFAULT_EVENT_RETENTION_DAYS};
 pub use faults::{Fault, Faults};
 pub use keys::ItemKind;
 pub use lists::{IndexKey, RangePage, RangeRead};
