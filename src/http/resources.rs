@@ -51,6 +51,7 @@ fn resources<'a>(ctx: &'a Ctx<'_>) -> Resources<'a> {
     Resources {
         store: ctx.store,
         tenant: &ctx.tenant,
+        base_url: &ctx.base_url,
     }
 }
 

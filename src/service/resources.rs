@@ -6,12 +6,13 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::Loaded;
+use crate::protocol::events::{Change, Envelope, Event};
 use crate::protocol::members::{self, MemberChanges};
 use crate::protocol::patch::{self, PatchOp};
 use crate::protocol::resource::{check_immutable, normalize, ResourceKind};
 use crate::protocol::schema::SchemaSet;
 use crate::protocol::{ResourceId, ScimError, TenantId, Version};
-use crate::store::{AuditEvent, Revision, Store, StoreError, StoredResource};
+use crate::store::{AuditEvent, Revision, Store, StoreError, StoredEvent, StoredResource};
 
 /// A write that loses a race with another is re-read and re-applied, up to this often (20
 /// concurrent PATCHes of one user need up to 20 rounds).
@@ -28,6 +29,8 @@ pub struct Written {
 pub struct Resources<'a> {
     pub store: &'a Store,
     pub tenant: &'a TenantId,
+    /// The tenant's SCIM base URL: the `iss` of its change events and their resources' `$ref`s.
+    pub base_url: &'a str,
 }
 
 /// The id in a resource's URL: one that is not a ULID names no resource (404, as an unknown
@@ -122,14 +125,62 @@ impl Resources<'_> {
         audit: &AuditEvent,
     ) -> Result<Loaded, ScimError> {
         let members = take_members(kind, &mut attributes)?.unwrap_or_default();
+        let related = user_ids(&members);
         let resource = self
             .store
-            .create(self.tenant, kind, attributes, &members, audit)
+            .create(self.tenant, kind, attributes, &members, audit, |created| {
+                self.event(Change::Create, None, created, Some(&related))
+            })
             .await?;
         Ok(Loaded {
             resource,
-            related: Some(user_ids(&members)),
+            related: Some(related),
         })
+    }
+
+    /// The change event of a successful write: an RFC 9967 SET whose `full` payload is the
+    /// resource as a GET shows it by default (`docs/events-design.md`).
+    fn event(
+        &self,
+        change: Change,
+        before: Option<&StoredResource>,
+        after: &StoredResource,
+        related: Option<&BTreeSet<ResourceId>>,
+    ) -> StoredEvent {
+        let jti = ulid::Ulid::new().to_string();
+        let active = |r: &StoredResource| r.attributes.get("active").and_then(Value::as_bool);
+        let data = super::to_scim(self.base_url, after, related);
+        let event = Event {
+            change,
+            kind: after.kind,
+            id: &after.id,
+            external_id: after.attributes.get("externalId").and_then(Value::as_str),
+            version: after.version,
+            resource: (change != Change::Delete).then_some(&data),
+            active: (before.and_then(active), active(after)),
+            members_added: &[],
+            members_removed: &[],
+        };
+        let envelope = Envelope {
+            issuer: self.base_url,
+            audience: self.base_url,
+            jti: &jti,
+            issued_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+        };
+        StoredEvent {
+            set: event.to_set(&envelope),
+            uri: event
+                .uris()
+                .first()
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
+            resource_type: after.kind.name().to_string(),
+            resource_id: after.id.clone(),
+            version: after.version,
+            time: after.last_modified.clone(),
+            jti,
+        }
     }
 
     /// PUT: the normalised body becomes the resource. A group body without `members` leaves

@@ -10,11 +10,11 @@ use aws_sdk_dynamodb::types::{
 use serde_json::{Map, Value};
 
 use super::keys::*;
-use super::AuditEvent;
 use super::{
     get_id, get_s, get_version, kind_attr, n, now, query_all, s, Action, Item, Store, StoreError,
     MAX_TRANSACTION_ACTIONS,
 };
+use super::{AuditEvent, StoredEvent};
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::{ResourceId, TenantId, Version};
 
@@ -356,6 +356,7 @@ impl Store {
         attributes: Map<String, Value>,
         members: &BTreeSet<String>,
         audit: &AuditEvent,
+        event: impl FnOnce(&StoredResource) -> StoredEvent,
     ) -> Result<StoredResource, StoreError> {
         let at = now();
         let resource = StoredResource {
@@ -376,6 +377,7 @@ impl Store {
             anchor.push(self.guard(tenant, kind, name, &resource.id)?);
         }
         anchor.push(self.audit_action(&audit.about(resource.id.as_str()))?);
+        anchor.push(self.event_action(tenant, &event(&resource))?);
         anchor.push(self.counter_action(tenant, kind, 1)?);
         let units = self.member_units(tenant, &resource.id, members, &BTreeSet::new())?;
         self.write_resource(tenant, anchor, units, members).await?;
