@@ -59,3 +59,75 @@ async fn a_create_stores_one_create_full_event_at_no_extra_request() {
         .unwrap();
     assert!(next.events.is_empty());
 }
+
+#[tokio::test]
+async fn an_entra_style_sync_gives_one_event_per_write_in_order() {
+    use scim_serverless::protocol::events::{DEACTIVATE, DELETE, PATCH_FULL};
+    let t = TestApp::new().await;
+    let ann = t.user("ann").await;
+    let group = t.group("team", &[]).await;
+    let ok = |r: common::Resp| assert_eq!(r.status, 200, "{:?}", r.body);
+    ok(t.patch(
+        &format!("/Groups/{group}"),
+        serde_json::json!([{"op": "Add", "path": "members", "value": [{"value": ann}]}]),
+    )
+    .await);
+    ok(t.patch(
+        &format!("/Users/{ann}"),
+        serde_json::json!([{"op": "Replace", "path": "userName", "value": "ann2"}]),
+    )
+    .await);
+    ok(t.patch(
+        &format!("/Users/{ann}"),
+        serde_json::json!([{"op": "Replace", "path": "active", "value": "False"}]),
+    )
+    .await);
+    ok(t.patch(
+        &format!("/Groups/{group}"),
+        serde_json::json!([{"op": "Remove", "path": "members", "value": [{"value": ann}]}]),
+    )
+    .await);
+    // A PATCH that changes nothing writes nothing, and has no event.
+    ok(t.patch(
+        &format!("/Users/{ann}"),
+        serde_json::json!([{"op": "Replace", "path": "active", "value": false}]),
+    )
+    .await);
+    assert_eq!(
+        t.call("DELETE", &format!("/Users/{ann}"), None)
+            .await
+            .status,
+        204
+    );
+
+    let page = t
+        .store()
+        .list_events(&t.tenant_id(), None, None, 100)
+        .await
+        .unwrap();
+    let seen: Vec<(String, String, u64)> = page
+        .events
+        .iter()
+        .map(|e| (e.uri.clone(), e.resource_id.to_string(), e.version.get()))
+        .collect();
+    let want = vec![
+        (CREATE_FULL.to_string(), ann.clone(), 1),
+        (CREATE_FULL.to_string(), group.clone(), 1),
+        (PATCH_FULL.to_string(), group.clone(), 2),
+        (PATCH_FULL.to_string(), ann.clone(), 2),
+        (PATCH_FULL.to_string(), ann.clone(), 3),
+        (PATCH_FULL.to_string(), group.clone(), 3),
+        (DELETE.to_string(), ann.clone(), 3),
+    ];
+    assert_eq!(seen, want);
+    let deactivation = &page.events[4].set["events"];
+    assert_eq!(deactivation[DEACTIVATE], serde_json::json!({}));
+    assert_eq!(
+        page.events[2].set["events"][PATCH_FULL]["members"]["added"],
+        serde_json::json!([ann])
+    );
+    assert_eq!(
+        page.events[5].set["events"][PATCH_FULL]["members"]["removed"],
+        serde_json::json!([ann])
+    );
+}

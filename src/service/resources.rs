@@ -129,7 +129,7 @@ impl Resources<'_> {
         let resource = self
             .store
             .create(self.tenant, kind, attributes, &members, audit, |created| {
-                self.event(Change::Create, None, created, Some(&related))
+                self.event(Change::Create, None, created, Some(&related), &[], &[])
             })
             .await?;
         Ok(Loaded {
@@ -146,6 +146,8 @@ impl Resources<'_> {
         before: Option<&StoredResource>,
         after: &StoredResource,
         related: Option<&BTreeSet<ResourceId>>,
+        added: &[String],
+        removed: &[String],
     ) -> StoredEvent {
         let jti = ulid::Ulid::new().to_string();
         let active = |r: &StoredResource| r.attributes.get("active").and_then(Value::as_bool);
@@ -158,8 +160,8 @@ impl Resources<'_> {
             version: after.version,
             resource: (change != Change::Delete).then_some(&data),
             active: (before.and_then(active), active(after)),
-            members_added: &[],
-            members_removed: &[],
+            members_added: added,
+            members_removed: removed,
         };
         let envelope = Envelope {
             issuer: self.base_url,
@@ -178,7 +180,11 @@ impl Resources<'_> {
             resource_type: after.kind.name().to_string(),
             resource_id: after.id.clone(),
             version: after.version,
-            time: after.last_modified.clone(),
+            // A delete happens after the resource's last change.
+            time: match change {
+                Change::Delete => crate::store::now_after(&after.last_modified),
+                _ => after.last_modified.clone(),
+            },
             jti,
         }
     }
@@ -200,10 +206,18 @@ impl Resources<'_> {
             ..MemberChanges::default()
         };
         let id = path_id(id)?;
-        self.write(kind, &id, if_match, with_members, audit, |current| {
-            check_immutable(kind, &current.attributes, &attributes)?;
-            Ok((attributes.clone(), changes.clone()))
-        })
+        self.write(
+            kind,
+            &id,
+            Change::Replace,
+            if_match,
+            with_members,
+            audit,
+            |current| {
+                check_immutable(kind, &current.attributes, &attributes)?;
+                Ok((attributes.clone(), changes.clone()))
+            },
+        )
         .await
     }
 
@@ -224,13 +238,21 @@ impl Resources<'_> {
             ResourceKind::User => (MemberChanges::default(), ops),
         };
         let id = path_id(id)?;
-        self.write(kind, &id, if_match, with_members, audit, |current| {
-            let mut attributes = current.attributes.clone();
-            patch::apply(schemas, kind, current.id.as_str(), &mut attributes, &ops)?;
-            let attributes = normalize(kind, &Value::Object(attributes))?;
-            check_immutable(kind, &current.attributes, &attributes)?;
-            Ok((attributes, changes.clone()))
-        })
+        self.write(
+            kind,
+            &id,
+            Change::Patch,
+            if_match,
+            with_members,
+            audit,
+            |current| {
+                let mut attributes = current.attributes.clone();
+                patch::apply(schemas, kind, current.id.as_str(), &mut attributes, &ops)?;
+                let attributes = normalize(kind, &Value::Object(attributes))?;
+                check_immutable(kind, &current.attributes, &attributes)?;
+                Ok((attributes, changes.clone()))
+            },
+        )
         .await
     }
 
@@ -274,6 +296,7 @@ impl Resources<'_> {
         &self,
         kind: ResourceKind,
         id: &ResourceId,
+        change: Change,
         if_match: Option<&str>,
         with_members: bool,
         audit: &AuditEvent,
@@ -319,6 +342,22 @@ impl Resources<'_> {
                     &current.resource,
                     revision,
                     &audit.about(current.resource.id.as_str()),
+                    |updated| {
+                        let added: Vec<String> = delta.add.iter().cloned().collect();
+                        let removed: Vec<String> = delta.remove.iter().cloned().collect();
+                        let related = match kind {
+                            ResourceKind::User => current.related.as_ref(),
+                            ResourceKind::Group => None,
+                        };
+                        self.event(
+                            change,
+                            Some(&current.resource),
+                            updated,
+                            related,
+                            &added,
+                            &removed,
+                        )
+                    },
                 )
                 .await;
             let resource = match written {
@@ -376,6 +415,7 @@ impl Resources<'_> {
                     &current.resource,
                     &related,
                     &audit.about(current.resource.id.as_str()),
+                    |deleted| self.event(Change::Delete, Some(deleted), deleted, None, &[], &[]),
                 )
                 .await;
             match deleted {

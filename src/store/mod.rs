@@ -366,4 +366,16 @@ pub fn now() -> String {
     timestamp(time::OffsetDateTime::now_utc())
 }
 
+/// Now, or 1 ms after `previous` if the clock is not past it: a resource's `lastModified` (and
+/// so its events' order) strictly increases with its version, whatever the skew between instances.
+pub fn now_after(previous: &str) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let previous =
+        time::OffsetDateTime::parse(previous, &time::format_description::well_known::Rfc3339);
+    match previous {
+        Ok(previous) if previous >= now => timestamp(previous + time::Duration::milliseconds(1)),
+        _ => timestamp(now),
+    }
+}
+
 pub use crate::protocol::resource::timestamp;

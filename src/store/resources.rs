@@ -392,6 +392,7 @@ impl Store {
         current: &StoredResource,
         revision: Revision<'_>,
         audit: &AuditEvent,
+        event: impl FnOnce(&StoredResource) -> StoredEvent,
     ) -> Result<StoredResource, StoreError> {
         let Revision {
             attributes,
@@ -401,7 +402,7 @@ impl Store {
         } = revision;
         let updated = StoredResource {
             version: current.version.next(),
-            last_modified: now(),
+            last_modified: super::now_after(&current.last_modified),
             attributes,
             ..current.clone()
         };
@@ -429,6 +430,7 @@ impl Store {
             }
         }
         anchor.push(self.audit_action(audit)?);
+        anchor.push(self.event_action(tenant, &event(&updated))?);
         let units = self.member_units(tenant, &current.id, add, remove)?;
         self.write_resource(tenant, anchor, units, add).await?;
         Ok(updated)
@@ -555,6 +557,7 @@ impl Store {
         resource: &StoredResource,
         related: &BTreeSet<ResourceId>,
         audit: &AuditEvent,
+        event: impl FnOnce(&StoredResource) -> StoredEvent,
     ) -> Result<(), StoreError> {
         let units = related
             .iter()
@@ -578,6 +581,7 @@ impl Store {
             anchor.push(self.release_guard(tenant, resource.kind, name, &resource.id)?);
         }
         anchor.push(self.audit_action(audit)?);
+        anchor.push(self.event_action(tenant, &event(resource))?);
         anchor.push(self.counter_action(tenant, resource.kind, -1)?);
         self.transact_in_chunks(anchor, units, true).await
     }
