@@ -206,18 +206,15 @@ impl Resources<'_> {
             ..MemberChanges::default()
         };
         let id = path_id(id)?;
-        self.write(
-            kind,
-            &id,
-            Change::Replace,
+        let how = How {
+            change: Change::Replace,
             if_match,
             with_members,
-            audit,
-            |current| {
-                check_immutable(kind, &current.attributes, &attributes)?;
-                Ok((attributes.clone(), changes.clone()))
-            },
-        )
+        };
+        self.write(kind, &id, how, audit, |current| {
+            check_immutable(kind, &current.attributes, &attributes)?;
+            Ok((attributes.clone(), changes.clone()))
+        })
         .await
     }
 
@@ -238,21 +235,18 @@ impl Resources<'_> {
             ResourceKind::User => (MemberChanges::default(), ops),
         };
         let id = path_id(id)?;
-        self.write(
-            kind,
-            &id,
-            Change::Patch,
+        let how = How {
+            change: Change::Patch,
             if_match,
             with_members,
-            audit,
-            |current| {
-                let mut attributes = current.attributes.clone();
-                patch::apply(schemas, kind, current.id.as_str(), &mut attributes, &ops)?;
-                let attributes = normalize(kind, &Value::Object(attributes))?;
-                check_immutable(kind, &current.attributes, &attributes)?;
-                Ok((attributes, changes.clone()))
-            },
-        )
+        };
+        self.write(kind, &id, how, audit, |current| {
+            let mut attributes = current.attributes.clone();
+            patch::apply(schemas, kind, current.id.as_str(), &mut attributes, &ops)?;
+            let attributes = normalize(kind, &Value::Object(attributes))?;
+            check_immutable(kind, &current.attributes, &attributes)?;
+            Ok((attributes, changes.clone()))
+        })
         .await
     }
 
@@ -296,12 +290,15 @@ impl Resources<'_> {
         &self,
         kind: ResourceKind,
         id: &ResourceId,
-        change: Change,
-        if_match: Option<&str>,
-        with_members: bool,
+        how: How<'_>,
         audit: &AuditEvent,
         compute: impl Fn(&StoredResource) -> Result<(Map<String, Value>, MemberChanges), ScimError>,
     ) -> Result<Written, ScimError> {
+        let How {
+            change,
+            if_match,
+            with_members,
+        } = how;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -440,6 +437,14 @@ async fn lost_race(attempt: u32) -> Result<(), ScimError> {
     }
     tokio::time::sleep(crate::store::backoff(attempt)).await;
     Ok(())
+}
+
+/// How a replace or patch writes: which change it is, the version the client pinned, and
+/// whether the response shows a group's members.
+struct How<'a> {
+    change: Change,
+    if_match: Option<&'a str>,
+    with_members: bool,
 }
 
 /// Member ids to add and remove, and the complete new list when the request gave one: as the
