@@ -131,3 +131,47 @@ async fn an_entra_style_sync_gives_one_event_per_write_in_order() {
         serde_json::json!([ann])
     );
 }
+
+#[tokio::test]
+async fn the_feed_pages_with_a_cursor_bound_to_its_tenant() {
+    let t = TestApp::new().await;
+    for name in ["a", "b", "c"] {
+        t.user(name).await;
+    }
+    let admin = t.admin();
+    let first = admin.change_events(&t.tenant, None, None, 2).await.unwrap();
+    assert_eq!(first["events"].as_array().unwrap().len(), 2);
+    let cursor = first["nextCursor"].as_str().unwrap().to_string();
+    let second = admin
+        .change_events(&t.tenant, Some(&cursor), None, 2)
+        .await
+        .unwrap();
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&second).len(), 1, "{second}");
+    assert!(!ids(&first).contains(&ids(&second)[0]));
+
+    // Another tenant's feed: empty, and this tenant's cursor is refused there.
+    let other = TestApp::new().await;
+    assert_eq!(
+        admin
+            .change_events(&other.tenant, None, None, 10)
+            .await
+            .unwrap()["events"],
+        serde_json::json!([])
+    );
+    assert!(admin
+        .change_events(&other.tenant, Some(&cursor), None, 10)
+        .await
+        .is_err());
+    assert!(admin
+        .change_events(&t.tenant, Some("forged.cursor"), None, 10)
+        .await
+        .is_err());
+}

@@ -239,6 +239,24 @@ async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refus
             let query = audit_query(request)?;
             ok(admin.audit_events(tenant, &query).await?)
         }
+        (&Method::GET, ["admin", "tenants", tenant, "events"]) => {
+            let (mut cursor, mut since, mut limit) = (None, None, admin::DEFAULT_AUDIT_PAGE);
+            for (name, value) in query_params(request) {
+                match name.as_str() {
+                    "cursor" => cursor = Some(value),
+                    "since" => since = Some(value),
+                    "limit" => {
+                        limit = value.parse().map_err(|_| {
+                            Refusal::new(400, "InvalidRequest", "\"limit\" is a number")
+                        })?
+                    }
+                    _ => {}
+                }
+            }
+            ok(admin
+                .change_events(tenant, cursor.as_deref(), since.as_deref(), limit)
+                .await?)
+        }
         _ => Err(no_route(request)),
     }
 }
