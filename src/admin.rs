@@ -474,9 +474,9 @@ impl Admin {
         let settled = page
             .events
             .iter()
-            .filter(|e| e.time <= horizon)
-            .map(StoredEvent::sort_key)
-            .last();
+            .rev()
+            .find(|e| e.time <= horizon)
+            .map(StoredEvent::sort_key);
         // A full page moves on past what it returned, settled or not, so a reader always makes
         // progress (open question, docs/events-design.md: a late commit behind a full page).
         let settled = match page.events.len() >= limit {
