@@ -412,8 +412,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 let page = admin
                     .change_events(&tenant, cursor.as_deref(), since.as_deref(), limit)
                     .await?;
-                let fresh: Vec<Value> = rows(&page["events"])
-                    .filter(|e| seen.insert(text(&e["id"])))
+                let fresh: Vec<Value> = rows(at(&page, "/events"))
+                    .filter(|e| seen.insert(text(at(e, "/id"))))
                     .cloned()
                     .collect();
                 let next = page
@@ -426,11 +426,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     for e in &fresh {
                         println!(
                             "{}  {:<45}  {:<6}  {}  v{}",
-                            text(&e["time"]),
-                            text(&e["type"]),
-                            text(&e["resourceType"]),
-                            text(&e["resourceId"]),
-                            text(&e["version"])
+                            text(at(e, "/time")),
+                            text(at(e, "/type")),
+                            text(at(e, "/resourceType")),
+                            text(at(e, "/resourceId")),
+                            text(at(e, "/version"))
                         );
                     }
                 }
@@ -564,12 +564,12 @@ fn audit_table(v: &Value) -> String {
         };
         out.push_str(&format!(
             "{:<24}  {:<40}  {:<6}  {:<20}  {:<10}  {:<26}  {}\n",
-            text(&e["time"]),
+            text(at(e, "/time")),
             actor,
             text(&e["method"]),
             text(&e["action"]),
-            text(&e["resourceType"]),
-            text(&e["resourceId"]),
+            text(at(e, "/resourceType")),
+            text(at(e, "/resourceId")),
             text(&e["status"])
         ));
     }
