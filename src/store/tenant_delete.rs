@@ -103,16 +103,19 @@ impl Store {
                 break;
             }
         }
-        loop {
-            let events = self.first_keys(&audit_pk(tenant)).await?;
-            if events.is_empty() {
-                break;
-            }
-            done.audit_events += events.len();
-            self.delete_keys(events).await?;
-            progress(&done);
-            if done.items() >= budget {
-                return Ok(done);
+        // Audit events, then change events: the same partition shape.
+        for pk in [audit_pk(tenant), events_pk(tenant)] {
+            loop {
+                let events = self.first_keys(&pk).await?;
+                if events.is_empty() {
+                    break;
+                }
+                done.audit_events += events.len();
+                self.delete_keys(events).await?;
+                progress(&done);
+                if done.items() >= budget {
+                    return Ok(done);
+                }
             }
         }
         // The list state: counters and bookmarks.
