@@ -32,12 +32,6 @@ pub fn service_provider_config(base_url: &str) -> Value {
             "cursorTimeout": CURSOR_TIMEOUT_SECONDS
         },
         "etag": {"supported": true},
-        // RFC 9967 §4: no asynchronous requests; the change events every write emits (read
-        // them from the admin feed or the stream: docs/events-design.md).
-        "securityEvents": {
-            "asyncRequest": "none",
-            "eventUris": super::events::EMITTED
-        },
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",
@@ -111,11 +105,6 @@ mod tests {
         assert_eq!(spc["changePassword"]["supported"], false);
         assert_eq!(spc["patch"]["supported"], true);
         assert_eq!(spc["filter"]["maxResults"], MAX_PAGE_SIZE);
-        assert_eq!(spc["securityEvents"]["asyncRequest"], "none");
-        assert_eq!(
-            spc["securityEvents"]["eventUris"],
-            serde_json::json!(crate::protocol::events::EMITTED)
-        );
     }
 
     #[test]
