@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::auth;
-use crate::protocol::{cursor, CredentialId, TenantId};
+use crate::protocol::{cursor, CredentialId, ScimType, TenantId};
+use crate::service::feed::{self, Walk};
 use crate::store::{
     self, Actor, AuditEvent, AuditQuery, Credential, CredentialStatus, DeleteProgress, Store,
     StoreError, StoredEvent, Tenant,
@@ -429,10 +430,8 @@ impl Admin {
         Ok(json!({ "tenantId": tenant, "events": events, "nextCursor": page.next_cursor }))
     }
 
-    /// A page of the tenant's change events, oldest first (issue 11, `docs/events-design.md`).
-    /// The cursor continues after what was returned, but never past the settled horizon
-    /// (`EVENTS_SETTLE_SECONDS` ago): an event that commits late with an earlier time is still
-    /// after it. So a later page may repeat events; consumers de-duplicate on `id` (the jti).
+    /// A page of the tenant's change events, oldest first (issue 11). Across a walk of
+    /// `nextCursor`s each event comes exactly once, late commits included (`service::feed`).
     pub async fn change_events(
         &self,
         tenant_id: &str,
@@ -448,11 +447,22 @@ impl Admin {
         }
         let key = self.store.cursor_key().await?;
         let now = time::OffsetDateTime::now_utc();
-        let from = match cursor.filter(|c| !c.is_empty()) {
+        let state = match cursor.filter(|c| !c.is_empty()) {
             Some(token) => {
                 let state =
                     cursor::decode(&key, token, &tenant, EVENTS_QUERY, now.unix_timestamp())
-                        .map_err(|e| AdminError::Invalid(e.detail))?;
+                        .map_err(|e| match e.scim_type {
+                            Some(ScimType::ExpiredCursor) => AdminError::Invalid(format!(
+                                "the events cursor expired: events are kept {} days, so events \
+                                 after it may be gone; start again with --since (since=)",
+                                self.store.event_retention_days()
+                            )),
+                            _ => AdminError::Invalid(
+                                "the events cursor is not one this service issued for this \
+                                 tenant's events; start again without it"
+                                    .into(),
+                            ),
+                        })?;
                 match state.position {
                     cursor::Position::After(position) => position,
                     cursor::Position::Offset(_) => BTreeMap::new(),
@@ -460,34 +470,38 @@ impl Admin {
             }
             None => BTreeMap::new(),
         };
-        let since = match (from.get("since"), since) {
+        let since = match (state.get("since"), since) {
             (Some(since), _) => Some(since.clone()),
             (None, Some(raw)) => Some(parse_since(raw)?),
             (None, None) => None,
         };
-        let after = from.get("after").cloned();
-        let page = self
+        let walk = Walk {
+            position: state.get("after").cloned(),
+            seen: state
+                .get("seen")
+                .map(|raw| Walk::parse_seen(raw))
+                .unwrap_or_default(),
+        };
+        let read = self
             .store
-            .list_events(&tenant, after.as_deref(), since.as_deref(), limit)
+            .list_events(
+                &tenant,
+                walk.position.as_deref(),
+                since.as_deref(),
+                walk.read_size(limit),
+            )
             .await?;
-        let horizon = store::timestamp(now - time::Duration::seconds(EVENTS_SETTLE_SECONDS));
-        let settled = page
-            .events
-            .iter()
-            .rev()
-            .find(|e| e.time <= horizon)
-            .map(StoredEvent::sort_key);
-        // A full page moves on past what it returned, settled or not, so a reader always makes
-        // progress (open question, docs/events-design.md: a late commit behind a full page).
-        let settled = match page.events.len() >= limit {
-            true => page.last.clone(),
-            false => settled,
+        let horizon = store::timestamp(now - time::Duration::seconds(feed::SETTLE_SECONDS));
+        let (events, walk) = walk.page(read.events, limit, &horizon);
+        let mut position = BTreeMap::new();
+        match (walk.position.clone(), since) {
+            (Some(after), _) => position.insert("after".to_string(), after),
+            (None, Some(since)) => position.insert("since".to_string(), since),
+            (None, None) => None,
         };
-        let position = match (settled, after, since) {
-            (Some(key), _, _) | (None, Some(key), _) => BTreeMap::from([("after".into(), key)]),
-            (None, None, Some(since)) => BTreeMap::from([("since".into(), since)]),
-            (None, None, None) => BTreeMap::new(),
-        };
+        if !walk.seen.is_empty() {
+            position.insert("seen".to_string(), walk.seen_string());
+        }
         let next = cursor::encode(
             &key,
             &cursor::CursorState {
@@ -496,25 +510,11 @@ impl Admin {
                 kind_index: 0,
                 position: cursor::Position::After(position),
                 expires: now.unix_timestamp()
-                    + i64::from(store::DEFAULT_EVENT_RETENTION_DAYS) * 86_400,
+                    + i64::from(self.store.event_retention_days()) * 86_400,
             },
         )
         .map_err(|e| AdminError::Store(StoreError::Backend(e.detail)))?;
-        let events: Vec<Value> = page
-            .events
-            .iter()
-            .map(|e| {
-                json!({
-                    "id": e.jti,
-                    "time": e.time,
-                    "type": e.uri,
-                    "resourceType": e.resource_type,
-                    "resourceId": e.resource_id,
-                    "version": e.version.get(),
-                    "set": e.set,
-                })
-            })
-            .collect();
+        let events: Vec<Value> = events.iter().map(change_event_json).collect();
         Ok(json!({ "tenantId": tenant, "events": events, "nextCursor": next }))
     }
 
@@ -812,9 +812,19 @@ pub fn credential_json(credential: &Credential) -> Value {
 
 /// What an events cursor is bound to, besides its tenant.
 const EVENTS_QUERY: &str = "events";
-/// How far back the events feed's cursor stays: a write's transaction commits within this long
-/// after it took its time (the SDK's operation timeout is 20 s).
-pub const EVENTS_SETTLE_SECONDS: i64 = 30;
+
+/// One change event as the feed and `scimctl events --json` show it.
+pub fn change_event_json(event: &StoredEvent) -> Value {
+    json!({
+        "id": event.jti,
+        "time": event.time,
+        "type": event.uri,
+        "resourceType": event.resource_type,
+        "resourceId": event.resource_id,
+        "version": event.version.get(),
+        "set": event.set,
+    })
+}
 
 pub fn audit_json(event: &AuditEvent) -> Value {
     json!({

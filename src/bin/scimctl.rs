@@ -406,24 +406,20 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             follow,
         } => {
             let mut cursor = cursor;
-            // The feed may repeat events near its settled horizon: print each id once.
-            let mut seen = std::collections::HashSet::new();
             loop {
                 let page = admin
                     .change_events(&tenant, cursor.as_deref(), since.as_deref(), limit)
                     .await?;
-                let fresh: Vec<Value> = rows(at(&page, "/events"))
-                    .filter(|e| seen.insert(text(at(e, "/id"))))
-                    .cloned()
-                    .collect();
+                let events = rows(at(&page, "/events")).cloned().collect::<Vec<_>>();
                 let next = page
                     .get("nextCursor")
                     .and_then(Value::as_str)
                     .map(str::to_string);
-                if json {
-                    println!("{}", json!({"events": fresh, "nextCursor": next}));
-                } else {
-                    for e in &fresh {
+                // Following, a poll that found nothing prints nothing.
+                if json && !(follow && events.is_empty()) {
+                    println!("{}", json!({"events": events, "nextCursor": next}));
+                } else if !json {
+                    for e in &events {
                         println!(
                             "{}  {:<45}  {:<6}  {}  v{}",
                             text(at(e, "/time")),
@@ -436,12 +432,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 if !follow {
                     if let (Some(next), false) = (&next, json) {
-                        println!("more: --cursor '{next}'");
+                        println!("next: --cursor '{next}'");
                     }
                     return Ok(());
                 }
                 cursor = next;
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                // A full page: more are waiting, read on at once.
+                if events.len() < limit {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
             }
         }
         Command::Check { tenant, repair } => {

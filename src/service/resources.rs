@@ -14,6 +14,21 @@ use crate::protocol::schema::SchemaSet;
 use crate::protocol::{ResourceId, ScimError, TenantId, Version};
 use crate::store::{AuditEvent, Revision, Store, StoreError, StoredEvent, StoredResource};
 
+/// A group's change event carries its `members` in `data` up to this many (docs/events.md).
+pub const EVENT_MAX_MEMBERS: usize = 100;
+
+/// `EVENTS_AUDIENCE`: the `aud` of every SET; unset, the tenant's SCIM base URL.
+fn events_audience() -> Option<&'static str> {
+    static AUDIENCE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    AUDIENCE
+        .get_or_init(|| {
+            std::env::var("EVENTS_AUDIENCE")
+                .ok()
+                .filter(|a| !a.is_empty())
+        })
+        .as_deref()
+}
+
 /// A write that loses a race with another is re-read and re-applied, up to this often (20
 /// concurrent PATCHes of one user need up to 20 rounds).
 const WRITE_ATTEMPTS: u32 = 24;
@@ -151,6 +166,9 @@ impl Resources<'_> {
     ) -> StoredEvent {
         let jti = ulid::Ulid::new().to_string();
         let active = |r: &StoredResource| r.attributes.get("active").and_then(Value::as_bool);
+        // A large group's event carries its member delta, not its members: the SET stays far
+        // below DynamoDB's item and EventBridge's entry limits.
+        let related = related.filter(|r| r.len() <= EVENT_MAX_MEMBERS);
         let data = super::to_scim(self.base_url, after, related);
         let event = Event {
             change,
@@ -165,7 +183,7 @@ impl Resources<'_> {
         };
         let envelope = Envelope {
             issuer: self.base_url,
-            audience: self.base_url,
+            audience: events_audience().unwrap_or(self.base_url),
             jti: &jti,
             issued_at: time::OffsetDateTime::now_utc().unix_timestamp(),
         };

@@ -31,7 +31,6 @@ pub struct StoredEvent {
     pub set: Value,
 }
 
-#[allow(dead_code)]
 impl StoredEvent {
     pub fn sort_key(&self) -> String {
         format!("{}#{}", self.time, self.jti)
@@ -81,9 +80,12 @@ pub struct EventPage {
     pub last: Option<String>,
 }
 
-// Work in progress: the write paths do not put events yet (docs/events-design.md).
-#[allow(dead_code)]
 impl Store {
+    /// Days change events are kept before the table's TTL removes them.
+    pub fn event_retention_days(&self) -> u32 {
+        self.event_retention_days
+    }
+
     /// The event as one more action of the write's own transaction.
     pub(super) fn event_action(
         &self,
@@ -92,7 +94,7 @@ impl Store {
     ) -> Result<Action, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(event.to_item(tenant, DEFAULT_EVENT_RETENTION_DAYS)))
+            .set_item(Some(event.to_item(tenant, self.event_retention_days)))
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;

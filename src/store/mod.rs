@@ -57,6 +57,8 @@ pub struct Store {
     page_limit: Option<i32>,
     /// Days audit events are kept before the table's TTL removes them; 0 keeps them.
     audit_retention_days: u32,
+    /// Days change events are kept (`EVENT_RETENTION_DAYS`, at least 1).
+    event_retention_days: u32,
     /// The cursor-signing key, read from the table once per process.
     cursor_key: Arc<OnceLock<Arc<Vec<u8>>>>,
 }
@@ -68,6 +70,7 @@ impl Store {
             table: table.into(),
             page_limit: None,
             audit_retention_days: retention_from_env(),
+            event_retention_days: event_retention_from_env(),
             cursor_key: Arc::default(),
         }
     }
@@ -222,6 +225,15 @@ fn retention_from_env() -> u32 {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS)
+}
+
+/// `EVENT_RETENTION_DAYS`, or the default when unset, not a number or 0.
+fn event_retention_from_env() -> u32 {
+    std::env::var("EVENT_RETENTION_DAYS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|days| *days > 0)
+        .unwrap_or(DEFAULT_EVENT_RETENTION_DAYS)
 }
 
 /// Runs a query to its end, page by page (DynamoDB returns at most 1 MB per request).
