@@ -1,12 +1,16 @@
 """Fails when template.yaml drifts from the code: the table differs from the one the local stack
-creates, a function lacks a DynamoDB permission its code needs (or has one it does not), the
-admin routes are not AWS_IAM-only while the SCIM routes stay open to bearer tokens, or the alarms
-(docs/operations.md) miss a function or an index, or notify other than through AlarmTopicArn.
+creates, a function lacks a permission its code needs (or has one it does not, or one on more
+than its own resources), the admin routes are not AWS_IAM-only while the SCIM routes stay open to
+bearer tokens, the change-event stream (issue 11: table stream, mapping, dead-letter queue, bus,
+optional HTTPS receiver) is not set up as docs/events.md says, or the alarms (docs/operations.md)
+miss a function, an index, a queue or the stream's lag, or notify other than through AlarmTopicArn.
 
 usage: check-template.py TEMPLATE DEFINITION_JSON   (the JSON comes from `scimctl table definition`)
 """
 
 import json
+import pathlib
+import re
 import sys
 
 from cfnlint.decode import decode
@@ -20,6 +24,7 @@ def canonical(props):
         "AttributeDefinitions": by_name(props.get("AttributeDefinitions"), "AttributeName"),
         "GlobalSecondaryIndexes": by_name(props.get("GlobalSecondaryIndexes"), "IndexName"),
         "TimeToLiveSpecification": props.get("TimeToLiveSpecification"),
+        "StreamSpecification": props.get("StreamSpecification"),
     }
 
 
@@ -37,7 +42,62 @@ NEEDED = {
     "discovery": {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"},
     # Tenants, credentials (transactions of Update/Put/Delete), audit, tenant delete in batches.
     "admin": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"},
+    # Publishes the stream records Lambda hands it: no table action.
+    "events": set(),
 }
+# The table actions above are allowed on the table and its indexes, nothing else.
+TABLE_RESOURCES = [{"Fn::GetAtt": ["Table", "Arn"]}, {"Fn::Sub": "${Table.Arn}/index/*"}]
+
+# The bus the change events go to: the stack's own, or the one EventBusName names.
+BUS_NAME = {"Fn::If": ["CreateBus", {"Ref": "EventBus"}, {"Ref": "EventBusName"}]}
+BUS_ARN = {"Fn::If": ["CreateBus", {"Fn::GetAtt": ["EventBus", "Arn"]}, {
+    "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"}]}
+STREAM_ARN = {"Fn::GetAtt": ["Table", "StreamArn"]}
+EVENTS_DLQ_ARN = {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}
+# Every other action of a function, on the resources it may touch: the events function's stream
+# mapping polls the stream and dead-letters with the function's role, and the code publishes.
+OTHER_GRANTS = {
+    "events": {
+        "dynamodb:DescribeStream": [STREAM_ARN],
+        "dynamodb:GetRecords": [STREAM_ARN],
+        "dynamodb:GetShardIterator": [STREAM_ARN],
+        "dynamodb:ListStreams": [STREAM_ARN],
+        "events:PutEvents": [BUS_ARN],
+        "sqs:SendMessage": [EVENTS_DLQ_ARN],
+    },
+}
+
+
+def plain(value):
+    """VALUE without cfn-lint's node classes, to compare it with == and print it."""
+    return json.loads(json.dumps(value))
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def grants(props):
+    """action -> sorted resources (JSON) of the function's policy statements, or an error."""
+    allowed = {}
+    for policy in props.get("Policies", []):
+        if not isinstance(policy, dict) or set(policy) != {"Statement"}:
+            return f"policy {plain(policy)} is not an inline statement list (a managed policy?)"
+        for statement in policy["Statement"]:
+            if statement.get("Effect") != "Allow" or "Condition" in statement:
+                return f"statement {plain(statement)} is not a plain Allow"
+            for action in as_list(statement.get("Action", [])):
+                allowed.setdefault(action, set()).update(
+                    json.dumps(plain(r), sort_keys=True) for r in as_list(statement.get("Resource", [])))
+    return {action: sorted(resources) for action, resources in allowed.items()}
+
+
+def expected_grants(binary):
+    table = {f"dynamodb:{action}": TABLE_RESOURCES for action in NEEDED.get(binary, set())}
+    return {
+        action: sorted(json.dumps(r, sort_keys=True) for r in resources)
+        for action, resources in {**table, **OTHER_GRANTS.get(binary, {})}.items()
+    }
 
 
 def check_functions(template):
@@ -51,21 +111,134 @@ def check_functions(template):
         problems.append(f"functions {sorted(functions)} != {sorted(NEEDED)}")
     for binary, function in functions.items():
         props = function["Properties"]
-        allowed = {
-            action.removeprefix("dynamodb:")
-            for policy in props.get("Policies", [])
-            for statement in policy.get("Statement", [])
-            for action in statement.get("Action", [])
-        }
-        if allowed != NEEDED.get(binary, set()):
-            problems.append(f"{binary}: allows {sorted(allowed)}, needs {sorted(NEEDED.get(binary, []))}")
+        allowed, needed = grants(props), expected_grants(binary)
+        if isinstance(allowed, str):
+            problems.append(f"{binary}: {allowed}")
+        elif allowed != needed:
+            for action in sorted(set(allowed) | set(needed)):
+                if allowed.get(action) != needed.get(action):
+                    problems.append(f"{binary}: {action} allowed on {allowed.get(action)}, needed on {needed.get(action)}")
         for name, event in props.get("Events", {}).items():
+            if event["Type"] != "HttpApi":
+                # A SAM DynamoDB (or other pull) event attaches a broad managed policy.
+                problems.append(f"{binary}.{name}: only HttpApi events; a stream gets its own mapping")
+                continue
             path = event["Properties"].get("Path", "")
             authorizer = event["Properties"].get("Auth", {}).get("Authorizer")
             if binary == "admin" and (authorizer != "AWS_IAM" or not path.startswith("/admin/")):
                 problems.append(f"admin route {name} ({path}) must be under /admin/ with AWS_IAM")
             if binary != "admin" and authorizer is not None:
                 problems.append(f"SCIM route {binary}.{name} must authenticate bearer tokens only")
+    if "events" in functions and functions["events"]["Properties"].get("Events"):
+        problems.append("the events function is invoked by its stream mapping only, not by the API")
+    return problems
+
+
+def item_kind(name):
+    """The `kind` attribute's name and the value src/store/keys.rs stores for ItemKind::NAME."""
+    keys = (pathlib.Path(__file__).resolve().parent.parent / "src/store/keys.rs").read_text()
+    attribute = re.search(r'pub const KIND: &str = "(\w+)";', keys)
+    value = re.search(rf'ItemKind::{name} => "(\w+)"', keys)
+    if not attribute or not value:
+        sys.exit(f"cannot find the kind attribute or ItemKind::{name} in src/store/keys.rs")
+    return attribute.group(1), value.group(1)
+
+
+# The stream mapping (docs/events.md, "Failure handling"): only new event items, in order per
+# shard, failed records reported one by one, a failing batch halved, retries bounded in count and
+# age, then the batch's range dead-lettered.
+MAPPING = {
+    "EventSourceArn": STREAM_ARN,
+    "StartingPosition": "TRIM_HORIZON",
+    "BatchSize": 100,
+    "MaximumBatchingWindowInSeconds": 1,
+    "ParallelizationFactor": 1,
+    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    "BisectBatchOnFunctionError": True,
+    "MaximumRetryAttempts": 5,
+    "MaximumRecordAgeInSeconds": 86400,
+    "DestinationConfig": {"OnFailure": {"Destination": EVENTS_DLQ_ARN}},
+}
+DEAD_LETTER_QUEUE = {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600}
+ENVIRONMENT = {
+    "Globals": {"EVENTS_AUDIENCE": {"Ref": "EventsAudience"},
+                "EVENT_RETENTION_DAYS": {"Ref": "EventRetentionDays"}},
+    "events": {"EVENT_BUS_NAME": BUS_NAME, "EVENT_SOURCE": {"Ref": "EventSource"}},
+}
+
+
+def check_events(template, table_props):
+    resources = template["Resources"]
+    problems = []
+    if plain(table_props.get("StreamSpecification")) != {"StreamViewType": "NEW_AND_OLD_IMAGES"}:
+        problems.append("the table's stream must carry NEW_AND_OLD_IMAGES")
+    functions = {
+        r["Metadata"]["BuildProperties"]["Binary"]: name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    mappings = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    if len(mappings) != 1 or plain(mappings[0].get("FunctionName")) != {"Ref": functions.get("events")}:
+        problems.append("expected one event source mapping, of the events function")
+    for mapping in mappings:
+        for key, value in MAPPING.items():
+            if plain(mapping.get(key)) != value:
+                problems.append(f"stream mapping {key} is {plain(mapping.get(key))}, must be {value}")
+        attribute, event = item_kind("Event")
+        filters = [json.loads(f["Pattern"]) for f in mapping.get("FilterCriteria", {}).get("Filters", [])]
+        wanted = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {attribute: {"S": [event]}}}}
+        if filters != [wanted]:
+            problems.append(f"stream mapping filters {filters}, must be [{wanted}]")
+    queue = resources.get("EventsDeadLetterQueue", {})
+    if queue.get("Type") != "AWS::SQS::Queue" or plain(queue.get("Properties")) != DEAD_LETTER_QUEUE:
+        problems.append(f"EventsDeadLetterQueue must be an AWS::SQS::Queue with {DEAD_LETTER_QUEUE}")
+    bus = resources.get("EventBus", {})
+    if bus.get("Type") != "AWS::Events::EventBus" or bus.get("Condition") != "CreateBus":
+        problems.append("EventBus must be an AWS::Events::EventBus under the CreateBus condition")
+    variables = {
+        "Globals": template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}),
+        "events": resources.get(functions.get("events"), {}).get("Properties", {})
+        .get("Environment", {}).get("Variables", {}),
+    }
+    for where, wanted in ENVIRONMENT.items():
+        for name, value in wanted.items():
+            if plain(variables[where].get(name)) != value:
+                problems.append(f"{where} environment {name} must be {value}")
+    problems += check_receiver(resources)
+    return problems
+
+
+def check_receiver(resources):
+    """The optional HTTPS receiver: all of it under HasReceiver, the SET alone POSTed to it by a
+    role that may invoke that destination only, and what it refuses dead-lettered."""
+    kinds = ("AWS::Events::Connection", "AWS::Events::ApiDestination", "AWS::Events::Rule")
+    receiver = {n: r for n, r in resources.items() if r["Type"] in kinds or n.startswith("Receiver")}
+    if not receiver:
+        return []
+    problems = [f"{n} must be under the HasReceiver condition"
+                for n, r in receiver.items() if r.get("Condition") != "HasReceiver"]
+    destinations = [n for n, r in receiver.items() if r["Type"] == "AWS::Events::ApiDestination"]
+    rules = [r["Properties"] for r in receiver.values() if r["Type"] == "AWS::Events::Rule"]
+    if len(destinations) != 1 or len(rules) != 1:
+        return problems + ["the receiver is one API destination and one rule"]
+    destination = {"Fn::GetAtt": [destinations[0], "Arn"]}
+    rule = plain(rules[0])
+    if rule.get("EventBusName") != BUS_NAME or rule.get("EventPattern") != {"source": [{"Ref": "EventSource"}]}:
+        problems.append(f"the receiver rule must match source EventSource on {BUS_NAME}")
+    targets = rule.get("Targets", [])
+    if len(targets) != 1 or targets[0].get("Arn") != destination or targets[0].get("InputPath") != "$.detail":
+        problems.append(f"the receiver rule must send $.detail to {destination} alone")
+        return problems
+    if "Arn" not in targets[0].get("DeadLetterConfig", {}):
+        problems.append("the receiver rule's target needs a dead-letter queue")
+    role = targets[0].get("RoleArn", {}).get("Fn::GetAtt", [""])[0]
+    statements = [
+        statement
+        for policy in plain(resources.get(role, {}).get("Properties", {}).get("Policies", []))
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    if statements != [{"Effect": "Allow", "Action": ["events:InvokeApiDestination"], "Resource": [destination]}]:
+        problems.append(f"the receiver role {role} may only events:InvokeApiDestination {destination}")
     return problems
 
 
@@ -95,6 +268,17 @@ def check_alarms(template, table_props):
     alarmed = {json.dumps(dims.get("FunctionName")) for dims in watched(alarms, "AWS/Lambda", "Errors")}
     if alarmed != {json.dumps({"Ref": f}) for f in functions}:
         problems.append(f"Lambda Errors alarms cover {sorted(alarmed)}, functions are {sorted(functions)}")
+    # A stream that falls behind, and a dead-letter queue that holds anything.
+    mapped = {json.dumps(plain(r["Properties"].get("FunctionName")))
+              for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"}
+    lagging = {json.dumps(plain(dims.get("FunctionName"))) for dims in watched(alarms, "AWS/Lambda", "IteratorAge")}
+    if lagging != mapped:
+        problems.append(f"Lambda IteratorAge alarms cover {sorted(lagging)}, stream functions are {sorted(mapped)}")
+    queues = {json.dumps({"Fn::GetAtt": [n, "QueueName"]}) for n, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    waiting = {json.dumps(plain(dims.get("QueueName")))
+               for dims in watched(alarms, "AWS/SQS", "ApproximateNumberOfMessagesVisible")}
+    if waiting != queues:
+        problems.append(f"SQS ApproximateNumberOfMessagesVisible alarms cover {sorted(waiting)}, queues are {sorted(queues)}")
     indexes = {i["IndexName"] for i in table_props.get("GlobalSecondaryIndexes", [])}
     for metric_name in ("ReadThrottleEvents", "WriteThrottleEvents"):
         dims = watched(alarms, "AWS/DynamoDB", metric_name)
@@ -104,6 +288,11 @@ def check_alarms(template, table_props):
         if covered != indexes:
             problems.append(f"{metric_name} alarms cover indexes {sorted(covered)}, the table has {sorted(indexes)}")
     for name, props in alarms.items():
+        # A metric an alarm reads but leaves out of its expression watches nothing.
+        expressions = " ".join(q.get("Expression", "") for q in props.get("Metrics", []) if q.get("ReturnData", True))
+        for query in props.get("Metrics", []):
+            if query.get("ReturnData") is False and not re.search(rf"\b{query['Id']}\b", expressions):
+                problems.append(f"{name}: metric {query['Id']} is not in the alarm's expression")
         for actions in ("AlarmActions", "OKActions"):
             if json.loads(json.dumps(props.get(actions))) != TOPIC_ACTIONS:
                 problems.append(f"{name}.{actions} must be {TOPIC_ACTIONS}")
@@ -128,10 +317,14 @@ def main():
     if problems:
         sys.exit("template.yaml functions drift from the code:\n  " + "\n  ".join(problems))
     print("function permissions and route authorization as the code needs")
+    problems = check_events(template, tables[0]["Properties"])
+    if problems:
+        sys.exit("template.yaml change-event stream:\n  " + "\n  ".join(problems))
+    print("change events: table stream, filtered mapping with bounded retries and dead letters, bus, receiver")
     problems = check_alarms(template, tables[0]["Properties"])
     if problems:
         sys.exit("template.yaml alarms:\n  " + "\n  ".join(problems))
-    print("alarms on API 5xx, table and index throttles, and every function's errors")
+    print("alarms on API 5xx, table and index throttles, every function's errors, the stream's lag and dead letters")
 
 
 if __name__ == "__main__":

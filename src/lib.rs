@@ -4,10 +4,11 @@
 //! - [`service`]: the use cases between HTTP and the store (lists and searches);
 //! - [`store`]: DynamoDB, single-table (no HTTP);
 //! - [`auth`]: bearer tokens;
-//! - [`http`]: the Lambda handler gluing them together.
+//! - [`http`]: the Lambda handler gluing them together;
+//! - [`stream`]: the `events` function, change events from the table's stream to EventBridge.
 
 // No panic reachable from input: outside tests, fail with a typed error instead. The Lambda
-// mains (src/bin) only call `http::serve`; scimctl, which has logic of its own, denies the same.
+// mains (src/bin) only call `http::serve` or `stream::serve`; scimctl, which has logic of its own, denies the same.
 #![cfg_attr(
     not(test),
     deny(
@@ -24,3 +25,4 @@ pub mod http;
 pub mod protocol;
 pub mod service;
 pub mod store;
+pub mod stream;

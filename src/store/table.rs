@@ -3,7 +3,8 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -51,7 +52,15 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<bool, StoreErr
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key(PK, KeyType::Hash)?)
-        .key_schema(key(SK, KeyType::Range)?);
+        .key_schema(key(SK, KeyType::Range)?)
+        // The `events` function publishes the change events from the stream (docs/events.md).
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?,
+        );
     let mut defined = vec![PK, SK];
     for (name, pk, sk) in INDEXES {
         // Several indexes share the collection partition key: define each attribute once.
@@ -147,5 +156,6 @@ pub fn definition() -> serde_json::Value {
             .collect::<Vec<_>>(),
         "GlobalSecondaryIndexes": indexes,
         "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": true},
+        "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
     })
 }
