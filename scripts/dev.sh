@@ -71,6 +71,11 @@ Administer it (tokens, rotation, audit, provisioning on/off) from another shell:
   target/debug/scimctl provisioning status $SCIM_TENANT
   target/debug/scimctl audit $SCIM_TENANT
 
+Watch the change events (RFC 9967 SETs) your writes produce, as your application would:
+  target/debug/scimctl events $SCIM_TENANT --follow
+Publish a sample stream batch through the events function (to moto's EventBridge):
+  cargo lambda invoke events --invoke-address 127.0.0.1 --invoke-port $PORT --data-file events/events-stream-batch.json
+
 Function logs: $LOGS/api.log   Data: $STATE   Stop: Ctrl-C (or SIGTERM)
 MSG
 wait "$WATCH_PGID"

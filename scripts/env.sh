@@ -95,10 +95,14 @@ write_lambda_env() {
     env_line AWS_ACCESS_KEY_ID "${AWS_ACCESS_KEY_ID:-local}"
     env_line AWS_SECRET_ACCESS_KEY "${AWS_SECRET_ACCESS_KEY:-local}"
     env_line RUST_LOG "${RUST_LOG:-info}"
+    # The events function publishes to the local DynamoDB's neighbour: moto serves EventBridge too.
+    env_line EVENT_BUS_NAME "${EVENT_BUS_NAME:-default}"
+    env_line AWS_ENDPOINT_URL_EVENTBRIDGE "${AWS_ENDPOINT_URL_EVENTBRIDGE:-$AWS_ENDPOINT_URL_DYNAMODB}"
     # The fault layer (docs/reliability.md): SCIM_FAULT_RATE=0.4 scripts/dev.sh fails 40% of the
     # functions' DynamoDB requests before they reach it.
     local name
-    for name in SCIM_FAULT_RATE SCIM_FAULT_LATENCY_MS SCIM_FAULT_SEED; do
+    for name in SCIM_FAULT_RATE SCIM_FAULT_LATENCY_MS SCIM_FAULT_SEED EVENT_SOURCE EVENTS_AUDIENCE \
+      EVENT_RETENTION_DAYS; do
       if [ -n "${!name:-}" ]; then env_line "$name" "${!name}"; fi
     done
   } >"$1"

@@ -5,7 +5,9 @@
 #   2. the function logs are written outside the project tree (the watcher watches it);
 #   3. RUST_LOG=trace does not make the watcher log its own log writes (no feedback loop);
 #   4. SIGTERM stops everything and frees the port, as Ctrl-C does;
-#   5. when the watcher dies (its port is taken), dev.sh fails at once with the watcher's words.
+#   5. when the watcher dies (its port is taken), dev.sh fails at once with the watcher's words;
+#   6. the events function, invoked as dev.sh prints, publishes a sample stream batch (to moto's
+#      EventBridge).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -63,6 +65,9 @@ url=$(grep -o 'SCIM_URL=[^ ]*' "$DEV_OUT" | head -1 | cut -d= -f2-)
 token=$(grep -o 'SCIM_TOKEN=[^ ]*' "$DEV_OUT" | head -1 | cut -d= -f2-)
 check "…and answers SCIM requests" \
   '[ "$(curl -s -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $token" "$url/Users?count=0")" = 200 ]'
+check "the events function publishes the sample stream batch, as dev.sh says to try it" \
+  '[ "$(cargo lambda invoke events --invoke-address 127.0.0.1 --invoke-port "$DEV_PORT" \
+      --data-file events/events-stream-batch.json 2>/dev/null)" = "{\"batchItemFailures\":[]}" ]'
 check "the function logs are outside the project tree" \
   '[ -s "$work/comma.logs/api.log" ] && ! find "$ROOT" -path "$ROOT/target" -prune -o -name api.log -newer "$DEV_OUT" -print | grep -q .'
 kill -TERM "$DEV_PID"

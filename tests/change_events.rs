@@ -175,3 +175,85 @@ async fn the_feed_pages_with_a_cursor_bound_to_its_tenant() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn concurrent_member_patches_give_one_event_each_with_strictly_increasing_versions() {
+    let t = TestApp::new().await;
+    let group = t.group("crowd", &[]).await;
+    let mut users = Vec::new();
+    for n in 0..10 {
+        users.push(t.user(&format!("member{n}")).await);
+    }
+    let path = format!("/Groups/{group}");
+    let patches = users.iter().map(|user| {
+        t.patch(
+            &path,
+            serde_json::json!([{"op": "add", "path": "members", "value": [{"value": user}]}]),
+        )
+    });
+    for r in futures::future::join_all(patches).await {
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let page = t
+        .store()
+        .list_events(&t.tenant_id(), None, None, 100)
+        .await
+        .unwrap();
+    let of_group: Vec<_> = page
+        .events
+        .iter()
+        .filter(|e| e.resource_id.as_str() == group)
+        .collect();
+    let versions: Vec<u64> = of_group.iter().map(|e| e.version.get()).collect();
+    assert_eq!(versions, (1..=11).collect::<Vec<u64>>(), "in feed order");
+    let mut added: Vec<String> = of_group
+        .iter()
+        .flat_map(|e| {
+            e.set["events"][e.uri.as_str()]["members"]["added"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    added.sort();
+    users.sort();
+    assert_eq!(added, users, "each member added by exactly one event");
+    let r = t.get(&format!("/Groups/{group}")).await;
+    assert_eq!(r.body["meta"]["version"], "W/\"11\"");
+}
+
+#[tokio::test]
+async fn scimctl_events_follow_prints_new_events_as_they_come() {
+    use std::io::{BufRead, BufReader};
+    let t = TestApp::new().await;
+    t.user("first").await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scimctl"))
+        .args(["events", &t.tenant, "--follow", "--json"])
+        .env("TABLE_NAME", t.store().table())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_event = move || -> Vec<String> {
+        let page: serde_json::Value =
+            serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resourceId"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = tokio::task::spawn_blocking(move || {
+        let got = next_event();
+        (got, next_event)
+    });
+    let (got, next_event) = first.await.unwrap();
+    assert_eq!(got.len(), 1);
+    let second = t.user("second").await;
+    let got = tokio::task::spawn_blocking(next_event).await.unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(got, vec![second], "only the new event, once");
+}

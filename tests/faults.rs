@@ -7,6 +7,10 @@
 //!   failed write left anything behind (a retried create never meets its own name, a retried
 //!   delete never finds the resource already gone);
 //! - `Store::check` (the `scimctl check` oracle) finds no broken invariant;
+//! - every committed change has exactly one change event and nothing else has one: each
+//!   resource's events carry versions 1, 2, … up to its final version (a delete's event ends at
+//!   the version deleted), each once, in order, and no event names a resource the IdP never had
+//!   acknowledged;
 //! - no request took longer than the Lambda timeout.
 //!
 //! `FAULT_SEED` replays a run; the figures go to `docs/reliability.md`.
@@ -450,6 +454,7 @@ async fn sync(style: Style, rate: f64, seed: u64) {
         .check(&t.tenant_id(), false, |_| {})
         .await
         .expect("the checker runs");
+    let event_problems = check_events(t, &model).await;
 
     let figures = idp.figures.lock().unwrap();
     let injected: Vec<String> = Fault::ALL
@@ -457,7 +462,7 @@ async fn sync(style: Style, rate: f64, seed: u64) {
         .map(|f| format!("{} {}", f.name(), faults.injected(*f)))
         .collect();
     println!(
-        "| {style:?} | {:.0}% | {} SCIM requests ({} users, {} groups left) | {} DynamoDB requests, {} failed by injection ({}) | 429: {}, 503: {} | 500s: {} | lost: {} | left behind: {} | invariant violations: {} | slowest request {} ms, most DynamoDB requests {} | sync {:.1} s |",
+        "| {style:?} | {:.0}% | {} SCIM requests ({} users, {} groups left) | {} DynamoDB requests, {} failed by injection ({}) | 429: {}, 503: {} | 500s: {} | lost: {} | left behind: {} | invariant violations: {} | event problems: {} | slowest request {} ms, most DynamoDB requests {} | sync {:.1} s |",
         rate * 100.0,
         figures.requests,
         model.users.len(),
@@ -471,6 +476,7 @@ async fn sync(style: Style, rate: f64, seed: u64) {
         lost.len(),
         figures.left_behind.len(),
         report.problems.len(),
+        event_problems.len(),
         figures.slowest.as_millis(),
         figures.most_dynamodb_requests,
         sync_time.as_secs_f64(),
@@ -492,6 +498,10 @@ async fn sync(style: Style, rate: f64, seed: u64) {
     );
     assert_eq!(report.problems, vec![], "invariants broken: {report:#?}");
     assert!(
+        event_problems.is_empty(),
+        "change events not one per committed change: {event_problems:#?}"
+    );
+    assert!(
         figures.slowest < LAMBDA_TIMEOUT,
         "a request took {:?}",
         figures.slowest
@@ -501,6 +511,81 @@ async fn sync(style: Style, rate: f64, seed: u64) {
         "faults were injected and surfaced"
     );
     assert_eq!(model.users.len(), USERS - 20);
+}
+
+/// Each resource's change events against its committed versions (faults off).
+async fn check_events(t: &TestApp, model: &Model) -> Vec<String> {
+    use scim_serverless::protocol::events::{CREATE_FULL, DELETE};
+    let mut by_resource: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+    let mut after = None;
+    loop {
+        let page = t
+            .store()
+            .list_events(&t.tenant_id(), after.as_deref(), None, 1000)
+            .await
+            .expect("the feed reads");
+        for e in &page.events {
+            by_resource
+                .entry(e.resource_id.to_string())
+                .or_default()
+                .push((e.uri.clone(), e.version.get()));
+        }
+        match page.last {
+            Some(last) if !page.events.is_empty() => after = Some(last),
+            _ => break,
+        }
+    }
+    let deleted_last: BTreeMap<&String, u64> = model
+        .deleted
+        .iter()
+        .map(|(_, id)| {
+            let last = by_resource
+                .get(id)
+                .and_then(|events| events.last())
+                .map_or(0, |(_, v)| *v);
+            (id, last)
+        })
+        .collect();
+    let mut problems = Vec::new();
+    let mut expect = |id: &str, last: u64, deleted: bool| {
+        let events = by_resource.remove(id).unwrap_or_default();
+        let versions: Vec<u64> = events.iter().map(|(_, v)| *v).collect();
+        let mut want: Vec<u64> = (1..=last).collect();
+        if deleted {
+            want.push(last);
+        }
+        let first_is_create = events.first().is_some_and(|(uri, _)| uri == CREATE_FULL);
+        let last_is_delete = events.last().is_some_and(|(uri, _)| uri == DELETE);
+        if versions != want || !first_is_create || last_is_delete != deleted {
+            problems.push(format!("{id}: events {events:?}, want versions {want:?}"));
+        }
+    };
+    let version = |r: &Resp| {
+        r.body["meta"]["version"]
+            .as_str()
+            .and_then(|v| {
+                v.trim_start_matches("W/\"")
+                    .trim_end_matches('"')
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0)
+    };
+    for id in model.users.keys() {
+        expect(id, version(&t.get(&format!("/Users/{id}")).await), false);
+    }
+    for id in model.groups.keys() {
+        expect(id, version(&t.get(&format!("/Groups/{id}")).await), false);
+    }
+    for (id, last) in deleted_last {
+        expect(id, last, true);
+    }
+    for (id, events) in by_resource {
+        problems.push(format!(
+            "{id} has events but was never acknowledged: {events:?}"
+        ));
+    }
+    problems
 }
 
 fn seed() -> u64 {

@@ -18,7 +18,8 @@ pub const DELETE: &str = "urn:ietf:params:scim:event:prov:delete";
 pub const ACTIVATE: &str = "urn:ietf:params:scim:event:prov:activate";
 pub const DEACTIVATE: &str = "urn:ietf:params:scim:event:prov:deactivate";
 
-/// Every event URI this service emits (advertised as `securityEvents.eventUris`).
+/// Every event URI this service emits (docs/events.md; not advertised in ServiceProviderConfig,
+/// which the public conformance suite would refuse).
 pub const EMITTED: [&str; 6] = [
     CREATE_FULL,
     PUT_FULL,

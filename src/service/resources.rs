@@ -141,10 +141,13 @@ impl Resources<'_> {
     ) -> Result<Loaded, ScimError> {
         let members = take_members(kind, &mut attributes)?.unwrap_or_default();
         let related = user_ids(&members);
+        // A group's create event names its members as added too: the delta stays when `data`
+        // leaves out the members of a large group.
+        let added: Vec<String> = related.iter().map(ResourceId::to_string).collect();
         let resource = self
             .store
             .create(self.tenant, kind, attributes, &members, audit, |created| {
-                self.event(Change::Create, None, created, Some(&related), &[], &[])
+                self.event(Change::Create, None, created, Some(&related), &added, &[])
             })
             .await?;
         Ok(Loaded {
@@ -154,7 +157,7 @@ impl Resources<'_> {
     }
 
     /// The change event of a successful write: an RFC 9967 SET whose `full` payload is the
-    /// resource as a GET shows it by default (`docs/events-design.md`).
+    /// resource as a GET shows it by default (docs/events.md).
     fn event(
         &self,
         change: Change,
@@ -348,7 +351,6 @@ impl Resources<'_> {
                 attributes,
                 add: &delta.add,
                 remove: &delta.remove,
-                pinned: if_match.is_some(),
             };
             let written = self
                 .store

@@ -1,6 +1,6 @@
 //! Change events (issue 11, RFC 9967): one item per successful SCIM write, put in the write's
 //! own transaction (an outbox), read back as a feed in commit order, and published from the
-//! table's stream. `docs/events-design.md` has the design.
+//! table's stream. docs/events.md has the design.
 //!
 //! Key: `PK = {tenant}#EVENTS`, `SK = {time}#{jti}`, where `time` is the resource's new
 //! `lastModified` (strictly increasing per resource), so the feed order per resource is the

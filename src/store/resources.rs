@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, Delete, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
+    ConditionCheck, Delete, Put, PutRequest, TransactWriteItem, WriteRequest,
 };
 use serde_json::{Map, Value};
 
@@ -39,9 +39,6 @@ pub struct Revision<'a> {
     /// (`UnknownMember`, naming it) and removing it writes nothing.
     pub add: &'a BTreeSet<String>,
     pub remove: &'a BTreeSet<String>,
-    /// The client named the version (`If-Match`): even a member-only change is written only at
-    /// the version read.
-    pub pinned: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -183,36 +180,6 @@ impl Store {
                 .delete(build(delete.build())?)
                 .build(),
             on_fail,
-        })
-    }
-
-    fn bump_version(
-        &self,
-        tenant: &TenantId,
-        resource: &StoredResource,
-    ) -> Result<Action, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                resource_pk(tenant, resource.kind, &resource.id),
-                RESOURCE_SK,
-            )))
-            // The modification index moves with lastModified, so incremental syncs see it.
-            .update_expression(
-                "SET version = version + :one, lastModified = :now, GSI4SK = :modified",
-            )
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", s(&resource.last_modified))
-            .expression_attribute_values(
-                ":modified",
-                s(modified_sk(&resource.last_modified, &resource.id)),
-            );
-        Ok(Action {
-            item: TransactWriteItem::builder()
-                .update(build(update.build())?)
-                .build(),
-            on_fail: StoreError::NotFound,
         })
     }
 
@@ -398,7 +365,6 @@ impl Store {
             attributes,
             add,
             remove,
-            pinned,
         } = revision;
         let updated = StoredResource {
             version: current.version.next(),
@@ -406,20 +372,15 @@ impl Store {
             attributes,
             ..current.clone()
         };
-        // Member changes alone do not depend on the attributes read: they bump the version without
-        // racing other writers (many IdP member PATCHes hit one group at once). The version returned
-        // is then the one this write made unless another write landed at the same moment.
-        let members_only = updated.attributes == current.attributes && !pinned;
-        let mut anchor = vec![if members_only {
-            self.bump_version(tenant, &updated)?
-        } else {
-            self.put(
-                updated.to_item(tenant)?,
-                "version = :v",
-                Item::from([(":v".into(), n(current.version))]),
-                StoreError::VersionConflict,
-            )?
-        }];
+        // Written only at the version read, member-only changes too: the change event names the
+        // version this write made, so a consumer can order a resource's events by it. Concurrent
+        // member PATCHes of one group retry the lost race (service::resources).
+        let mut anchor = vec![self.put(
+            updated.to_item(tenant)?,
+            "version = :v",
+            Item::from([(":v".into(), n(current.version))]),
+            StoreError::VersionConflict,
+        )?];
         let (old, new) = (current.unique_name(), updated.unique_name());
         if old.map(name_key) != new.map(name_key) {
             if let Some(old) = old {
