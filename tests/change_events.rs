@@ -157,6 +157,29 @@ async fn the_feed_pages_with_a_cursor_bound_to_its_tenant() {
     assert_eq!(ids(&second).len(), 1, "{second}");
     assert!(!ids(&first).contains(&ids(&second)[0]));
 
+    // Caught up: nothing again, then exactly what comes next, though all of it is unsettled
+    // (newer than the 30 s horizon).
+    let cursor = second["nextCursor"].as_str().unwrap().to_string();
+    let third = admin
+        .change_events(&t.tenant, Some(&cursor), None, 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(&third), Vec::<String>::new(), "{third}");
+    let d = t.user("d").await;
+    let cursor = third["nextCursor"].as_str().unwrap().to_string();
+    let fourth = admin
+        .change_events(&t.tenant, Some(&cursor), None, 2)
+        .await
+        .unwrap();
+    assert_eq!(fourth["events"][0]["resourceId"], d.as_str());
+    assert_eq!(ids(&fourth).len(), 1, "{fourth}");
+    // An old cursor yields every later event, each once.
+    let again = admin
+        .change_events(&t.tenant, Some(&cursor), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(ids(&again), ids(&fourth));
+
     // Another tenant's feed: empty, and this tenant's cursor is refused there.
     let other = TestApp::new().await;
     assert_eq!(
