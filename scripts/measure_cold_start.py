@@ -47,7 +47,11 @@ def runtime_api(event: bytes):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if "/response" in self.path:
-                state["status"] = json.loads(body or b"{}").get("statusCode")
+                answer = json.loads(body or b"{}")
+                # An HTTP function answers a statusCode; the events function, its failed records.
+                state["status"] = answer.get(
+                    "statusCode", f"{len(answer.get('batchItemFailures', []))} failed records"
+                )
             else:
                 state["status"] = f"error: {body[:200]!r}"
             self.send_response(202)

@@ -49,3 +49,6 @@ for pair in users:users-list-filter groups:groups-list-filter discovery:discover
   fn=${pair%%:*}
   measure "$fn" "target/release/$fn" "$(event_for "$fn" "${pair#*:}")"
 done
+# The events function publishes a sample stream batch to moto's EventBridge.
+EVENT_BUS_NAME=default AWS_ENDPOINT_URL_EVENTBRIDGE="$AWS_ENDPOINT_URL_DYNAMODB" \
+  measure events target/release/events "$(event_for events events-stream-batch)"

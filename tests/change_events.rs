@@ -280,3 +280,78 @@ async fn scimctl_events_follow_prints_new_events_as_they_come() {
     let _ = child.wait();
     assert_eq!(got, vec![second], "only the new event, once");
 }
+
+#[tokio::test]
+async fn the_admin_api_serves_the_feed_under_iam_only() {
+    use common::admin_call;
+    const ADMIN: &str = "arn:aws:sts::123456789012:assumed-role/scim-admin/ops";
+    let t = TestApp::new().await;
+    let ann = t.user("ann").await;
+    let store = t.store();
+    let path = format!("/admin/tenants/{}/events", t.tenant);
+    let r = admin_call(
+        store,
+        Some(ADMIN),
+        "GET",
+        &format!("{path}?limit=10"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["events"][0]["resourceId"], ann.as_str());
+    assert_eq!(
+        r.body["events"][0]["type"],
+        "urn:ietf:params:scim:event:prov:create:full"
+    );
+    let cursor = r.body["nextCursor"].as_str().unwrap().to_string();
+    let next = admin_call(
+        store,
+        Some(ADMIN),
+        "GET",
+        &format!("{path}?cursor={cursor}"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (next.status, next.body["events"].clone()),
+        (200, serde_json::json!([]))
+    );
+
+    for (query, why) in [
+        ("limit=abc", "a limit that is not a number"),
+        ("limit=0", "a limit of 0"),
+        ("since=yesterday", "a malformed since"),
+        ("cursor=forged.cursor", "a forged cursor"),
+    ] {
+        let r = admin_call(
+            store,
+            Some(ADMIN),
+            "GET",
+            &format!("{path}?{query}"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{why}: {:?}", r.body);
+    }
+    let other = TestApp::new().await;
+    let r = admin_call(
+        store,
+        Some(ADMIN),
+        "GET",
+        &format!("/admin/tenants/{}/events?cursor={cursor}", other.tenant),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400, "another tenant's cursor: {:?}", r.body);
+    assert!(
+        r.body.to_string().contains("not one this service issued"),
+        "{:?}",
+        r.body
+    );
+    let r = admin_call(store, None, "GET", &path, None, &[]).await;
+    assert_eq!(r.status, 403, "without IAM");
+}

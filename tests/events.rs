@@ -46,6 +46,9 @@ const ADMIN_SEQUENCE: &[(&str, u16)] = &[
     ("admin-tenant-delete", 200),
 ];
 
+/// Sample stream batches for the `events` function: `tests/event_stream.rs` feeds them through it.
+const STREAM_SAMPLES: &[&str] = &["events-stream-batch", "events-stream-poison"];
+
 fn function_for(name: &str) -> Function {
     match name.split('-').next() {
         Some("users") => Function::Users,
@@ -85,10 +88,11 @@ async fn every_sample_event_is_served_by_its_function() {
         .iter()
         .chain(ADMIN_SEQUENCE)
         .map(|(n, _)| n.to_string())
+        .chain(STREAM_SAMPLES.iter().map(|n| n.to_string()))
         .collect();
     assert_eq!(
         on_disk, exercised,
-        "every file in events/ must be in SEQUENCE or ADMIN_SEQUENCE (and only those)"
+        "every file in events/ must be in SEQUENCE, ADMIN_SEQUENCE or STREAM_SAMPLES (and only those)"
     );
 
     let t = common::TestApp::new().await;

@@ -105,7 +105,7 @@ impl Store {
     }
 
     /// Up to `limit` events after the sort key `after` (exclusive), or from `since` (an RFC 3339
-    /// time, inclusive), oldest first: one Query.
+    /// time, inclusive), oldest first: one Query, more only when a page's 1 MB holds fewer.
     pub async fn list_events(
         &self,
         tenant: &TenantId,
@@ -117,8 +117,7 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .expression_attribute_values(":pk", s(events_pk(tenant)))
-            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX));
+            .expression_attribute_values(":pk", s(events_pk(tenant)));
         request = match (after, since) {
             (Some(after), _) => request
                 .key_condition_expression("PK = :pk AND SK > :after")
@@ -128,12 +127,23 @@ impl Store {
                 .expression_attribute_values(":since", s(since)),
             (None, None) => request.key_condition_expression("PK = :pk"),
         };
-        let page = request.send().await?;
-        let events = page
-            .items()
-            .iter()
-            .map(StoredEvent::from_item)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut events = Vec::new();
+        let mut start = None;
+        loop {
+            let page = request
+                .clone()
+                .set_exclusive_start_key(start)
+                .limit(i32::try_from(limit.saturating_sub(events.len()).max(1)).unwrap_or(i32::MAX))
+                .send()
+                .await?;
+            for item in page.items() {
+                events.push(StoredEvent::from_item(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() || events.len() >= limit {
+                break;
+            }
+        }
         let last = events.last().map(StoredEvent::sort_key);
         Ok(EventPage { events, last })
     }
