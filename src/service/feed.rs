@@ -1,24 +1,24 @@
 //! The change-event feed (issue 11): pages of a tenant's events in commit order, each event
 //! exactly once across a walk of cursors.
 //!
-//! An event's sort key is its time, taken before its transaction commits; a transaction can
-//! commit up to the SDK's operation timeout (20 s) later. So an event may appear behind one
-//! already served. The cursor therefore keeps its position at the last event older than the
-//! settle horizon (`SETTLE_SECONDS`), and names the newer events it has served (`seen`), which
-//! the next page skips. A late commit falls between the position and those events, and the next
-//! page serves it.
+//! An event's sort key is its time, taken before its transaction commits, and a write commits
+//! within the functions' 29 s timeout. So an event may appear behind one already served. The
+//! cursor therefore keeps its position at the last event older than the settle horizon
+//! (`SETTLE_SECONDS`), and names the newer events it has served (`seen`), which the next page
+//! skips. A late commit falls between the position and those events, and the next page serves it.
+//! A cursor names at most `MAX_SEEN` events: past that, a page stops, and the walk goes on as
+//! events settle. During a burst a reader trails by up to `SETTLE_SECONDS`, and never misses one.
 
 use std::collections::BTreeSet;
 
 use crate::store::StoredEvent;
 
-/// An event older than this cannot be overtaken by a late commit (the SDK's operation timeout
-/// is 20 s, `store::sdk_timeouts`).
-pub const SETTLE_SECONDS: i64 = 30;
+/// An event older than this cannot be overtaken by a late commit: a write ends within the
+/// functions' 29 s timeout; the rest is margin for clocks and the Query's eventual consistency.
+pub const SETTLE_SECONDS: i64 = 60;
 
-/// At most this many unsettled events are named in a cursor, so it stays under the cursor size
-/// limit. Past it, the position moves on past the oldest of them: a late commit behind more
-/// than this many events within `SETTLE_SECONDS` would be missed by that reader.
+/// At most this many unsettled events are named in a cursor, so that it stays under the cursor
+/// size limit (`protocol::cursor::MAX_CURSOR_LEN`).
 pub const MAX_SEEN: usize = 100;
 
 /// How an event is named in a cursor: the last 8 characters of its jti (a ULID: 40 random bits).
@@ -63,32 +63,33 @@ impl Walk {
         limit: usize,
         horizon: &str,
     ) -> (Vec<StoredEvent>, Walk) {
-        // The events covered: a prefix of `read` served now or before.
+        // The events covered: a prefix of `read` served now or before. An unsettled event is
+        // served only while the cursor can still name it.
         let mut covered = Vec::new();
         let mut served = Vec::new();
+        let mut named = self.seen.len();
         for event in read {
             let seen = self.seen.contains(&tag(&event));
-            if !seen && served.len() == limit {
+            let settled = event.time.as_str() <= horizon;
+            if !seen && (served.len() == limit || (!settled && named == MAX_SEEN)) {
                 break;
             }
             if !seen {
+                named += usize::from(!settled);
                 served.push(event.clone());
+            } else if settled {
+                // A named event that has settled leaves the cursor.
+                named = named.saturating_sub(1);
             }
             covered.push(event);
         }
         let covered_tags: BTreeSet<String> = covered.iter().map(tag).collect();
         // Seen events past what was read stay seen.
-        let beyond: BTreeSet<String> = self.seen.difference(&covered_tags).cloned().collect();
-        let mut settled = covered
+        let beyond = self.seen.difference(&covered_tags).cloned();
+        let settled = covered
             .iter()
             .rposition(|e| e.time.as_str() <= horizon)
             .map_or(0, |i| i + 1);
-        let unsettled = covered.len() - settled;
-        if unsettled + beyond.len() > MAX_SEEN {
-            settled = (covered.len() + beyond.len())
-                .saturating_sub(MAX_SEEN)
-                .min(covered.len());
-        }
         let position = match settled.checked_sub(1).and_then(|i| covered.get(i)) {
             Some(event) => Some(event.sort_key()),
             None => self.position.clone(),
@@ -166,11 +167,18 @@ mod tests {
     }
 
     #[test]
-    fn the_cursor_names_at_most_max_seen_events() {
-        let read: Vec<_> = (0..(MAX_SEEN as u32 + 30)).map(|n| event(NEW, n)).collect();
-        let (served, walk) = Walk::default().page(read.clone(), 1000, HORIZON);
-        assert_eq!(served.len(), read.len());
-        assert_eq!(walk.seen.len(), MAX_SEEN);
-        assert_eq!(walk.position, Some(read[29].sort_key()));
+    fn a_burst_is_served_as_it_settles_never_past_what_a_cursor_can_name() {
+        let burst: Vec<_> = (0..(MAX_SEEN as u32 + 30)).map(|n| event(NEW, n)).collect();
+        let (served, walk) = Walk::default().page(burst.clone(), 1000, HORIZON);
+        assert_eq!(jtis(&served), jtis(&burst[..MAX_SEEN]));
+        assert_eq!((walk.position.clone(), walk.seen.len()), (None, MAX_SEEN));
+        // Still unsettled: nothing more yet, and nothing lost.
+        let (served, walk) = walk.page(burst.clone(), 1000, HORIZON);
+        assert!(served.is_empty());
+        // Settled (a later horizon): the rest, once.
+        let (served, walk) = walk.page(burst.clone(), 1000, "2026-01-01T00:11:00.000Z");
+        assert_eq!(jtis(&served), jtis(&burst[MAX_SEEN..]));
+        assert_eq!(walk.position, Some(burst[burst.len() - 1].sort_key()));
+        assert!(walk.seen.is_empty());
     }
 }
