@@ -202,6 +202,10 @@ fn respond_written(
     if written.wrote {
         ctx.mark_audited();
     }
+    if written.members_unread {
+        let etag = written.loaded.resource.version.etag();
+        return Ok(response::with_headers(204, None, &[("ETag", etag)]));
+    }
     Ok(respond(ctx, 200, &written.loaded, projection))
 }
 

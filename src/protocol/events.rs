@@ -29,6 +29,15 @@ pub const EMITTED: [&str; 6] = [
     DEACTIVATE,
 ];
 
+/// A `full` event carries `data` up to this size (JSON bytes). A larger resource's event leaves it
+/// out (`"dataOmitted": true`): with the member delta capped too, a SET stays below DynamoDB's
+/// 400 KB item and EventBridge's 256 KiB entry limits.
+pub const MAX_DATA_BYTES: usize = 128 * 1024;
+
+/// A member delta lists up to this many ids; a larger one gives only its counts
+/// (`addedCount`, `removedCount`).
+pub const MAX_DELTA_IDS: usize = 1000;
+
 /// Attributes no event ever carries, whatever the caller passes: secrets.
 const NEVER_CARRIED: [&str; 1] = ["password"];
 
@@ -121,13 +130,24 @@ impl Event<'_> {
         }
         let mut payload = Map::new();
         if let Some(resource) = self.resource {
-            payload.insert("data".into(), without_secrets(resource));
+            let data = without_secrets(resource);
+            if data.to_string().len() <= MAX_DATA_BYTES {
+                payload.insert("data".into(), data);
+            } else {
+                payload.insert("dataOmitted".into(), json!(true));
+            }
         }
         payload.insert("version".into(), json!(self.version.etag()));
-        if !self.members_added.is_empty() || !self.members_removed.is_empty() {
+        let (added, removed) = (self.members_added, self.members_removed);
+        if added.len() + removed.len() > MAX_DELTA_IDS {
             payload.insert(
                 "members".into(),
-                json!({"added": self.members_added, "removed": self.members_removed}),
+                json!({"addedCount": added.len(), "removedCount": removed.len()}),
+            );
+        } else if !added.is_empty() || !removed.is_empty() {
+            payload.insert(
+                "members".into(),
+                json!({"added": added, "removed": removed}),
             );
         }
         Value::Object(payload)
@@ -145,6 +165,33 @@ fn without_secrets(resource: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_resource_or_delta_is_left_out_not_carried() {
+        let id = id();
+        let big = json!({"userName": "x".repeat(MAX_DATA_BYTES)});
+        let ids: Vec<String> = (0..=MAX_DELTA_IDS).map(|n| n.to_string()).collect();
+        let event = Event {
+            change: Change::Patch,
+            kind: ResourceKind::Group,
+            id: &id,
+            external_id: None,
+            version: Version::FIRST,
+            resource: Some(&big),
+            active: (None, None),
+            members_added: &ids,
+            members_removed: &[],
+        };
+        let set = event.to_set(&envelope());
+        let payload = &set["events"][PATCH_FULL];
+        assert_eq!(payload["dataOmitted"], true);
+        assert!(payload.get("data").is_none());
+        assert_eq!(
+            payload["members"],
+            json!({"addedCount": MAX_DELTA_IDS + 1, "removedCount": 0})
+        );
+        assert!(set.to_string().len() < 10_000);
+    }
 
     fn id() -> ResourceId {
         ResourceId::parse("01J0000000000000000000000A").unwrap()

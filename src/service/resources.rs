@@ -39,6 +39,9 @@ const WRITE_ATTEMPTS: u32 = 24;
 pub struct Written {
     pub loaded: Loaded,
     pub wrote: bool,
+    /// The write committed but its member list could not be read back: answer 204 (RFC 7644
+    /// §3.5.2 allows it), not an error that would make the IdP send the change again.
+    pub members_unread: bool,
 }
 
 pub struct Resources<'a> {
@@ -172,6 +175,12 @@ impl Resources<'_> {
         // A large group's event carries its member delta, not its members: the SET stays far
         // below DynamoDB's item and EventBridge's entry limits.
         let related = related.filter(|r| r.len() <= EVENT_MAX_MEMBERS);
+        // A removed id that is not a ULID named no user: nothing was removed.
+        let removed: Vec<String> = removed
+            .iter()
+            .filter(|id| ResourceId::parse(id).is_ok())
+            .cloned()
+            .collect();
         let data = super::to_scim(self.base_url, after, related);
         let event = Event {
             change,
@@ -182,7 +191,7 @@ impl Resources<'_> {
             resource: (change != Change::Delete).then_some(&data),
             active: (before.and_then(active), active(after)),
             members_added: added,
-            members_removed: removed,
+            members_removed: &removed,
         };
         let envelope = Envelope {
             issuer: self.base_url,
@@ -345,6 +354,7 @@ impl Resources<'_> {
                         related,
                     },
                     wrote: false,
+                    members_unread: false,
                 });
             }
             let revision = Revision {
@@ -391,19 +401,32 @@ impl Resources<'_> {
                 ResourceKind::Group => Some(match delta.all {
                     Some(all) => user_ids(&all),
                     // The index may lag the write just made: show this request's own changes.
-                    None => {
-                        let mut ids = self.members(&resource.id).await?;
-                        ids.extend(user_ids(&delta.add));
-                        for gone in &delta.remove {
-                            ids.remove(gone.as_str());
+                    None => match self.members(&resource.id).await {
+                        Ok(mut ids) => {
+                            ids.extend(user_ids(&delta.add));
+                            for gone in &delta.remove {
+                                ids.remove(gone.as_str());
+                            }
+                            ids
                         }
-                        ids
-                    }
+                        Err(e) => {
+                            tracing::warn!(error = %e.detail, "members not read back after a write");
+                            return Ok(Written {
+                                loaded: Loaded {
+                                    resource,
+                                    related: None,
+                                },
+                                wrote: true,
+                                members_unread: true,
+                            });
+                        }
+                    },
                 }),
             };
             return Ok(Written {
                 loaded: Loaded { resource, related },
                 wrote: true,
+                members_unread: false,
             });
         }
     }
