@@ -61,7 +61,7 @@ OTHER_GRANTS = {
         "dynamodb:DescribeStream": [STREAM_ARN],
         "dynamodb:GetRecords": [STREAM_ARN],
         "dynamodb:GetShardIterator": [STREAM_ARN],
-        "dynamodb:ListStreams": [STREAM_ARN],
+        "dynamodb:ListStreams": [{"Fn::Sub": "${Table.Arn}/stream/*"}],
         "events:PutEvents": [BUS_ARN],
         "sqs:SendMessage": [EVENTS_DLQ_ARN],
     },

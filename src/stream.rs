@@ -18,7 +18,7 @@ use crate::store::keys::ItemKind;
 
 /// PutEvents takes at most 10 entries a call...
 pub const MAX_ENTRIES_PER_CALL: usize = 10;
-/// ...and at most 256 KiB a call, which also bounds a single entry.
+/// ...and less than 256 KiB a call, which also bounds a single entry.
 pub const MAX_CALL_BYTES: usize = 256 * 1024;
 
 /// Why the function cannot start.
@@ -90,7 +90,8 @@ pub fn read_record(record: &Value, source: &str) -> Record {
         detail_type,
         detail: raw.to_string(),
     };
-    if entry.size(source) > MAX_CALL_BYTES {
+    // EventBridge takes entries of less than 256 KiB.
+    if entry.size(source) >= MAX_CALL_BYTES {
         return Record::Poison(format!(
             "the event is {} bytes, over EventBridge's {MAX_CALL_BYTES}",
             entry.size(source)
@@ -105,9 +106,9 @@ pub fn calls<T>(entries: Vec<(T, Entry)>, source: &str) -> Vec<Vec<(T, Entry)>> 
     let mut bytes = 0;
     for (tag, entry) in entries {
         let size = entry.size(source);
-        let fits = calls.last().is_some_and(|call| {
-            call.len() < MAX_ENTRIES_PER_CALL && bytes + size <= MAX_CALL_BYTES
-        });
+        let fits = calls
+            .last()
+            .is_some_and(|call| call.len() < MAX_ENTRIES_PER_CALL && bytes + size < MAX_CALL_BYTES);
         if !fits {
             calls.push(Vec::new());
             bytes = 0;
@@ -182,10 +183,18 @@ impl Publisher {
                 }
             }
         }
+        let poison = failed.len();
+        let to_publish = pending.len();
+        // After a call with a failure, the rest are not sent: Lambda resends from the first
+        // failed record, so the later ones would be published twice, and out of order.
         for call in calls(pending, &self.source) {
+            if failed.len() > poison {
+                failed.extend(call.into_iter().map(|(sequence, _)| sequence));
+                continue;
+            }
             failed.extend(self.put(call).await);
         }
-        let published = records.len() - failed.len().min(records.len());
+        let published = to_publish - (failed.len() - poison);
         tracing::info!(
             records = records.len(),
             failed = failed.len(),
