@@ -518,3 +518,25 @@ async fn a_page_just_past_the_end_is_empty_with_the_true_total() {
         assert_eq!(r.body["itemsPerPage"], 0, "{query}");
     }
 }
+
+/// An instant past the year 9999 in UTC (a far offset on the edge year) is a bound like any
+/// other: no match, never a panic or a 500. The admin feed's `since` takes it too.
+#[tokio::test]
+async fn a_bound_past_the_year_9999_in_utc_is_no_match_not_a_500() {
+    let t = TestApp::new().await;
+    t.user("edge").await;
+    for filter in [
+        "meta.lastModified gt \"9999-12-31T23:59:59-23:00\"",
+        "meta.lastModified lt \"0000-01-01T00:00:00%2B23:00\"",
+    ] {
+        let r = t.get(&format!("/Users?filter={filter}")).await;
+        assert_eq!(r.status, 200, "{filter}: {:?}", r.body);
+        assert_eq!(r.body["totalResults"], 0, "{filter}");
+    }
+    let page = t
+        .admin()
+        .change_events(&t.tenant, None, Some("9999-12-31T23:59:59-23:00"), 10)
+        .await
+        .unwrap();
+    assert_eq!(page["events"], serde_json::json!([]));
+}

@@ -200,8 +200,8 @@ fn and_all(clauses: Vec<&Filter>) -> Option<Filter> {
 /// is rounded down, and `ge` of such a bound becomes `gt` of the rounded value.
 fn modified_bound(op: CompareOp, value: &str) -> Option<KeyCondition> {
     let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-        .ok()?
-        .to_offset(time::UtcOffset::UTC);
+        .ok()
+        .map(super::resource::to_utc)?;
     let sub_milli = at.nanosecond() % 1_000_000 != 0;
     let text = super::resource::timestamp(at);
     // Stored times are whole milliseconds: with a finer bound b, `t > b` and `t >= b` are both
