@@ -449,20 +449,26 @@ impl Admin {
         let now = time::OffsetDateTime::now_utc();
         let state = match cursor.filter(|c| !c.is_empty()) {
             Some(token) => {
-                let state =
-                    cursor::decode(&key, token, &tenant, EVENTS_QUERY, now.unix_timestamp())
-                        .map_err(|e| match e.scim_type {
-                            Some(ScimType::ExpiredCursor) => AdminError::Invalid(format!(
-                                "the events cursor expired: events are kept {} days, so events \
+                let state = cursor::decode_up_to(
+                    &key,
+                    token,
+                    &tenant,
+                    EVENTS_QUERY,
+                    now.unix_timestamp(),
+                    feed::MAX_CURSOR_LEN,
+                )
+                .map_err(|e| match e.scim_type {
+                    Some(ScimType::ExpiredCursor) => AdminError::Invalid(format!(
+                        "the events cursor expired: events are kept {} days, so events \
                                  after it may be gone; start again with --since (since=)",
-                                self.store.event_retention_days()
-                            )),
-                            _ => AdminError::Invalid(
-                                "the events cursor is not one this service issued for this \
+                        self.store.event_retention_days()
+                    )),
+                    _ => AdminError::Invalid(
+                        "the events cursor is not one this service issued for this \
                                  tenant's events; start again without it"
-                                    .into(),
-                            ),
-                        })?;
+                            .into(),
+                    ),
+                })?;
                 match state.position {
                     cursor::Position::After(position) => position,
                     cursor::Position::Offset(_) => BTreeMap::new(),

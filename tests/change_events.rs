@@ -355,3 +355,34 @@ async fn the_admin_api_serves_the_feed_under_iam_only() {
     let r = admin_call(store, None, "GET", &path, None, &[]).await;
     assert_eq!(r.status, 403, "without IAM");
 }
+
+#[tokio::test]
+async fn a_burst_is_walked_at_once_each_event_exactly_once() {
+    let t = TestApp::new().await;
+    let mut want = Vec::new();
+    for n in 0..150 {
+        want.push(t.user(&format!("burst{n}")).await);
+    }
+    let admin = t.admin();
+    let (mut got, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let page = admin
+            .change_events(&t.tenant, cursor.as_deref(), None, 40)
+            .await
+            .unwrap();
+        let events = page["events"].as_array().unwrap();
+        if events.is_empty() {
+            break;
+        }
+        got.extend(
+            events
+                .iter()
+                .map(|e| e["resourceId"].as_str().unwrap().to_string()),
+        );
+        cursor = page["nextCursor"].as_str().map(str::to_string);
+    }
+    assert_eq!(
+        got, want,
+        "every event of the burst, once, in order, without waiting"
+    );
+}

@@ -74,12 +74,25 @@ pub fn decode(
     query: &str,
     now: i64,
 ) -> Result<CursorState, ScimError> {
+    decode_up_to(key, token, tenant, query, now, MAX_CURSOR_LEN)
+}
+
+/// `decode` for a cursor that may be up to `max_len` bytes (the change-event feed's names the
+/// events it served).
+pub fn decode_up_to(
+    key: &[u8],
+    token: &str,
+    tenant: &TenantId,
+    query: &str,
+    now: i64,
+    max_len: usize,
+) -> Result<CursorState, ScimError> {
     let invalid = || {
         ScimError::invalid_cursor(
             "the cursor is not one this service issued for this query; start again with cursor= (empty)",
         )
     };
-    if token.len() > MAX_CURSOR_LEN {
+    if token.len() > max_len {
         return Err(invalid());
     }
     let (payload, tag) = token.split_once('.').ok_or_else(invalid)?;

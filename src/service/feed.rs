@@ -6,8 +6,6 @@
 //! cursor therefore keeps its position at the last event older than the settle horizon
 //! (`SETTLE_SECONDS`), and names the newer events it has served (`seen`), which the next page
 //! skips. A late commit falls between the position and those events, and the next page serves it.
-//! A cursor names at most `MAX_SEEN` events: past that, a page stops, and the walk goes on as
-//! events settle. During a burst a reader trails by up to `SETTLE_SECONDS`, and never misses one.
 
 use std::collections::BTreeSet;
 
@@ -17,14 +15,22 @@ use crate::store::StoredEvent;
 /// functions' 29 s timeout; the rest is margin for clocks and the Query's eventual consistency.
 pub const SETTLE_SECONDS: i64 = 60;
 
-/// At most this many unsettled events are named in a cursor, so that it stays under the cursor
-/// size limit (`protocol::cursor::MAX_CURSOR_LEN`).
-pub const MAX_SEEN: usize = 100;
+/// At most this many unsettled events are named in a cursor. Past it, the position moves on past
+/// the oldest of them, which by then are seconds old at any IdP's rate (Entra: about 25 writes a
+/// second, so 400 events take 16 s), far behind any commit still in flight.
+pub const MAX_SEEN: usize = 400;
 
-/// How an event is named in a cursor: the last 8 characters of its jti (a ULID: 40 random bits).
+/// Characters of a jti that name it in a cursor: the end of its ULID, 30 random bits.
+const TAG_LEN: usize = 6;
+
+/// The longest events cursor accepted: `MAX_SEEN` tags, base64 inside the signed payload, and
+/// the rest of the cursor (well under API Gateway's 10 KB request line).
+pub const MAX_CURSOR_LEN: usize = 6144;
+
+/// How an event is named in a cursor.
 pub fn tag(event: &StoredEvent) -> String {
     let jti = event.jti.as_str();
-    jti.get(jti.len().saturating_sub(8)..)
+    jti.get(jti.len().saturating_sub(TAG_LEN)..)
         .unwrap_or(jti)
         .to_string()
 }
@@ -38,14 +44,14 @@ pub struct Walk {
 }
 
 impl Walk {
-    /// Encodes `seen` as one string of 8-character tags.
+    /// Encodes `seen` as one string of tags.
     pub fn seen_string(&self) -> String {
         self.seen.iter().map(String::as_str).collect()
     }
 
     pub fn parse_seen(raw: &str) -> BTreeSet<String> {
         raw.as_bytes()
-            .chunks(8)
+            .chunks(TAG_LEN)
             .map(|c| String::from_utf8_lossy(c).into_owned())
             .collect()
     }
@@ -63,33 +69,32 @@ impl Walk {
         limit: usize,
         horizon: &str,
     ) -> (Vec<StoredEvent>, Walk) {
-        // The events covered: a prefix of `read` served now or before. An unsettled event is
-        // served only while the cursor can still name it.
+        // The events covered: a prefix of `read` served now or before.
         let mut covered = Vec::new();
         let mut served = Vec::new();
-        let mut named = self.seen.len();
         for event in read {
             let seen = self.seen.contains(&tag(&event));
-            let settled = event.time.as_str() <= horizon;
-            if !seen && (served.len() == limit || (!settled && named == MAX_SEEN)) {
+            if !seen && served.len() == limit {
                 break;
             }
             if !seen {
-                named += usize::from(!settled);
                 served.push(event.clone());
-            } else if settled {
-                // A named event that has settled leaves the cursor.
-                named = named.saturating_sub(1);
             }
             covered.push(event);
         }
         let covered_tags: BTreeSet<String> = covered.iter().map(tag).collect();
         // Seen events past what was read stay seen.
-        let beyond = self.seen.difference(&covered_tags).cloned();
-        let settled = covered
+        let beyond: BTreeSet<String> = self.seen.difference(&covered_tags).cloned().collect();
+        let mut settled = covered
             .iter()
             .rposition(|e| e.time.as_str() <= horizon)
             .map_or(0, |i| i + 1);
+        let unsettled = covered.len() - settled;
+        if unsettled + beyond.len() > MAX_SEEN {
+            settled = (covered.len() + beyond.len())
+                .saturating_sub(MAX_SEEN)
+                .min(covered.len());
+        }
         let position = match settled.checked_sub(1).and_then(|i| covered.get(i)) {
             Some(event) => Some(event.sort_key()),
             None => self.position.clone(),
@@ -167,18 +172,36 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_is_served_as_it_settles_never_past_what_a_cursor_can_name() {
+    fn a_burst_is_served_at_once_and_the_cursor_names_at_most_max_seen() {
         let burst: Vec<_> = (0..(MAX_SEEN as u32 + 30)).map(|n| event(NEW, n)).collect();
         let (served, walk) = Walk::default().page(burst.clone(), 1000, HORIZON);
-        assert_eq!(jtis(&served), jtis(&burst[..MAX_SEEN]));
-        assert_eq!((walk.position.clone(), walk.seen.len()), (None, MAX_SEEN));
-        // Still unsettled: nothing more yet, and nothing lost.
-        let (served, walk) = walk.page(burst.clone(), 1000, HORIZON);
-        assert!(served.is_empty());
-        // Settled (a later horizon): the rest, once.
-        let (served, walk) = walk.page(burst.clone(), 1000, "2026-01-01T00:11:00.000Z");
-        assert_eq!(jtis(&served), jtis(&burst[MAX_SEEN..]));
-        assert_eq!(walk.position, Some(burst[burst.len() - 1].sort_key()));
-        assert!(walk.seen.is_empty());
+        assert_eq!(served.len(), burst.len());
+        assert_eq!(walk.seen.len(), MAX_SEEN);
+        assert_eq!(walk.position, Some(burst[29].sort_key()));
+        let (served, _) = walk.page(burst[30..].to_vec(), 1000, HORIZON);
+        assert!(served.is_empty(), "each once");
+    }
+
+    #[test]
+    fn a_full_cursor_fits_its_length_limit() {
+        use crate::protocol::cursor::{encode, CursorState, Position};
+        let seen: String = (0..MAX_SEEN).map(|n| format!("{n:06}")).collect();
+        let state = CursorState {
+            tenant: crate::protocol::TenantId::parse("01J0000000000000000000000T").unwrap(),
+            query: "events".into(),
+            kind_index: 0,
+            position: Position::After(
+                [
+                    (
+                        "after".to_string(),
+                        format!("{NEW}#01J0000000000000000000000A"),
+                    ),
+                    ("seen".to_string(), seen),
+                ]
+                .into(),
+            ),
+            expires: i64::MAX,
+        };
+        assert!(encode(b"k", &state).unwrap().len() < MAX_CURSOR_LEN);
     }
 }
