@@ -133,10 +133,8 @@ impl AuditEvent {
         if let Some(id) = &self.resource_id {
             item.insert("resourceId".into(), s(id));
         }
-        if retention_days > 0 {
-            let expires = time::OffsetDateTime::now_utc().unix_timestamp()
-                + i64::from(retention_days) * 86_400;
-            item.insert(TTL_ATTRIBUTE.into(), n(expires));
+        if let Some(expires) = super::expires_after_days(retention_days) {
+            item.insert(TTL_ATTRIBUTE.into(), expires);
         }
         item
     }

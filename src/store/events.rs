@@ -49,10 +49,8 @@ impl StoredEvent {
             ("version".into(), n(self.version)),
             ("set".into(), s(self.set.to_string())),
         ]);
-        if retention_days > 0 {
-            let expires = time::OffsetDateTime::now_utc().unix_timestamp()
-                + i64::from(retention_days) * 86_400;
-            item.insert(TTL_ATTRIBUTE.into(), n(expires));
+        if let Some(expires) = super::expires_after_days(retention_days) {
+            item.insert(TTL_ATTRIBUTE.into(), expires);
         }
         item
     }

@@ -227,6 +227,12 @@ fn retention_from_env() -> u32 {
         .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS)
 }
 
+/// The TTL attribute of an item kept `days` days from now; `None` (kept for good) for 0.
+fn expires_after_days(days: u32) -> Option<AttributeValue> {
+    (days > 0)
+        .then(|| n(time::OffsetDateTime::now_utc().unix_timestamp() + i64::from(days) * 86_400))
+}
+
 /// `EVENT_RETENTION_DAYS`, or the default when unset, not a number or 0.
 fn event_retention_from_env() -> u32 {
     std::env::var("EVENT_RETENTION_DAYS")
