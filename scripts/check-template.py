@@ -4,6 +4,10 @@ than its own resources), the admin routes are not AWS_IAM-only while the SCIM ro
 bearer tokens, the change-event stream (issue 11: table stream, mapping, dead-letter queue, bus,
 optional HTTPS receiver) is not set up as docs/events.md says, or the alarms (docs/operations.md)
 miss a function, an index, a queue or the stream's lag, or notify other than through AlarmTopicArn.
+It also fails when a guard of issue 15 is gone: the admin routes' own throttle (exactly the routes
+the admin function declares), every function's reserved concurrency (a parameter, -1 for none),
+the API's access logs (AccessLogs; no header, query string or override logged), or the table's
+deletion protection.
 
 usage: check-template.py TEMPLATE DEFINITION_JSON   (the JSON comes from `scimctl table definition`)
 """
@@ -299,6 +303,168 @@ def check_alarms(template, table_props):
     return problems
 
 
+def ref(name):
+    return {"Ref": name}
+
+
+NO_VALUE = ref("AWS::NoValue")
+# Each binary's reserved concurrency parameter (issue 15): a cap, so that a flood on one function
+# cannot take the account's concurrency, with -1 for none (an account with a quota of 10).
+RESERVED_CONCURRENCY = {
+    "users": "ScimReservedConcurrency",
+    "groups": "ScimReservedConcurrency",
+    "discovery": "ScimReservedConcurrency",
+    "admin": "AdminReservedConcurrency",
+    "events": "EventsReservedConcurrency",
+}
+# Lambda keeps 100 of an account's concurrency unreserved; the default quota is 1,000.
+DEFAULT_QUOTA, UNRESERVED = 1000, 100
+# What each access log line must carry, and what it must never: headers (Authorization), query
+# strings (SCIM filters), request or response overrides.
+ACCESS_LOG_VARIABLES = {
+    "$context.requestId", "$context.identity.sourceIp", "$context.requestTime", "$context.httpMethod",
+    "$context.routeKey", "$context.path", "$context.status", "$context.protocol",
+    "$context.responseLength", "$context.integrationLatency",
+}
+ACCESS_LOG_FORBIDDEN = re.compile(r"header|querystring|override|\$request\.|\$input|\$method", re.IGNORECASE)
+
+
+def route_key(event):
+    """The route key API Gateway gives a SAM HttpApi event: METHOD (upper case) PATH, or $default."""
+    path = event["Properties"].get("Path", "$default")
+    return "$default" if path == "$default" else f"{event['Properties'].get('Method', 'ANY').upper()} {path}"
+
+
+def check_parameter(parameters, name, problems, **wanted):
+    """NAME is a parameter whose attributes (Type, Default, MinValue...) are those WANTED."""
+    parameter = plain(parameters.get(name))
+    if not isinstance(parameter, dict):
+        problems.append(f"no {name} parameter")
+        return None
+    for key, value in wanted.items():
+        if str(parameter.get(key)).lower() != str(value).lower():
+            problems.append(f"parameter {name}.{key} is {parameter.get(key)}, must be {value}")
+    return parameter
+
+
+def check_api_throttle(template, functions, problems):
+    """The admin routes have their own throttle, and the SCIM routes keep the stage-wide one."""
+    parameters = template.get("Parameters", {})
+    api = template["Resources"].get("Api", {}).get("Properties", {})
+    stage_default = {"ThrottlingBurstLimit": ref("ThrottlingBurstLimit"), "ThrottlingRateLimit": ref("ThrottlingRateLimit")}
+    if plain(api.get("DefaultRouteSettings")) != stage_default:
+        problems.append(f"Api.DefaultRouteSettings must be {stage_default}")
+    admin_throttle = {"ThrottlingBurstLimit": ref("AdminThrottlingBurstLimit"),
+                      "ThrottlingRateLimit": ref("AdminThrottlingRateLimit")}
+    for name in admin_throttle:
+        check_parameter(parameters, f"Admin{name}", problems, Type="Number", MinValue=1)
+    admin_routes = {route_key(event) for event in functions.get("admin", {}).get("Properties", {})
+                    .get("Events", {}).values() if event.get("Type") == "HttpApi"}
+    settings = plain(api.get("RouteSettings") or {})
+    if not isinstance(settings, dict) or set(settings) != admin_routes:
+        keys = sorted(settings) if isinstance(settings, dict) else settings
+        problems.append(f"Api.RouteSettings keys {keys} must be the admin route keys {sorted(admin_routes)} "
+                        "(a key that matches no route fails the deploy; a missing one leaves admin on the SCIM throttle)")
+        return
+    for key, value in settings.items():
+        if value != admin_throttle:
+            problems.append(f"Api.RouteSettings[{key!r}] is {value}, must be {admin_throttle}")
+
+
+def check_reserved_concurrency(template, functions, problems):
+    parameters = template.get("Parameters", {})
+    conditions = plain(template.get("Conditions", {}))
+    reserved = 0
+    for binary, function in sorted(functions.items()):
+        name = RESERVED_CONCURRENCY.get(binary)
+        if name is None:
+            problems.append(f"{binary}: no reserved concurrency parameter in RESERVED_CONCURRENCY")
+            continue
+        value = plain(function["Properties"].get("ReservedConcurrentExecutions"))
+        condition = value.get("Fn::If", [None])[0] if isinstance(value, dict) else None
+        if value != {"Fn::If": [condition, ref(name), NO_VALUE]}:
+            problems.append(f"{binary}: ReservedConcurrentExecutions is {value}, must be "
+                            f"!If [<condition>, !Ref {name}, !Ref AWS::NoValue]")
+            continue
+        unless_none = [{"Fn::Not": [{"Fn::Equals": [ref(name), minus_one]}]} for minus_one in ("-1", -1)]
+        if conditions.get(condition) not in unless_none:
+            problems.append(f"{binary}: condition {condition} is {conditions.get(condition)}, must be "
+                            f"!Not [!Equals [!Ref {name}, \"-1\"]] (-1: unreserved)")
+    for name in sorted(set(RESERVED_CONCURRENCY.values())):
+        parameter = check_parameter(parameters, name, problems, Type="Number", MinValue=-1)
+        if parameter is None:
+            continue
+        default = int(parameter.get("Default", 0))
+        if default < 1:
+            problems.append(f"parameter {name} must default to a reservation (at least 1), not {default}")
+        if "-1" not in parameter.get("Description", ""):
+            problems.append(f"parameter {name}'s Description must say what -1 does")
+        reserved += default * sum(1 for b in functions if RESERVED_CONCURRENCY.get(b) == name)
+    if reserved > DEFAULT_QUOTA - UNRESERVED:
+        problems.append(f"the default reservations add up to {reserved}: more than an account's "
+                        f"default quota ({DEFAULT_QUOTA}) less the {UNRESERVED} Lambda keeps unreserved")
+
+
+def check_access_logs(template, problems):
+    parameters = template.get("Parameters", {})
+    resources = template["Resources"]
+    check_parameter(parameters, "AccessLogs", problems, Type="String", Default="true")
+    allowed = plain(parameters.get("AccessLogs", {}).get("AllowedValues"))
+    if sorted(str(v).lower() for v in allowed or []) != ["false", "true"]:
+        problems.append(f"parameter AccessLogs.AllowedValues is {allowed}, must be [\"true\", \"false\"]")
+    settings = plain(resources.get("Api", {}).get("Properties", {}).get("AccessLogSettings"))
+    branches = settings.get("Fn::If") if isinstance(settings, dict) else None
+    if not isinstance(branches, list) or len(branches) != 3 or branches[2] != NO_VALUE:
+        problems.append(f"Api.AccessLogSettings is {settings}, must be !If [<condition>, {{...}}, !Ref AWS::NoValue]")
+        return
+    condition, on, _ = branches
+    if plain(template.get("Conditions", {}).get(condition)) != {"Fn::Equals": [ref("AccessLogs"), "true"]}:
+        problems.append(f"condition {condition} must be !Equals [!Ref AccessLogs, \"true\"]")
+    destination = on.get("DestinationArn") if isinstance(on, dict) else None
+    group = destination.get("Fn::GetAtt", [None])[0] if isinstance(destination, dict) else None
+    log_group = resources.get(group, {}) if isinstance(group, str) else {}
+    if destination != {"Fn::GetAtt": [group, "Arn"]} or log_group.get("Type") != "AWS::Logs::LogGroup":
+        problems.append(f"Api access logs go to {destination}, must be a log group of the stack (!GetAtt <group>.Arn)")
+        return
+    if log_group.get("Condition") != condition:
+        problems.append(f"the access log group {group} must be under the {condition} condition")
+    if plain(log_group.get("Properties", {}).get("RetentionInDays")) != ref("LogRetentionInDays"):
+        problems.append(f"the access log group {group} must keep its logs LogRetentionInDays")
+    text = on.get("Format", "")
+    try:
+        line = json.loads(text)
+    except (TypeError, ValueError) as error:
+        problems.append(f"the access log Format is not one JSON object ({error}): {text!r}")
+        return
+    if "\n" in text or not isinstance(line, dict):
+        problems.append("the access log Format must be one JSON object on one line")
+        return
+    logged = set(str(v) for v in line.values())
+    if not ACCESS_LOG_VARIABLES <= logged:
+        problems.append(f"the access log lacks {sorted(ACCESS_LOG_VARIABLES - logged)}")
+    for value in sorted(logged):
+        if ACCESS_LOG_FORBIDDEN.search(value) or not re.fullmatch(r"\$context\.[A-Za-z.]+", value):
+            problems.append(f"the access log must not log {value!r}: only $context variables, no header, "
+                            "query string or override")
+
+
+def check_guards(template, table_props):
+    """Issue 15: the admin throttle, reserved concurrency, access logs, table deletion protection."""
+    problems = []
+    functions = {
+        r["Metadata"]["BuildProperties"]["Binary"]: r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    check_api_throttle(template, functions, problems)
+    check_reserved_concurrency(template, functions, problems)
+    check_access_logs(template, problems)
+    # Not in canonical(): the local table has no such setting, the deployed one must.
+    if table_props.get("DeletionProtectionEnabled") is not True:
+        problems.append("the table needs DeletionProtectionEnabled: true")
+    return problems
+
+
 def main():
     template, errors = decode(sys.argv[1])
     if errors:
@@ -325,6 +491,11 @@ def main():
     if problems:
         sys.exit("template.yaml alarms:\n  " + "\n  ".join(problems))
     print("alarms on API 5xx, table and index throttles, every function's errors, the stream's lag and dead letters")
+    problems = check_guards(template, tables[0]["Properties"])
+    if problems:
+        sys.exit("template.yaml guards (issue 15):\n  " + "\n  ".join(problems))
+    print("admin routes throttled apart, reserved concurrency on every function, access logs without secrets, "
+          "table deletion protection")
 
 
 if __name__ == "__main__":
