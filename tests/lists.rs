@@ -340,12 +340,13 @@ async fn or_unions_and_scans_find_exactly_the_matches() {
 }
 
 #[tokio::test]
-async fn past_the_examined_cap_a_filter_is_400_too_many_and_deep_jumps_point_to_cursors() {
+async fn past_the_examined_cap_or_the_deepest_index_page_a_list_is_400_too_many() {
     let t = TestApp::new().await;
     let t = TestApp {
         app: t.app.clone().with_limits(Limits {
             max_examined: 5,
-            max_skip: 4,
+            max_start_index: 6,
+            ..Limits::default()
         }),
         ..t
     };
@@ -359,19 +360,19 @@ async fn past_the_examined_cap_a_filter_is_400_too_many_and_deep_jumps_point_to_
         8
     );
     let r = t.get("/Users?startIndex=7&count=1").await;
-    assert_eq!(r.status, 400, "{:?}", r.body);
-    assert!(r.body["detail"].as_str().unwrap().contains("cursor"));
-    // Past the end, a page is empty at any depth, with the true total.
-    let r = t.get("/Users?startIndex=900&count=5").await;
+    common::assert_scim_error(&r, 400, Some("tooMany"));
+    assert!(r.body["detail"].as_str().unwrap().contains("cursor="));
+    // Up to the deepest page, a jump is answered from the start of the index, whatever the
+    // distance from a bookmark, with the true total.
+    let r = t.get("/Users?startIndex=6&count=5").await;
     assert_eq!((r.status, r.body["totalResults"].as_u64()), (200, Some(8)));
-    assert!(ids(&r).is_empty());
+    assert_eq!(names(&r, "userName")[0], "cap0005@example.com");
+    assert_eq!(ids(&r).len(), 3);
     let r = t
-        .get("/Users?startIndex=900&count=5&filter=userName sw \"cap\"")
+        .get("/Users?startIndex=5&count=1&filter=userName sw \"cap\"")
         .await;
     assert_eq!((r.status, r.body["totalResults"].as_u64()), (200, Some(8)));
-    // Within the skip limit, a jump works; and a walk up to there makes the deep page cheap.
-    assert_eq!(ids(&t.get("/Users?startIndex=5&count=1").await).len(), 1);
-    assert_eq!(ids(&t.get("/Users?startIndex=7&count=1").await).len(), 1);
+    assert_eq!(names(&r, "userName"), ["cap0004@example.com"]);
 }
 
 #[tokio::test]
@@ -539,4 +540,338 @@ async fn a_bound_past_the_year_9999_in_utc_is_no_match_not_a_500() {
         .await
         .unwrap();
     assert_eq!(page["events"], serde_json::json!([]));
+}
+
+/// 15 users and 30 groups paged by `startIndex` at the root: each type has bookmarks of its own,
+/// so every page is the next one and the total stays exact.
+#[tokio::test]
+async fn the_root_search_by_start_index_serves_each_resource_once_with_exact_totals() {
+    let t = TestApp::new().await;
+    let mut all = users(&t, 15, "mix").await;
+    for i in 0..30 {
+        all.push(t.group(&format!("mixgroup{i:02}"), &[]).await);
+    }
+    let mut seen = Vec::new();
+    for start in [1, 11, 21, 31, 41] {
+        let r = t
+            .post(
+                "/.search",
+                json!({"schemas": [SEARCH], "startIndex": start, "count": 10}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["totalResults"], 45, "at {start}");
+        seen.extend(ids(&r));
+    }
+    assert_eq!(seen, all, "each once, users then groups");
+}
+
+/// RFC 7644 §3.4.2.2: at the root, a comparison on an attribute a type lacks is false for that
+/// type, and the other branch of an `or` still decides.
+#[tokio::test]
+async fn a_root_search_or_branch_on_an_attribute_one_type_lacks_keeps_the_other_type() {
+    let t = TestApp::new().await;
+    let u = t.user("xavier").await;
+    t.user("yvonne").await;
+    let g = t.group("xenon", &[]).await;
+    t.group("yellow", &[]).await;
+    let search = |filter: &str| json!({"schemas": [SEARCH], "filter": filter});
+    let r = t
+        .post(
+            "/.search",
+            search("userName sw \"x\" or displayName sw \"x\""),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(ids(&r), [u.clone(), g.clone()]);
+    assert_eq!(r.body["totalResults"], 2);
+    // `not` of a condition the type lacks holds for all of that type.
+    let r = t.post("/.search", search("not (userName sw \"x\")")).await;
+    assert_eq!(r.body["totalResults"], 3, "{:?}", r.body);
+    // Both conditions false for every type: empty, not an error.
+    let r = t
+        .post("/.search", search("userName eq \"x\" and members pr"))
+        .await;
+    assert_eq!((r.status, r.body["totalResults"].as_u64()), (200, Some(0)));
+    // An attribute of no type is still invalidFilter.
+    let r = t.post("/.search", search("shoeSize eq \"x\"")).await;
+    common::assert_scim_error(&r, 400, Some("invalidFilter"));
+}
+
+/// Values that cannot be a stored key (empty, or longer than an index key holds) match nothing
+/// or are checked in memory: never a key condition DynamoDB refuses. The store checks every key
+/// value itself, since the local moto enforces no size limit.
+#[tokio::test]
+async fn unstorable_key_values_in_filters_match_nothing_and_never_fail() {
+    let t = TestApp::new().await;
+    t.user("ann").await;
+    t.user("bob").await;
+    let long = "x".repeat(2_000);
+    let long_ext = "e".repeat(3_000);
+    let grown = "Ⱥ".repeat(600);
+    for (filter, total) in [
+        ("userName eq \"\"".to_string(), 0),
+        ("userName lt \"\"".to_string(), 0),
+        ("userName sw \"\"".to_string(), 2),
+        ("userName gt \"\"".to_string(), 2),
+        (format!("userName eq \"{long}\""), 0),
+        (format!("userName sw \"{long}\""), 0),
+        (format!("userName eq \"{grown}\""), 0),
+        (format!("userName lt \"{long}\""), 2),
+        (format!("userName gt \"{long}\""), 0),
+        (format!("externalId eq \"{long_ext}\""), 0),
+        (format!("userName eq \"{long}\" or userName eq \"ann\""), 1),
+    ] {
+        for paging in ["", "&cursor="] {
+            let r = t.get(&format!("/Users?filter={filter}{paging}")).await;
+            let shown: String = filter.chars().take(40).collect();
+            assert_eq!(r.status, 200, "{shown}: {:?}", r.body["detail"]);
+            assert_eq!(r.body["totalResults"], total, "{shown}");
+        }
+    }
+    let r = t
+        .post(
+            "/.search",
+            json!({"schemas": [SEARCH], "filter": format!("displayName eq \"{long}\"")}),
+        )
+        .await;
+    assert_eq!((r.status, r.body["totalResults"].as_u64()), (200, Some(0)));
+    // Past the filter's length limit: invalidFilter, with a detail that does not echo it whole.
+    let r = t
+        .get(&format!(
+            "/Users?filter=userName eq \"{}\"",
+            "x".repeat(10_000)
+        ))
+        .await;
+    common::assert_scim_error(&r, 400, Some("invalidFilter"));
+    assert!(r.body["detail"].as_str().unwrap().len() < 300);
+}
+
+#[tokio::test]
+async fn a_name_longer_than_its_key_once_lower_cased_is_invalid_value_not_a_500() {
+    let t = TestApp::new().await;
+    // 1,024 bytes as sent, 1,536 lower-cased.
+    let r = t.post("/Users", json!({"userName": "Ⱥ".repeat(512)})).await;
+    common::assert_scim_error(&r, 400, Some("invalidValue"));
+    let r = t
+        .post("/Groups", json!({"displayName": "Ⱥ".repeat(512)}))
+        .await;
+    common::assert_scim_error(&r, 400, Some("invalidValue"));
+    let r = t.get("/Users?count=0").await;
+    assert_eq!(r.body["totalResults"], 0, "nothing stored");
+}
+
+/// 200 copies of one branch are one lookup; more distinct lookups than a request may make are one
+/// read of the collection; a union counts what it read against the examined cap.
+#[tokio::test]
+async fn an_or_of_many_branches_costs_a_bounded_number_of_requests() {
+    let t = TestApp::new().await;
+    let made = users(&t, 12, "fan").await;
+    let same = vec!["userName gt \"a\""; 200].join(" or ");
+    let (r, requests) = t
+        .send_counted(t.request("GET", &format!("/Users?filter={same}"), None))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["totalResults"], 12);
+    assert!(requests <= 2, "{requests} requests");
+    let distinct: Vec<String> = (0..12)
+        .map(|i| format!("userName eq \"fan{i:04}@example.com\""))
+        .collect();
+    let (r, requests) = t
+        .send_counted(t.request(
+            "GET",
+            &format!("/Users?filter={}", distinct.join(" or ")),
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(ids(&r), made);
+    assert!(requests <= 2, "12 lookups planned as one read: {requests}");
+    // Within the cap of lookups, each is its own query.
+    let (r, requests) = t
+        .send_counted(t.request(
+            "GET",
+            &format!("/Users?filter={}", distinct[..3].join(" or ")),
+            None,
+        ))
+        .await;
+    assert_eq!(ids(&r).len(), 3);
+    assert_eq!(requests, 3);
+    // A union reading more than the cap is refused, even if its ids overlap.
+    let capped = TestApp {
+        app: t.app.clone().with_limits(Limits {
+            max_examined: 15,
+            ..Limits::default()
+        }),
+        tenant: t.tenant.clone(),
+        token: t.token.clone(),
+    };
+    let overlapping = "userName sw \"fan\" or userName gt \"fan0001\"";
+    let r = capped.get(&format!("/Users?filter={overlapping}")).await;
+    common::assert_scim_error(&r, 400, Some("tooMany"));
+}
+
+/// Sorting the whole collection by an index reads the counters, and a range is counted once per
+/// walk: later pages take the total from the bookmark or the cursor.
+#[tokio::test]
+async fn sorted_and_ranged_walks_count_once_and_pages_cost_three_requests() {
+    let t = TestApp::new().await;
+    users(&t, 45, "rng").await;
+    for query in [
+        "sortBy=userName",
+        "sortBy=meta.lastModified&sortOrder=descending",
+        "filter=userName gt \"rng0004\"",
+        "filter=userName sw \"rng\"&sortBy=userName",
+    ] {
+        let expected = if query.contains("gt") { 41 } else { 45 };
+        let mut seen = BTreeSet::new();
+        let mut start = 1;
+        loop {
+            let (r, requests) = t
+                .send_counted(t.request(
+                    "GET",
+                    &format!("/Users?{query}&startIndex={start}&count=10"),
+                    None,
+                ))
+                .await;
+            assert_eq!(r.status, 200, "{query}: {:?}", r.body);
+            assert_eq!(r.body["totalResults"], expected, "{query} at {start}");
+            let page = ids(&r);
+            if start > 1 || query.starts_with("sortBy") {
+                assert!(requests <= 3, "{query} at {start}: {requests} requests");
+            }
+            if page.is_empty() {
+                break;
+            }
+            start += page.len();
+            seen.extend(page);
+        }
+        assert_eq!(seen.len(), expected, "{query}");
+        let mut seen = BTreeSet::new();
+        let mut cursor = String::new();
+        let mut pages = 0;
+        loop {
+            let (r, requests) = t
+                .send_counted(t.request(
+                    "GET",
+                    &format!("/Users?{query}&count=10&cursor={cursor}"),
+                    None,
+                ))
+                .await;
+            assert_eq!(
+                r.body["totalResults"], expected,
+                "{query} cursor page {pages}"
+            );
+            if pages > 0 {
+                assert!(requests <= 2, "{query} cursor page {pages}: {requests}");
+            }
+            pages += 1;
+            seen.extend(ids(&r));
+            match r.body["nextCursor"].as_str() {
+                Some(c) => cursor = c.to_string(),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), expected, "{query}");
+    }
+    let (r, requests) = t
+        .send_counted(t.request("GET", "/Users?sortBy=userName&count=0", None))
+        .await;
+    assert_eq!((r.body["totalResults"].as_u64(), requests), (Some(45), 1));
+}
+
+/// A `startIndex` far past every bookmark is answered, at about one request per page of index
+/// entries skipped (here 10 a page).
+#[tokio::test]
+async fn a_deep_start_index_jump_is_answered_at_a_cost_that_grows_with_its_depth_only() {
+    let mut t = TestApp::new().await;
+    let made = users(&t, 64, "deep").await;
+    t.app.store = t.app.store.clone().with_page_limit(10);
+    for (query, total) in [("", 64), ("&filter=userName sw \"deep\"", 64)] {
+        let (r, requests) = t
+            .send_counted(t.request("GET", &format!("/Users?startIndex=51&count=5{query}"), None))
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["totalResults"], total);
+        let expected: Vec<String> = if query.is_empty() {
+            made[50..55].to_vec()
+        } else {
+            made[50..55].to_vec()
+        };
+        assert_eq!(ids(&r), expected);
+        // counters or the nearest bookmark, ⌈56/10⌉ reads, a COUNT for the range, the bookmark
+        assert!(requests <= 3 + 6 + 7, "{query}: {requests} requests");
+    }
+}
+
+/// A page stops before its rendered resources pass the byte budget: it holds fewer than `count`,
+/// and `startIndex` + `itemsPerPage` or `nextCursor` go on from there, each resource once.
+#[tokio::test]
+async fn a_page_stops_at_its_byte_budget_and_walks_go_on_from_there() {
+    let t = TestApp::new().await;
+    let members = users(&t, 30, "fat").await;
+    let mut groups = Vec::new();
+    for i in 0..6 {
+        groups.push(t.group(&format!("fat{i}"), &members).await);
+    }
+    let one = t
+        .get(&format!("/Groups/{}", groups[0]))
+        .await
+        .body
+        .to_string()
+        .len();
+    let t = TestApp {
+        app: t.app.clone().with_limits(Limits {
+            page_bytes: one * 2 + one / 2,
+            ..Limits::default()
+        }),
+        ..t
+    };
+    let mut seen = Vec::new();
+    let mut start = 1;
+    loop {
+        let r = t.get(&format!("/Groups?startIndex={start}&count=5")).await;
+        assert_eq!(r.body["totalResults"], 6);
+        let page = ids(&r);
+        assert!(page.len() <= 2, "{} groups of ~{one} bytes", page.len());
+        assert_eq!(r.body["itemsPerPage"], page.len());
+        if page.is_empty() {
+            break;
+        }
+        start += page.len();
+        seen.extend(page);
+    }
+    assert_eq!(seen, groups);
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let r = t.get(&format!("/Groups?count=5&cursor={cursor}")).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let page = ids(&r);
+        assert!(!page.is_empty() && page.len() <= 2);
+        seen.extend(page);
+        match r.body["nextCursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, groups);
+    // An examined page too; and one resource larger than the budget still makes a page.
+    let r = t.get("/Groups?filter=displayName co \"fat\"&count=5").await;
+    assert_eq!(
+        (r.body["totalResults"].as_u64(), ids(&r).len()),
+        (Some(6), 2)
+    );
+    let tiny = TestApp {
+        app: t.app.clone().with_limits(Limits {
+            page_bytes: 10,
+            ..Limits::default()
+        }),
+        ..t
+    };
+    let r = tiny
+        .post("/.search", json!({"schemas": [SEARCH], "count": 50}))
+        .await;
+    assert_eq!(ids(&r).len(), 1, "{:?}", r.body["itemsPerPage"]);
+    assert_eq!(r.body["totalResults"], 36);
 }

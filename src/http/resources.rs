@@ -98,25 +98,30 @@ pub(super) async fn list(
     respond_list(ctx, &[kind], &query).await
 }
 
-/// `POST /.search` at the root (RFC 7644 §3.4.3): users, then groups, paged as one list. A filter
-/// that does not fit a kind's schema (`userName eq` for groups) selects nothing of that kind.
+/// `POST /.search` at the root (RFC 7644 §3.4.3): users, then groups, paged as one list. A
+/// condition on an attribute a type lacks (`userName` for groups) is false for that type.
 pub(super) async fn search_all(ctx: &Ctx<'_>, body: &Value) -> Result<Response<Body>, ScimError> {
-    let mut usable = Vec::new();
+    let mut kinds = Vec::new();
+    let mut query = None;
     let mut first_error = None;
-    for kind in [ResourceKind::User, ResourceKind::Group] {
-        match ListQuery::from_search_body(SchemaSet::standard(), kind, body) {
-            Ok(query) => usable.push((kind, query)),
+    for kind in ResourceKind::ALL {
+        match ListQuery::search_across(SchemaSet::standard(), kind, &ResourceKind::ALL, body) {
+            Ok((q, can_match)) => {
+                if can_match {
+                    kinds.push(kind);
+                }
+                query.get_or_insert(q);
+            }
             Err(e) => {
                 first_error.get_or_insert(e);
             }
         }
     }
-    let Some((_, query)) = usable.first() else {
-        // No kind can answer: say why for users, the first kind tried.
-        return Err(first_error.unwrap_or_else(|| ScimError::invalid_filter("unsupported filter")));
-    };
-    let kinds: Vec<ResourceKind> = usable.iter().map(|(kind, _)| *kind).collect();
-    respond_list(ctx, &kinds, query).await
+    match query {
+        Some(query) => respond_list(ctx, &kinds, &query).await,
+        // No type can answer: say why for users, the first type tried.
+        None => Err(first_error.unwrap_or_else(|| ScimError::invalid_filter("unsupported filter"))),
+    }
 }
 
 async fn respond_list(

@@ -35,6 +35,10 @@ pub struct CursorState {
     /// Expiry, Unix seconds.
     #[serde(rename = "e")]
     pub expires: i64,
+    /// Each resource type's matches as the walk's first page counted them: a range is counted
+    /// once per walk, not on every page.
+    #[serde(rename = "n", default, skip_serializing_if = "Vec::is_empty")]
+    pub totals: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +136,7 @@ mod tests {
             kind_index: 0,
             position: Position::After([("PK".to_string(), "x#USER#1".to_string())].into()),
             expires: 1_000,
+            totals: vec![],
         }
     }
 

@@ -1,13 +1,15 @@
 //! List and search requests (RFC 7644 §3.4.2, §3.4.3; RFC 9865): the filter, sort, paging and
 //! projection a client asked for, and the ListResponse body. `planner` decides how to answer.
 
+use std::borrow::Cow;
+
 use serde_json::{json, Map, Value};
 
 use sha2::{Digest, Sha256};
 
 use super::error::ScimError;
 use super::filter::{parse_filter, Filter};
-use super::matcher::validate;
+use super::matcher::{restrict, validate, ForKind};
 use super::patch::get_ci;
 use super::projection::Projection;
 use super::resource::ResourceKind;
@@ -84,9 +86,11 @@ impl ListQuery {
         Self::build(
             schemas,
             kind,
+            &[],
             raw,
             Projection::parse(schemas, get("attributes"), get("excludedAttributes"))?,
         )
+        .map(|(query, _)| query)
     }
 
     /// From a `POST …/.search` body (a SearchRequest, RFC 7644 §3.4.3), checked as
@@ -96,6 +100,18 @@ impl ListQuery {
         kind: ResourceKind,
         body: &Value,
     ) -> Result<Self, ScimError> {
+        Self::search_across(schemas, kind, &[], body).map(|(query, _)| query)
+    }
+
+    /// From the body of a search across `kinds` (the root `/.search`), checked for `kind`: its
+    /// filter as it applies to `kind` ([`restrict`]), and whether it can match any resource of
+    /// `kind`. The query keeps the filter as sent.
+    pub fn search_across(
+        schemas: &SchemaSet,
+        kind: ResourceKind,
+        kinds: &[ResourceKind],
+        body: &Value,
+    ) -> Result<(Self, bool), ScimError> {
         let obj = body
             .as_object()
             .ok_or_else(|| ScimError::invalid_syntax("the search body must be a JSON object"))?;
@@ -154,6 +170,7 @@ impl ListQuery {
         Self::build(
             schemas,
             kind,
+            kinds,
             raw,
             Projection::from_lists(
                 schemas,
@@ -163,19 +180,30 @@ impl ListQuery {
         )
     }
 
+    /// The query, and whether its filter can match a resource of `kind` (always, unless a
+    /// search across `kinds` names attributes `kind` lacks).
     fn build(
         schemas: &SchemaSet,
         kind: ResourceKind,
+        kinds: &[ResourceKind],
         raw: Raw<'_>,
         projection: Projection,
-    ) -> Result<Self, ScimError> {
+    ) -> Result<(Self, bool), ScimError> {
+        let mut can_match = true;
         let filter = match raw.filter.map(str::trim).filter(|f| !f.is_empty()) {
             None => None,
             Some(text) => {
                 let parsed = parse_filter(text).map_err(|e| {
-                    ScimError::invalid_filter(format!("cannot parse filter \"{text}\": {e}"))
+                    ScimError::invalid_filter(format!(
+                        "cannot parse filter \"{}\": {e}",
+                        abridged(text)
+                    ))
                 })?;
-                validate(schemas, kind, &parsed)?;
+                match restrict(schemas, kind, kinds, &parsed) {
+                    ForKind::Never => can_match = false,
+                    ForKind::Always => {}
+                    ForKind::Only(filter) => validate(schemas, kind, &filter)?,
+                }
                 Some(parsed)
             }
         };
@@ -195,7 +223,7 @@ impl ListQuery {
                 start_index: usize::try_from(start.unwrap_or(1).max(1)).unwrap_or(usize::MAX),
             },
         };
-        Ok(ListQuery {
+        let query = ListQuery {
             filter,
             sort: SortSpec::parse(schemas, kind, raw.sort_by, raw.sort_order)?,
             paging,
@@ -205,7 +233,8 @@ impl ListQuery {
                 .unwrap_or(MAX_PAGE_SIZE as i64)
                 .clamp(0, MAX_PAGE_SIZE as i64) as usize,
             projection,
-        })
+        };
+        Ok((query, can_match))
     }
 
     /// Identifies the query apart from its paging: bookmarks and cursors are bound to it.
@@ -224,6 +253,15 @@ impl ListQuery {
         }
         let digest = Sha256::digest(text.as_bytes());
         digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The start of a long filter, for an error detail that stays short whatever was sent.
+fn abridged(text: &str) -> Cow<'_, str> {
+    const SHOWN: usize = 100;
+    match text.char_indices().nth(SHOWN) {
+        None => Cow::Borrowed(text),
+        Some((end, _)) => Cow::Owned(format!("{}…", text.get(..end).unwrap_or_default())),
     }
 }
 

@@ -57,6 +57,63 @@ pub fn matches_element(attr: &'static AttributeDef, filter: &Filter, element: &V
     eval(filter, Scope::Element(attr, element))
 }
 
+/// A filter as it applies to one resource type of a search across types (the root `/.search`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ForKind {
+    /// True of no resource of the type.
+    Never,
+    /// True of every resource of the type: list them all.
+    Always,
+    Only(Filter),
+}
+
+/// `filter` for resources of `kind` in a search across `kinds`: a condition on an attribute that
+/// `kind` does not define but another of `kinds` does is false for `kind` (RFC 7644 §3.4.2.2), so
+/// `userName sw "x" or displayName sw "x"` still finds groups. An attribute no type defines is
+/// kept, for `validate` to refuse.
+pub fn restrict(
+    schemas: &SchemaSet,
+    kind: ResourceKind,
+    kinds: &[ResourceKind],
+    filter: &Filter,
+) -> ForKind {
+    let only = |a: ForKind, b: ForKind, join: fn(Box<Filter>, Box<Filter>) -> Filter| match (a, b) {
+        (ForKind::Only(a), ForKind::Only(b)) => ForKind::Only(join(Box::new(a), Box::new(b))),
+        _ => ForKind::Never,
+    };
+    match filter {
+        Filter::Present(path) | Filter::Compare(path, _, _) | Filter::ValuePath(path, _) => {
+            let defined = |k: ResourceKind| resolve_with(schemas, k, path).is_some();
+            if !defined(kind) && kinds.iter().any(|k| defined(*k)) {
+                ForKind::Never
+            } else {
+                ForKind::Only(filter.clone())
+            }
+        }
+        Filter::And(a, b) => match (
+            restrict(schemas, kind, kinds, a),
+            restrict(schemas, kind, kinds, b),
+        ) {
+            (ForKind::Never, _) | (_, ForKind::Never) => ForKind::Never,
+            (ForKind::Always, other) | (other, ForKind::Always) => other,
+            (a, b) => only(a, b, Filter::And),
+        },
+        Filter::Or(a, b) => match (
+            restrict(schemas, kind, kinds, a),
+            restrict(schemas, kind, kinds, b),
+        ) {
+            (ForKind::Always, _) | (_, ForKind::Always) => ForKind::Always,
+            (ForKind::Never, other) | (other, ForKind::Never) => other,
+            (a, b) => only(a, b, Filter::Or),
+        },
+        Filter::Not(inner) => match restrict(schemas, kind, kinds, inner) {
+            ForKind::Never => ForKind::Always,
+            ForKind::Always => ForKind::Never,
+            ForKind::Only(f) => ForKind::Only(Filter::Not(Box::new(f))),
+        },
+    }
+}
+
 /// Refuses (400 `invalidFilter`) filters that name attributes no schema of `kind` in `schemas`
 /// defines, or that compare an attribute in a way its type does not allow.
 pub fn validate(schemas: &SchemaSet, kind: ResourceKind, filter: &Filter) -> Result<(), ScimError> {

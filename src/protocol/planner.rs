@@ -10,8 +10,12 @@ use serde_json::Value;
 
 use super::error::ScimError;
 use super::filter::{AttrPath, CompareOp, Filter};
-use super::resource::{resolve_with, ResourceKind};
+use super::resource::{name_key, resolve_with, ResourceKind, MAX_KEY_VALUE_BYTES};
 use super::schema::SchemaSet;
+
+/// Most index lookups one filter may plan (the branches of an `or`, after de-duplication): past
+/// it, the filter is checked on the collection, under the examined cap.
+pub const MAX_KEY_QUERIES: usize = 10;
 
 /// A key condition on an index's sort key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,11 +44,24 @@ pub enum Source {
     MembersOf(String),
     /// Groups this user is a member of.
     GroupsOf(String),
-    /// Each source's candidates, de-duplicated by id.
+    /// Each source's candidates, de-duplicated by id. At most [`MAX_KEY_QUERIES`] sources.
     Union(Vec<Source>),
+    /// Nothing can match: the filter names a key no stored value has (an empty or over-long
+    /// `userName`, say). Read without a request.
+    Nothing,
 }
 
 impl Source {
+    /// Every resource of the kind, in some index's order: its size is the kind's counters.
+    pub fn is_whole(&self) -> bool {
+        matches!(
+            self,
+            Source::Collection
+                | Source::Name(KeyCondition::Any)
+                | Source::Modified(KeyCondition::Any)
+        )
+    }
+
     /// Whether the source is an ordered index range that can be read page by page.
     pub fn is_range(&self) -> bool {
         matches!(
@@ -228,8 +245,12 @@ fn clause_source(schemas: &SchemaSet, kind: ResourceKind, clause: &Filter) -> Op
     let Filter::Compare(path, op, Value::String(value)) = clause else {
         return None;
     };
+    let indexed = indexed(schemas, kind, path)?;
+    if let Some(decided) = unstorable(indexed, *op, value) {
+        return decided;
+    }
     let value = value.clone();
-    Some(match (indexed(schemas, kind, path)?, op) {
+    Some(match (indexed, op) {
         (Indexed::Id, CompareOp::Eq) => (1, Source::Id(value)),
         (Indexed::Name, CompareOp::Eq) => (2, Source::Name(KeyCondition::Eq(value))),
         (Indexed::ExternalId, CompareOp::Eq) => (3, Source::ExternalId(value)),
@@ -241,6 +262,37 @@ fn clause_source(schemas: &SchemaSet, kind: ResourceKind, clause: &Filter) -> Op
         (Indexed::Name, CompareOp::Le) => (6, Source::Name(KeyCondition::Le(value))),
         _ => return None,
     })
+}
+
+/// How a comparison is planned when its value cannot be a stored key: DynamoDB refuses empty
+/// and over-long key values (a 500), so the planner decides here, once, for every caller.
+/// `Some(None)`: use no index for it (the matcher decides, exactly); `None`: an ordinary value.
+fn unstorable(indexed: Indexed, op: CompareOp, value: &str) -> Option<Option<(u8, Source)>> {
+    let key_len = match indexed {
+        Indexed::Name => name_key(value).len(),
+        Indexed::ExternalId => value.len(),
+        _ => return None,
+    };
+    let nothing = Some(Some((0, Source::Nothing)));
+    if key_len == 0 {
+        // Stored names and externalIds are never empty.
+        return match op {
+            CompareOp::Eq | CompareOp::Lt | CompareOp::Le => nothing,
+            CompareOp::Sw | CompareOp::Gt | CompareOp::Ge if indexed == Indexed::Name => {
+                Some(Some((6, Source::Name(KeyCondition::Any))))
+            }
+            _ => Some(None),
+        };
+    }
+    if key_len <= MAX_KEY_VALUE_BYTES {
+        return None;
+    }
+    match op {
+        // No stored value is that long, nor starts with that long a prefix.
+        CompareOp::Eq | CompareOp::Sw => nothing,
+        // A range bound longer than any key: checked in memory instead.
+        _ => Some(None),
+    }
 }
 
 /// The best source among a conjunction's clauses, and the clauses it leaves to check.
@@ -309,17 +361,49 @@ fn plan_filter(
     }
     // An `or` whose every branch has an indexed clause: the union of the branches' lookups, with
     // the whole filter checked again on what they find.
-    let branches = disjuncts(filter);
+    let branches = distinct(disjuncts(filter));
+    if let [only] = branches.as_slice() {
+        // `a or a`: plan `a`.
+        if let Some(found) = conjunction_source(schemas, kind, only) {
+            return Ok(found);
+        }
+    }
+    let residual = or_all(&branches);
     if branches.len() > 1 {
         let sources: Option<Vec<Source>> = branches
             .iter()
             .map(|b| conjunction_source(schemas, kind, b).map(|(s, _)| s))
             .collect();
         if let Some(sources) = sources {
-            return Ok((Source::Union(sources), Some(filter.clone())));
+            let mut sources = distinct(sources.iter().collect());
+            sources.retain(|s| *s != Source::Nothing);
+            match sources.len() {
+                0 => return Ok((Source::Nothing, None)),
+                1..=MAX_KEY_QUERIES => return Ok((Source::Union(sources), residual)),
+                // Too many lookups for one request: one read of the collection instead.
+                _ => {}
+            }
         }
     }
-    Ok((Source::Collection, Some(filter.clone())))
+    Ok((Source::Collection, residual))
+}
+
+/// The values once each, in their first order (few enough that pairwise comparison is cheapest).
+fn distinct<T: PartialEq + Clone>(items: Vec<&T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        if !out.contains(item) {
+            out.push(item.clone());
+        }
+    }
+    out
+}
+
+fn or_all(branches: &[Filter]) -> Option<Filter> {
+    branches
+        .iter()
+        .cloned()
+        .reduce(|a, b| Filter::Or(Box::new(a), Box::new(b)))
 }
 
 /// Chooses how the asked order is produced: by the index itself, or by sorting in memory.
@@ -461,6 +545,74 @@ mod tests {
         for (kind, filter, expected) in rows {
             assert_eq!(source(kind, filter), expected, "{filter}");
         }
+    }
+
+    #[test]
+    fn values_no_stored_key_can_hold_are_planned_without_a_key_condition() {
+        use KeyCondition::*;
+        let user = ResourceKind::User;
+        let long = "x".repeat(MAX_KEY_VALUE_BYTES + 1);
+        // 600 × "Ⱥ" is 1,200 bytes, 1,800 lower-cased.
+        let grows = "Ⱥ".repeat(600);
+        for (filter, expected) in [
+            (r#"userName eq """#.to_string(), Source::Nothing),
+            (r#"userName lt """#.to_string(), Source::Nothing),
+            (r#"externalId eq """#.to_string(), Source::Nothing),
+            (r#"userName sw """#.to_string(), Source::Name(Any)),
+            (r#"userName gt """#.to_string(), Source::Name(Any)),
+            (format!(r#"userName eq "{long}""#), Source::Nothing),
+            (format!(r#"userName sw "{grows}""#), Source::Nothing),
+            (format!(r#"externalId eq "{long}""#), Source::Nothing),
+            (format!(r#"userName gt "{long}""#), Source::Collection),
+            (
+                format!(r#"userName eq "{long}" and active eq true"#),
+                Source::Nothing,
+            ),
+            (
+                format!(r#"userName eq "{long}" or userName eq "a""#),
+                Source::Union(vec![Source::Name(Eq("a".into()))]),
+            ),
+            (
+                format!(r#"userName eq "{long}" or externalId eq """#),
+                Source::Nothing,
+            ),
+        ] {
+            let shown: String = filter.chars().take(30).collect();
+            assert_eq!(source(user, &filter), expected, "{shown}");
+        }
+        // The bound kept in memory is the one sent.
+        let p = plan_of(user, &format!(r#"userName lt "{long}""#));
+        assert!(p.residual.is_some() && !p.is_streamed());
+    }
+
+    #[test]
+    fn or_branches_are_deduplicated_and_too_many_lookups_read_the_collection() {
+        let same = vec![r#"userName gt "a""#; 200].join(" or ");
+        let p = plan_of(ResourceKind::User, &same);
+        assert_eq!(p.source, Source::Name(KeyCondition::Gt("a".into())));
+        assert!(p.is_streamed());
+        let lookups = |n: usize| {
+            (0..n)
+                .map(|i| format!(r#"userName eq "u{i}""#))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
+        match source(ResourceKind::User, &lookups(MAX_KEY_QUERIES)) {
+            Source::Union(sources) => assert_eq!(sources.len(), MAX_KEY_QUERIES),
+            other => panic!("{other:?}"),
+        }
+        let p = plan_of(ResourceKind::User, &lookups(MAX_KEY_QUERIES + 1));
+        assert_eq!(p.source, Source::Collection);
+        assert_eq!(
+            p.residual,
+            Some(parse_filter(&lookups(MAX_KEY_QUERIES + 1)).unwrap())
+        );
+        // Duplicates are checked once in memory too.
+        let twice = format!("{} or {}", lookups(2), lookups(2));
+        assert_eq!(
+            plan_of(ResourceKind::User, &twice).residual,
+            Some(parse_filter(&lookups(2)).unwrap())
+        );
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
+    /// Every resource type, in the order a search across types lists them.
+    pub const ALL: [ResourceKind; 2] = [ResourceKind::User, ResourceKind::Group];
+
     pub fn name(self) -> &'static str {
         match self {
             ResourceKind::User => "User",
@@ -176,9 +179,15 @@ fn core_attribute(core: &'static SchemaDef, name: &str) -> Option<&'static Attri
         .or_else(|| core.attribute(name))
 }
 
-/// Longest `userName`, group `displayName` or `externalId`, in bytes: they become parts of
-/// DynamoDB keys, which hold at most 2048 bytes.
+/// Longest `userName`, group `displayName` or `externalId`, in bytes, and longest lower-cased
+/// name: they become parts of DynamoDB keys, and an index sort key holds at most 1024 bytes.
 pub const MAX_KEY_VALUE_BYTES: usize = 1024;
+
+/// How a unique name (`userName`, group `displayName`) is compared and keyed: lower-cased.
+/// Lower-casing can lengthen a name (`Ⱥ`, 2 bytes, becomes `ⱥ`, 3 bytes).
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
 /// Largest resource, as JSON, not counting a group's `members` (stored as their own items):
 /// a DynamoDB item holds at most 400 KB.
 pub const MAX_RESOURCE_BYTES: usize = 256 * 1024;
@@ -343,6 +352,13 @@ fn check_limits(kind: ResourceKind, attributes: &Map<String, Value>) -> Result<(
             if value.len() > MAX_KEY_VALUE_BYTES {
                 return Err(ScimError::invalid_value(format!(
                     "\"{name}\" is longer than {MAX_KEY_VALUE_BYTES} bytes"
+                )));
+            }
+            // Names are keyed lower-cased, which can be longer than the name as sent.
+            if name != "externalId" && name_key(value).len() > MAX_KEY_VALUE_BYTES {
+                return Err(ScimError::invalid_value(format!(
+                    "\"{name}\" is longer than {MAX_KEY_VALUE_BYTES} bytes in lower case, the form \
+                     it is compared in for uniqueness"
                 )));
             }
         }
@@ -762,6 +778,12 @@ mod tests {
 
     #[test]
     fn oversized_key_values_and_resources_are_invalid_value() {
+        // 1,024 bytes as sent, 1,536 lower-cased: too long for the name's index key.
+        let grows = "Ⱥ".repeat(MAX_KEY_VALUE_BYTES / 2);
+        assert_eq!(grows.len(), MAX_KEY_VALUE_BYTES);
+        let err = normalize(ResourceKind::User, &json!({"userName": grows})).unwrap_err();
+        assert!(err.detail.contains("lower case"), "{}", err.detail);
+        assert!(normalize(ResourceKind::Group, &json!({"displayName": grows})).is_err());
         let long = "x".repeat(MAX_KEY_VALUE_BYTES + 1);
         assert!(normalize(ResourceKind::User, &json!({"userName": long})).is_err());
         assert!(normalize(

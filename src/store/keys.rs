@@ -149,10 +149,7 @@ pub fn no_members_pk(tenant: &TenantId) -> String {
     format!("{tenant}#MEMBERS#")
 }
 
-/// The case-insensitive unique name: `userName` for users, `displayName` for groups.
-pub fn name_key(name: &str) -> String {
-    name.to_lowercase()
-}
+pub use crate::protocol::resource::name_key;
 
 /// GSI4 sort key: the last modification time (fixed-width UTC), then the id to make it unique.
 pub fn modified_sk(last_modified: &str, id: &ResourceId) -> String {

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{KeysAndAttributes, Select, TransactWriteItem, Upda
 
 use super::keys::*;
 use super::resources::{build, key, StoredResource};
-use super::{backoff, get_id, get_s, n, s, Action, Item, Store, StoreError};
+use super::{backoff, get_id, get_s, item_bytes, n, s, Action, Item, Store, StoreError};
 use crate::protocol::planner::{KeyCondition, Source};
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::{ResourceId, TenantId};
@@ -29,8 +29,9 @@ const BATCH_ATTEMPTS: u32 = 8;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RangePage {
-    pub resources: Vec<StoredResource>,
-    /// Index entries the page covers (more than `resources` when a membership is an orphan).
+    /// The page's resources, each with the index entry it was read from.
+    pub rows: Vec<RangeRow>,
+    /// Index entries the page covers (more than `rows` when a membership is an orphan).
     pub entries: usize,
     /// Entries skipped before the page: fewer than asked when the range ends first.
     pub skipped: usize,
@@ -39,6 +40,49 @@ pub struct RangePage {
     /// The key of the page's last entry, even when nothing follows yet: an index walk resumes
     /// there, and finds what was added behind it since.
     pub last: Option<IndexKey>,
+}
+
+/// One resource of a range page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeRow {
+    pub resource: StoredResource,
+    /// The index key of its entry: a page cut after this row goes on from here.
+    pub key: IndexKey,
+    /// Entries of the page up to and including this row's.
+    pub through: usize,
+}
+
+impl RangePage {
+    /// The page cut after its first `rows` rows (a byte budget): what follows starts after the
+    /// last row kept.
+    pub fn cut(mut self, rows: usize) -> RangePage {
+        if rows >= self.rows.len() {
+            return self;
+        }
+        self.rows.truncate(rows);
+        let end = self.rows.last().map(|r| (r.through, r.key.clone()));
+        let (entries, last) = end.map_or((0, None), |(n, key)| (n, Some(key)));
+        self.entries = entries;
+        self.next = last.clone();
+        self.last = last;
+        self
+    }
+}
+
+/// Where an index page starts, remembered by the page before it, and the walk's total as
+/// counted at its first page (a range is counted once per walk, not on every page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bookmark {
+    pub position: IndexKey,
+    pub total: Option<usize>,
+}
+
+/// Bounds on what an examined read may hold: candidates, and their stored bytes (a Lambda
+/// function has 256 MB, and each candidate is also rendered to be matched).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadCap {
+    pub items: usize,
+    pub bytes: usize,
 }
 
 /// Which range to read, and in which direction.
@@ -91,8 +135,31 @@ fn sort_condition(
     }
 }
 
+/// DynamoDB's bounds on a key attribute's value: not empty, at most 2,048 bytes for a partition
+/// key and 1,024 for a sort key. The local moto enforces none of them, so the store checks every
+/// value it puts in a key condition: one that does not fit is a planner bug, not a 500 in AWS only.
+pub(super) fn check_key_value(value: &str, sort_key: bool) -> Result<(), StoreError> {
+    let max = if sort_key { 1024 } else { 2048 };
+    if value.is_empty() || value.len() > max {
+        return Err(StoreError::Backend(format!(
+            "a key condition value of {} bytes (DynamoDB takes 1 to {max})",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
 impl RangeQuery {
-    fn of(tenant: &TenantId, kind: ResourceKind, source: &Source) -> Option<Self> {
+    fn of(tenant: &TenantId, kind: ResourceKind, source: &Source) -> Result<Self, StoreError> {
+        let range = Self::unchecked(tenant, kind, source)
+            .ok_or_else(|| StoreError::Backend("not a range source".into()))?;
+        for (name, value) in &range.values {
+            check_key_value(value, *name != ":pk")?;
+        }
+        Ok(range)
+    }
+
+    fn unchecked(tenant: &TenantId, kind: ResourceKind, source: &Source) -> Option<Self> {
         let collection = || {
             (
                 "GSI1PK = :pk".to_string(),
@@ -150,7 +217,9 @@ impl RangeQuery {
                     &[PK, SK],
                     Some(MemberIds::FromSk),
                 ),
-                Source::Id(_) | Source::ExternalId(_) | Source::Union(_) => return None,
+                Source::Id(_) | Source::ExternalId(_) | Source::Union(_) | Source::Nothing => {
+                    return None
+                }
             };
         Some(RangeQuery {
             index,
@@ -202,7 +271,9 @@ fn to_item(key: &IndexKey) -> Item {
 
 impl Store {
     /// Reads a range source in index order after `from`: skips `skip` entries and returns up to
-    /// `count`, reading one more to learn whether another page follows.
+    /// `count`, reading one more to learn whether another page follows. Skipped entries are
+    /// counted, not kept, so a deep jump holds one response page at a time. With `max_bytes`,
+    /// entries past that many stored bytes fail the read ([`StoreError::TooMany`]).
     pub async fn read_range(
         &self,
         tenant: &TenantId,
@@ -211,18 +282,31 @@ impl Store {
         skip: usize,
         count: usize,
     ) -> Result<RangePage, StoreError> {
+        self.read_range_capped(tenant, read, (from, skip), count, None)
+            .await
+    }
+
+    async fn read_range_capped(
+        &self,
+        tenant: &TenantId,
+        read: RangeRead<'_>,
+        (from, skip): (Option<IndexKey>, usize),
+        count: usize,
+        max_bytes: Option<usize>,
+    ) -> Result<RangePage, StoreError> {
         let RangeRead {
             kind,
             source,
             descending,
         } = read;
-        let range = RangeQuery::of(tenant, kind, source)
-            .ok_or_else(|| StoreError::Backend("not a range source".into()))?;
-        let wanted = skip + count + 1;
-        let mut entries: Vec<Item> = Vec::new();
+        let range = RangeQuery::of(tenant, kind, source)?;
+        let wanted = skip.saturating_add(count).saturating_add(1);
+        let mut read_entries = 0usize;
+        let mut bytes = 0usize;
+        let mut kept: Vec<Item> = Vec::new();
         let mut start = from.as_ref().map(to_item);
         loop {
-            let room = i32::try_from(wanted - entries.len()).unwrap_or(i32::MAX);
+            let room = i32::try_from(wanted - read_entries).unwrap_or(i32::MAX);
             let limit = self.page_limit.map_or(room, |p| p.min(room));
             let page = range
                 .build(self, descending)
@@ -230,35 +314,57 @@ impl Store {
                 .set_exclusive_start_key(start)
                 .send()
                 .await?;
-            entries.extend(page.items.unwrap_or_default());
+            for item in page.items.unwrap_or_default() {
+                read_entries += 1;
+                if read_entries > skip {
+                    bytes += item_bytes(&item);
+                    if max_bytes.is_some_and(|max| bytes > max) {
+                        return Err(StoreError::TooMany(format!(
+                            "the candidates are more than {} MB",
+                            max_bytes.unwrap_or(0) / 1_000_000
+                        )));
+                    }
+                    kept.push(item);
+                }
+            }
             start = page.last_evaluated_key;
-            if start.is_none() || entries.len() >= wanted {
+            if start.is_none() || read_entries >= wanted {
                 break;
             }
         }
-        let more = entries.len() > skip + count;
-        let skipped = entries.len().min(skip);
-        entries.truncate(skip + count);
-        let page: Vec<Item> = entries.into_iter().skip(skip).collect();
-        let last = page.last().map(|l| range.key_of(l)).transpose()?;
-        let resources = self.resources_of(tenant, kind, &range, &page).await?;
+        let more = kept.len() > count;
+        kept.truncate(count);
+        let last = kept.last().map(|l| range.key_of(l)).transpose()?;
+        let resources = self.resources_of(tenant, kind, &range, &kept).await?;
+        let mut rows = Vec::with_capacity(kept.len());
+        for (i, (entry, resource)) in kept.iter().zip(resources).enumerate() {
+            if let Some(resource) = resource {
+                rows.push(RangeRow {
+                    resource,
+                    key: range.key_of(entry)?,
+                    through: i + 1,
+                });
+            }
+        }
         Ok(RangePage {
-            resources,
-            entries: page.len(),
-            skipped,
+            rows,
+            entries: kept.len(),
+            skipped: read_entries.min(skip),
             next: last.clone().filter(|_| more),
             last,
         })
     }
 
-    /// Every candidate of a source, in index order (a union: by id), up to `cap` entries.
+    /// Every candidate of a source, in index order (a union: by id), up to `cap` items read (a
+    /// union counts what each of its lookups read, not the distinct ids).
     pub async fn read_all(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
         source: &Source,
-        cap: usize,
+        limit: ReadCap,
     ) -> Result<Vec<StoredResource>, StoreError> {
+        let cap = limit.items;
         let too_many = || {
             StoreError::TooMany(format!(
                 "the filter needs more than {cap} {}s examined; narrow it with an indexed condition \
@@ -271,6 +377,7 @@ impl Store {
             ))
         };
         match source {
+            Source::Nothing => Ok(vec![]),
             Source::Id(id) => {
                 // An id that cannot exist names nothing.
                 let Ok(id) = ResourceId::parse(id) else {
@@ -283,14 +390,13 @@ impl Store {
                 }
             }
             Source::ExternalId(external_id) => {
+                let pk = external_id_pk(tenant, kind, external_id);
+                check_key_value(&pk, false)?;
                 let query = self
                     .query()
                     .index_name(GSI3)
                     .key_condition_expression("GSI3PK = :pk")
-                    .expression_attribute_values(
-                        ":pk",
-                        s(external_id_pk(tenant, kind, external_id)),
-                    );
+                    .expression_attribute_values(":pk", s(pk));
                 let mut found = Vec::new();
                 super::query_all(query, |page| {
                     for item in page.items() {
@@ -306,12 +412,24 @@ impl Store {
             }
             Source::Union(sources) => {
                 let mut by_id = BTreeMap::new();
+                let mut read = 0;
                 for source in sources {
-                    for r in Box::pin(self.read_all(tenant, kind, source, cap)).await? {
-                        by_id.insert(r.id.clone(), r);
-                    }
-                    if by_id.len() > cap {
+                    let rest = ReadCap {
+                        items: cap.saturating_sub(read),
+                        ..limit
+                    };
+                    let found = Box::pin(self.read_all(tenant, kind, source, rest))
+                        .await
+                        .map_err(|e| match e {
+                            StoreError::TooMany(_) => too_many(),
+                            e => e,
+                        })?;
+                    read += found.len();
+                    if read > cap {
                         return Err(too_many());
+                    }
+                    for r in found {
+                        by_id.insert(r.id.clone(), r);
                     }
                 }
                 Ok(by_id.into_values().collect())
@@ -322,28 +440,34 @@ impl Store {
                     source: range_source,
                     descending: false,
                 };
-                let page = self.read_range(tenant, read, None, 0, cap).await?;
+                let page = self
+                    .read_range_capped(tenant, read, (None, 0), cap, Some(limit.bytes))
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::TooMany(_) => too_many(),
+                        e => e,
+                    })?;
                 if page.next.is_some() {
                     return Err(too_many());
                 }
-                Ok(page.resources)
+                Ok(page.rows.into_iter().map(|r| r.resource).collect())
             }
         }
     }
 
-    /// Entries of a range source: the counters for a whole collection, else a COUNT query.
+    /// Entries of a range source: the counters for a whole collection (in any index's order),
+    /// else a COUNT query.
     pub async fn range_total(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
         source: &Source,
     ) -> Result<usize, StoreError> {
-        if *source == Source::Collection {
+        if source.is_whole() {
             let (counts, _) = self.list_state(tenant, &[kind], None).await?;
             return Ok(counts.first().copied().unwrap_or(0));
         }
-        let range = RangeQuery::of(tenant, kind, source)
-            .ok_or_else(|| StoreError::Backend("not a range source".into()))?;
+        let range = RangeQuery::of(tenant, kind, source)?;
         let mut total = 0;
         let query = range.build(self, false).select(Select::Count);
         super::query_all(query, |page| {
@@ -354,27 +478,29 @@ impl Store {
         Ok(total)
     }
 
-    /// The resources behind a page of entries: the entries themselves, or for membership
-    /// sources the users or groups they name (one BatchGetItem per 100), in entry order.
+    /// The resources behind a page of entries, one per entry: the entries themselves, or for
+    /// membership sources the users or groups they name (one BatchGetItem per 100); `None` for a
+    /// membership whose resource is gone (an orphan, see Known limits).
     async fn resources_of(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
         range: &RangeQuery,
         entries: &[Item],
-    ) -> Result<Vec<StoredResource>, StoreError> {
+    ) -> Result<Vec<Option<StoredResource>>, StoreError> {
         if range.member_ids.is_none() {
-            return entries.iter().map(StoredResource::from_item).collect();
+            return entries
+                .iter()
+                .map(|e| StoredResource::from_item(e).map(Some))
+                .collect();
         }
         let ids = entries
             .iter()
             .map(|e| range.member_id(e))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>();
+            .collect::<Result<Vec<_>, _>>()?;
         let keys: Vec<Item> = ids
             .iter()
+            .flatten()
             .map(|id| key(resource_pk(tenant, kind, id), RESOURCE_SK))
             .collect();
         let mut by_id: HashMap<ResourceId, StoredResource> = HashMap::new();
@@ -382,8 +508,10 @@ impl Store {
             let r = StoredResource::from_item(&item)?;
             by_id.insert(r.id.clone(), r);
         }
-        // A membership whose resource is gone (an orphan, see Known limits) lists nothing.
-        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+        Ok(ids
+            .iter()
+            .map(|id| id.as_ref().and_then(|id| by_id.remove(id)))
+            .collect())
     }
 
     /// Strongly consistent BatchGetItem of any number of keys (only the `projection`
@@ -439,7 +567,7 @@ impl Store {
         tenant: &TenantId,
         kinds: &[ResourceKind],
         bookmark: Option<(&str, usize)>,
-    ) -> Result<(Vec<usize>, Option<IndexKey>), StoreError> {
+    ) -> Result<(Vec<usize>, Option<Bookmark>), StoreError> {
         let pk = lists_pk(tenant);
         let mut keys: Vec<Item> = kinds
             .iter()
@@ -465,11 +593,11 @@ impl Store {
                 usize::try_from(sum).unwrap_or(0)
             })
             .collect();
-        let position = match bookmark_sk.and_then(|sk| by_sk.remove(&sk)) {
-            Some(item) => Some(bookmark_position(&item)?),
+        let bookmark = match bookmark_sk.and_then(|sk| by_sk.remove(&sk)) {
+            Some(item) => Some(bookmark_of(&item)?),
             None => None,
         };
-        Ok((counts, position))
+        Ok((counts, bookmark))
     }
 
     /// The bookmark at or below `start_index` nearest to it: one Query.
@@ -478,7 +606,7 @@ impl Store {
         tenant: &TenantId,
         query: &str,
         start_index: usize,
-    ) -> Result<Option<(usize, IndexKey)>, StoreError> {
+    ) -> Result<Option<(usize, Bookmark)>, StoreError> {
         let out = self
             .client
             .query()
@@ -499,7 +627,7 @@ impl Store {
             .next()
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| StoreError::Corrupt("bookmark without a start index".into()))?;
-        Ok(Some((at, bookmark_position(item)?)))
+        Ok(Some((at, bookmark_of(item)?)))
     }
 
     /// Remembers where the page starting at `start_index` begins, for an hour.
@@ -508,13 +636,19 @@ impl Store {
         tenant: &TenantId,
         query: &str,
         start_index: usize,
-        position: &IndexKey,
+        bookmark: &Bookmark,
     ) -> Result<(), StoreError> {
         let expires = time::OffsetDateTime::now_utc().unix_timestamp() + BOOKMARK_TTL_SECONDS;
-        let position =
-            serde_json::to_string(position).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let position = serde_json::to_string(&bookmark.position)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.client
             .put_item()
+            .set_item(Some(
+                bookmark
+                    .total
+                    .map(|t| HashMap::from([("total".to_string(), n(t))]))
+                    .unwrap_or_default(),
+            ))
             .table_name(&self.table)
             .item(PK, s(lists_pk(tenant)))
             .item(SK, s(bookmark_sk(query, start_index)))
@@ -611,8 +745,7 @@ impl Store {
         kind: ResourceKind,
     ) -> Result<(usize, usize), StoreError> {
         let (counts, _) = self.list_state(tenant, &[kind], None).await?;
-        let range = RangeQuery::of(tenant, kind, &Source::Collection)
-            .ok_or_else(|| StoreError::Backend("not a range source".into()))?;
+        let range = RangeQuery::of(tenant, kind, &Source::Collection)?;
         let mut actual = 0;
         super::query_all(range.build(self, false).select(Select::Count), |page| {
             actual += usize::try_from(page.count).unwrap_or(0);
@@ -630,9 +763,14 @@ fn signed(item: &Item, name: &str) -> i64 {
         .unwrap_or(0)
 }
 
-fn bookmark_position(item: &Item) -> Result<IndexKey, StoreError> {
-    serde_json::from_str(get_s(item, "position")?)
-        .map_err(|e| StoreError::Corrupt(format!("bookmark: {e}")))
+fn bookmark_of(item: &Item) -> Result<Bookmark, StoreError> {
+    let position = serde_json::from_str(get_s(item, "position")?)
+        .map_err(|e| StoreError::Corrupt(format!("bookmark: {e}")))?;
+    let total = item
+        .get("total")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok());
+    Ok(Bookmark { position, total })
 }
 
 fn encode_hex(bytes: &[u8]) -> String {
