@@ -412,3 +412,226 @@ async fn disabling_provisioning_revokes_every_token_and_keeps_the_data() {
         1
     );
 }
+
+/// Writes that authenticated before provisioning was turned off or the tenant was deleted, and
+/// reach DynamoDB after, are refused with 401: their transactions check that the credential still
+/// exists. Nothing of them is stored, not even an audit event, and the checker finds nothing to fix.
+#[tokio::test]
+async fn a_write_in_flight_when_provisioning_is_disabled_or_the_tenant_deleted_never_commits() {
+    use scim_serverless::protocol::resource::{normalize, ResourceKind};
+    use scim_serverless::service::resources::Resources;
+    use scim_serverless::store::{Actor, AuditEvent};
+
+    for delete_tenant in [false, true] {
+        let t = TestApp::on_table("-revocation").await;
+        let user = t.user("before").await;
+        let many: Vec<String> = t
+            .store()
+            .import(
+                &t.tenant_id(),
+                ResourceKind::User,
+                (0..120)
+                    .map(|i| {
+                        normalize(
+                            ResourceKind::User,
+                            &serde_json::json!({"userName": format!("many{i}")}),
+                        )
+                        .unwrap()
+                    })
+                    .collect(),
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.id.to_string())
+            .collect();
+        let group = t.group("team", std::slice::from_ref(&user)).await;
+        let credential: scim_serverless::protocol::CredentialId =
+            t.token.split('_').nth(1).unwrap().parse().unwrap();
+        let tenant = t.tenant_id();
+        // The switch-off lands between the writes' authentication and their commit.
+        if delete_tenant {
+            let done = t
+                .admin()
+                .delete_tenant(&t.tenant, 1_000, |_| {})
+                .await
+                .unwrap();
+            assert_eq!(done["complete"], true);
+        } else {
+            t.admin().disable_provisioning(&t.tenant).await.unwrap();
+        }
+        let resources = Resources {
+            store: t.store(),
+            tenant: &tenant,
+            base_url: "https://example.test/scim/v2",
+        };
+        let audit = |method: &str, kind: ResourceKind| {
+            AuditEvent::new(
+                &tenant,
+                Actor::Credential(credential.clone()),
+                method,
+                "write",
+                kind.name(),
+                None,
+                200,
+            )
+        };
+        let attributes = |body: serde_json::Value, kind| normalize(kind, &body).unwrap();
+        let created = resources
+            .create(
+                ResourceKind::User,
+                attributes(serde_json::json!({"userName": "late"}), ResourceKind::User),
+                &audit("POST", ResourceKind::User),
+            )
+            .await;
+        let members: Vec<_> = (0..120)
+            .map(|_| serde_json::json!({"value": user}))
+            .collect();
+        let big = resources
+            .create(
+                ResourceKind::Group,
+                attributes(
+                    serde_json::json!({"displayName": "late", "members": members}),
+                    ResourceKind::Group,
+                ),
+                &audit("POST", ResourceKind::Group),
+            )
+            .await;
+        let replaced = resources
+            .replace(
+                ResourceKind::Group,
+                &group,
+                attributes(
+                    serde_json::json!({"displayName": "renamed"}),
+                    ResourceKind::Group,
+                ),
+                None,
+                false,
+                &audit("PUT", ResourceKind::Group),
+            )
+            .await;
+        let deleted = resources
+            .delete(
+                ResourceKind::User,
+                &user,
+                None,
+                &audit("DELETE", ResourceKind::User),
+            )
+            .await;
+        for (what, status) in [
+            ("create", created.err().map(|e| e.status)),
+            ("create of a large group", big.err().map(|e| e.status)),
+            ("replace", replaced.err().map(|e| e.status)),
+            ("delete", deleted.err().map(|e| e.status)),
+        ] {
+            if delete_tenant && what != "create" {
+                // The resource, or the members, went with the tenant.
+                assert!(
+                    matches!(status, Some(400 | 401 | 404)),
+                    "{what}: {status:?}"
+                );
+            } else {
+                assert_eq!(status, Some(401), "{what} after the switch-off");
+            }
+        }
+        let items = scan_tenant(t.store(), &t.tenant).await;
+        if delete_tenant {
+            assert!(items.is_empty(), "left behind: {items:?}");
+        } else {
+            // What was there stays as it was; nothing was added.
+            let kinds: Vec<&str> = items
+                .iter()
+                .filter_map(|i| i.get("kind")?.as_s().ok().map(String::as_str))
+                .collect();
+            assert_eq!(kinds.iter().filter(|k| **k == "User").count(), 121);
+            assert_eq!(kinds.iter().filter(|k| **k == "Group").count(), 1);
+            assert_eq!(kinds.iter().filter(|k| **k == "Membership").count(), 1);
+            let report = t.store().check(&tenant, false, |_| {}).await.unwrap();
+            assert_eq!(report.unresolved(), 0, "{:?}", report.problems);
+            let audited = t
+                .admin()
+                .audit_events(&t.tenant, &Default::default())
+                .await
+                .unwrap();
+            assert!(
+                !audited.to_string().contains("\"write\""),
+                "no audit event of a refused write: {audited}"
+            );
+        }
+    }
+}
+
+/// The same race over HTTP: writes sent while provisioning is turned off either committed before
+/// it (201, and stored) or are refused (401, and not stored).
+#[tokio::test]
+async fn writes_racing_a_provisioning_switch_off_are_either_stored_or_refused() {
+    let t = TestApp::on_table("-revocation").await;
+    let sends = (0..16).map(|i| {
+        let t = &t;
+        async move {
+            let r = t
+                .post(
+                    "/Users",
+                    serde_json::json!({"userName": format!("racer{i}")}),
+                )
+                .await;
+            (i, r.status)
+        }
+    });
+    let disable = async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        t.admin().disable_provisioning(&t.tenant).await.unwrap();
+    };
+    let (answers, ()) = tokio::join!(futures::future::join_all(sends), disable);
+    let items = scan_tenant(t.store(), &t.tenant).await;
+    for (i, status) in answers {
+        let stored = items.iter().any(|item| {
+            item.get("attributes")
+                .and_then(|a| a.as_m().ok())
+                .and_then(|a| a.get("userName"))
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|n| n == &format!("racer{i}"))
+        });
+        assert!(matches!(status, 201 | 401), "racer{i}: {status}");
+        assert_eq!(stored, status == 201, "racer{i} answered {status}");
+    }
+    let report = t
+        .store()
+        .check(&t.tenant_id(), false, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.unresolved(), 0, "{:?}", report.problems);
+}
+
+/// Every item whose key names the tenant.
+async fn scan_tenant(
+    store: &scim_serverless::store::Store,
+    tenant: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = store
+            .client()
+            .scan()
+            .table_name(store.table())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        items.extend(
+            page.items()
+                .iter()
+                .filter(|item| {
+                    item.get("PK")
+                        .and_then(|v| v.as_s().ok())
+                        .is_some_and(|pk| pk.contains(tenant))
+                })
+                .cloned(),
+        );
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}

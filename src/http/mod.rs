@@ -219,6 +219,11 @@ impl App {
                     Ok(response) => response.status().as_u16(),
                     Err(e) => e.status,
                 };
+                // Revoked while it ran (provisioning off, the tenant deleted): like a request
+                // that never authenticated, it writes nothing, not even its audit event.
+                if status == 401 {
+                    return outcome;
+                }
                 let id = match &target {
                     Target::Resource(_, id) => Some(id.as_str()),
                     _ => None,

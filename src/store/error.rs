@@ -21,6 +21,10 @@ pub enum StoreError {
     TooMany(String),
     #[error("DynamoDB is throttling requests")]
     Throttled,
+    /// The write's credential was deleted or disabled (provisioning turned off, the tenant
+    /// deleted) after it authenticated the request: the write did not commit.
+    #[error("the request's credential was revoked while it ran")]
+    Revoked,
     #[error("concurrent transactions kept conflicting")]
     TransactionConflict,
     /// DynamoDB failed (a 5xx, a timeout, a dropped connection) after the SDK's retries; nothing
@@ -97,6 +101,7 @@ impl From<StoreError> for ScimError {
             }
             StoreError::Limit(detail) => ScimError::new(409, None, detail),
             StoreError::TooMany(detail) => ScimError::too_many(detail),
+            StoreError::Revoked => ScimError::unauthorized(),
             StoreError::Throttled | StoreError::TransactionConflict => ScimError::throttled(),
             StoreError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "DynamoDB unavailable after retries");
@@ -132,6 +137,7 @@ mod tests {
             (409, Some("uniqueness"))
         );
         assert_eq!(ScimError::from(StoreError::VersionConflict).status, 412);
+        assert_eq!(ScimError::from(StoreError::Revoked).status, 401);
         assert_eq!(ScimError::from(StoreError::NotFound).status, 404);
         assert_eq!(
             ScimError::from(StoreError::UnknownMember("x".into())).status,

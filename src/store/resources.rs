@@ -305,15 +305,16 @@ impl Store {
     async fn write_resource(
         &self,
         tenant: &TenantId,
-        anchor: Vec<Action>,
-        units: Vec<Vec<Action>>,
+        (anchor, units): (Vec<Action>, Vec<Vec<Action>>),
         added: &BTreeSet<String>,
+        audit: &AuditEvent,
     ) -> Result<(), StoreError> {
+        let guard = self.still_authorized(audit)?;
         let actions = anchor.len() + units.iter().map(Vec::len).sum::<usize>();
-        if actions > MAX_TRANSACTION_ACTIONS && !added.is_empty() {
+        if actions + usize::from(guard.is_some()) > MAX_TRANSACTION_ACTIONS && !added.is_empty() {
             self.ensure_users_exist(tenant, added).await?;
         }
-        self.transact_in_chunks(anchor, units, false).await
+        self.transact_in_chunks(anchor, units, false, guard).await
     }
 
     pub async fn create(
@@ -347,7 +348,8 @@ impl Store {
         anchor.push(self.event_action(tenant, &event(&resource))?);
         anchor.push(self.counter_action(tenant, kind, 1)?);
         let units = self.member_units(tenant, &resource.id, members, &BTreeSet::new())?;
-        self.write_resource(tenant, anchor, units, members).await?;
+        self.write_resource(tenant, (anchor, units), members, audit)
+            .await?;
         Ok(resource)
     }
 
@@ -393,7 +395,8 @@ impl Store {
         anchor.push(self.audit_action(audit)?);
         anchor.push(self.event_action(tenant, &event(&updated))?);
         let units = self.member_units(tenant, &current.id, add, remove)?;
-        self.write_resource(tenant, anchor, units, add).await?;
+        self.write_resource(tenant, (anchor, units), add, audit)
+            .await?;
         Ok(updated)
     }
 
@@ -544,7 +547,8 @@ impl Store {
         anchor.push(self.audit_action(audit)?);
         anchor.push(self.event_action(tenant, &event(resource))?);
         anchor.push(self.counter_action(tenant, resource.kind, -1)?);
-        self.transact_in_chunks(anchor, units, true).await
+        let guard = self.still_authorized(audit)?;
+        self.transact_in_chunks(anchor, units, true, guard).await
     }
 
     async fn ensure_users_exist(

@@ -2,8 +2,9 @@
 //! sits in the tenant's partition, so authenticating a request is one GetItem on a key that the
 //! tenant in the URL and the credential id in the token both pin down.
 
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 
+use super::audit::{Actor, AuditEvent};
 use super::keys::*;
 use super::{
     get_id, get_s, kind_attr, n, now, opt_s, query_all, s, Action, Item, Store, StoreError,
@@ -236,6 +237,8 @@ impl Store {
             .table_name(&self.table)
             .key(PK, s(tenant_pk(tenant)))
             .key(SK, s(credential_sk(credential_id)))
+            // A revoked or disabled credential stops working at once, not a second later.
+            .consistent_read(true)
             .send()
             .await?
             .item;
@@ -346,6 +349,32 @@ impl Store {
             },
         ])
         .await
+    }
+
+    /// The condition every SCIM write transaction carries: the credential that authenticated
+    /// it still exists and is enabled. Turning provisioning off and deleting a tenant delete
+    /// every credential in one transaction, so no write commits after either has answered; a
+    /// disabled or deleted token's writes stop too. `None` for an administrator's writes.
+    pub(super) fn still_authorized(
+        &self,
+        audit: &AuditEvent,
+    ) -> Result<Option<Action>, StoreError> {
+        let Actor::Credential(credential) = &audit.actor else {
+            return Ok(None);
+        };
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(&audit.tenant_id)))
+            .key(SK, s(credential_sk(credential)))
+            .condition_expression("attribute_exists(PK) AND #status = :enabled")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":enabled", s(ENABLED))
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Some(Action {
+            item: TransactWriteItem::builder().condition_check(check).build(),
+            on_fail: StoreError::Revoked,
+        }))
     }
 
     /// Records a credential's use, at most once per `LAST_USED_RESOLUTION_SECONDS`, so that reads

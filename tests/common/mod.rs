@@ -34,11 +34,17 @@ impl Resp {
 }
 
 pub async fn store() -> Store {
+    store_on("").await
+}
+
+/// The shared local DynamoDB, on the test table with `suffix` (a table of its own for tests that
+/// scan it).
+pub async fn store_on(suffix: &str) -> Store {
     assert!(
         std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
         "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests through scripts/test.sh, which starts a local DynamoDB"
     );
-    let table_name = std::env::var("TABLE_NAME").unwrap_or_else(|_| "scim-test".into());
+    let table_name = std::env::var("TABLE_NAME").unwrap_or_else(|_| "scim-test".into()) + suffix;
     let store = admin::connect(None, &table_name).await;
     table::ensure_table(store.client(), store.table())
         .await
@@ -48,8 +54,13 @@ pub async fn store() -> Store {
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        Self::on_table("").await
+    }
+
+    /// A tenant on a table of its own (`TABLE_NAME` + `suffix`), for tests that scan the table.
+    pub async fn on_table(suffix: &str) -> TestApp {
         scim_serverless::http::init_tracing();
-        let store = store().await;
+        let store = store_on(suffix).await;
         let admin = Admin::new(store.clone(), "test");
         let tenant = admin.create_tenant("test").await.expect("create tenant");
         let tenant = tenant["tenantId"].as_str().expect("tenant id").to_string();
