@@ -21,7 +21,7 @@ async fn a_create_stores_one_create_full_event_at_no_extra_request() {
 
     let page = t
         .store()
-        .list_events(&t.tenant_id(), None, None, 10)
+        .list_events(&t.tenant_id(), None, None, (10, usize::MAX))
         .await
         .unwrap();
     assert_eq!(page.events.len(), 1);
@@ -46,7 +46,7 @@ async fn a_create_stores_one_create_full_event_at_no_extra_request() {
     assert_eq!(r.status, 409);
     let page = t
         .store()
-        .list_events(&t.tenant_id(), None, None, 10)
+        .list_events(&t.tenant_id(), None, None, (10, usize::MAX))
         .await
         .unwrap();
     assert_eq!(page.events.len(), 1);
@@ -54,7 +54,7 @@ async fn a_create_stores_one_create_full_event_at_no_extra_request() {
     let after = page.last.unwrap();
     let next = t
         .store()
-        .list_events(&t.tenant_id(), Some(&after), None, 10)
+        .list_events(&t.tenant_id(), Some(&after), None, (10, usize::MAX))
         .await
         .unwrap();
     assert!(next.events.is_empty());
@@ -102,7 +102,7 @@ async fn an_entra_style_sync_gives_one_event_per_write_in_order() {
 
     let page = t
         .store()
-        .list_events(&t.tenant_id(), None, None, 100)
+        .list_events(&t.tenant_id(), None, None, (100, usize::MAX))
         .await
         .unwrap();
     let seen: Vec<(String, String, u64)> = page
@@ -219,7 +219,7 @@ async fn concurrent_member_patches_give_one_event_each_with_strictly_increasing_
     }
     let page = t
         .store()
-        .list_events(&t.tenant_id(), None, None, 100)
+        .list_events(&t.tenant_id(), None, None, (100, usize::MAX))
         .await
         .unwrap();
     let of_group: Vec<_> = page

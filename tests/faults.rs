@@ -524,7 +524,7 @@ async fn check_events(t: &TestApp, model: &Model) -> Vec<String> {
     loop {
         let page = t
             .store()
-            .list_events(&t.tenant_id(), after.as_deref(), None, 1000)
+            .list_events(&t.tenant_id(), after.as_deref(), None, (1000, usize::MAX))
             .await
             .expect("the feed reads");
         for e in &page.events {

@@ -415,9 +415,20 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     .get("nextCursor")
                     .and_then(Value::as_str)
                     .map(str::to_string);
+                let behind = page.get("behind").and_then(Value::as_bool) == Some(true);
+                if behind && !json {
+                    eprintln!(
+                        "(more events than a cursor can name are less than a minute old: the \
+                         next pages go on as they settle; none is skipped)"
+                    );
+                }
                 // Following, a poll that found nothing prints nothing.
                 if json && !(follow && events.is_empty()) {
-                    println!("{}", json!({"events": events, "nextCursor": next}));
+                    let mut out = json!({"events": events, "nextCursor": next});
+                    if behind {
+                        out["behind"] = json!(true);
+                    }
+                    println!("{out}");
                 } else if !json {
                     for e in &events {
                         println!(

@@ -15,13 +15,14 @@ use crate::store::StoredEvent;
 /// functions' 29 s timeout; the rest is margin for clocks and the Query's eventual consistency.
 pub const SETTLE_SECONDS: i64 = 60;
 
-/// At most this many unsettled events are named in a cursor. Past it, the position moves on past
-/// the oldest of them, which by then are seconds old at any IdP's rate (Entra: about 25 writes a
-/// second, so 400 events take 16 s), far behind any commit still in flight.
-pub const MAX_SEEN: usize = 400;
+/// At most this many unsettled events are named in a cursor. Past it, a page stops and says the
+/// reader is behind: the next pages go on once the oldest of them settle (a minute at most). At
+/// Entra's rate of about 25 writes a second, 300 events are 12 s of writes.
+pub const MAX_SEEN: usize = 300;
 
-/// Characters of a jti that name it in a cursor: the end of its ULID, 30 random bits.
-const TAG_LEN: usize = 6;
+/// Characters of a jti that name it in a cursor: the end of its ULID, 65 random bits, so two of a
+/// walk's events share a tag with a chance of about 1 in 10^14.
+const TAG_LEN: usize = 13;
 
 /// The longest events cursor accepted: `MAX_SEEN` tags, base64 inside the signed payload, and
 /// the rest of the cursor (well under API Gateway's 10 KB request line).
@@ -43,6 +44,16 @@ pub struct Walk {
     pub seen: BTreeSet<String>,
 }
 
+/// One page of the feed and the walk after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedPage {
+    pub events: Vec<StoredEvent>,
+    pub walk: Walk,
+    /// More events are there than the cursor can name until some settle: the page stopped short,
+    /// and the next one goes on within a minute. Nothing is skipped.
+    pub behind: bool,
+}
+
 impl Walk {
     /// Encodes `seen` as one string of tags.
     pub fn seen_string(&self) -> String {
@@ -61,40 +72,55 @@ impl Walk {
         limit + self.seen.len()
     }
 
-    /// Serves a page from `read` (the events after the position, oldest first) and returns it
-    /// with the walk after it. `horizon` is the settle horizon as an RFC 3339 time.
+    /// Serves a page from `read` (the events after the position, oldest first, possibly cut
+    /// short by the store's byte budget) and returns it with the walk after it. `horizon` is
+    /// the settle horizon as an RFC 3339 time; the page's SETs stop before `max_bytes` (its
+    /// first event is served whatever its size).
     pub fn page(
         &self,
         read: Vec<StoredEvent>,
         limit: usize,
         horizon: &str,
-    ) -> (Vec<StoredEvent>, Walk) {
+        max_bytes: usize,
+    ) -> FeedPage {
         // The events covered: a prefix of `read` served now or before.
         let mut covered = Vec::new();
         let mut served = Vec::new();
+        // Tags the cursor must name: unsettled covered events, and seen ones not yet covered.
+        let mut named_unsettled = 0;
+        let mut beyond = self.seen.len();
+        let mut bytes = 0;
+        let mut behind = false;
         for event in read {
             let seen = self.seen.contains(&tag(&event));
-            if !seen && served.len() == limit {
-                break;
-            }
-            if !seen {
+            let unsettled = event.time.as_str() > horizon;
+            if seen {
+                beyond = beyond.saturating_sub(1);
+            } else {
+                if served.len() == limit {
+                    break;
+                }
+                if unsettled && named_unsettled + beyond >= MAX_SEEN {
+                    behind = true;
+                    break;
+                }
+                let size = event.set.to_string().len();
+                if !served.is_empty() && bytes + size > max_bytes {
+                    break;
+                }
+                bytes += size;
                 served.push(event.clone());
             }
+            named_unsettled += usize::from(unsettled);
             covered.push(event);
         }
         let covered_tags: BTreeSet<String> = covered.iter().map(tag).collect();
         // Seen events past what was read stay seen.
         let beyond: BTreeSet<String> = self.seen.difference(&covered_tags).cloned().collect();
-        let mut settled = covered
+        let settled = covered
             .iter()
             .rposition(|e| e.time.as_str() <= horizon)
             .map_or(0, |i| i + 1);
-        let unsettled = covered.len() - settled;
-        if unsettled + beyond.len() > MAX_SEEN {
-            settled = (covered.len() + beyond.len())
-                .saturating_sub(MAX_SEEN)
-                .min(covered.len());
-        }
         let position = match settled.checked_sub(1).and_then(|i| covered.get(i)) {
             Some(event) => Some(event.sort_key()),
             None => self.position.clone(),
@@ -105,7 +131,11 @@ impl Walk {
             .map(tag)
             .chain(beyond)
             .collect();
-        (served, Walk { position, seen })
+        FeedPage {
+            events: served,
+            walk: Walk { position, seen },
+            behind,
+        }
     }
 }
 
@@ -138,7 +168,11 @@ mod tests {
     #[test]
     fn settled_events_move_the_position_and_new_ones_are_named() {
         let read = vec![event(OLD, 1), event(OLD, 2), event(NEW, 3)];
-        let (served, walk) = Walk::default().page(read.clone(), 10, HORIZON);
+        let FeedPage {
+            events: served,
+            walk,
+            ..
+        } = Walk::default().page(read.clone(), 10, HORIZON, usize::MAX);
         assert_eq!(jtis(&served), jtis(&read));
         assert_eq!(walk.position, Some(read[1].sort_key()));
         assert_eq!(walk.seen, BTreeSet::from([tag(&read[2])]));
@@ -147,45 +181,101 @@ mod tests {
 
     #[test]
     fn a_late_commit_behind_served_events_is_served_once() {
-        let (_, walk) = Walk::default().page(vec![event(NEW, 3)], 10, HORIZON);
+        let FeedPage { walk, .. } =
+            Walk::default().page(vec![event(NEW, 3)], 10, HORIZON, usize::MAX);
         // Event 2 commits late with an earlier time than 3: the next page has it, and not 3.
         let read = vec![event(NEW, 2), event(NEW, 3)];
-        let (served, walk) = walk.page(read, 10, HORIZON);
+        let FeedPage {
+            events: served,
+            walk,
+            ..
+        } = walk.page(read, 10, HORIZON, usize::MAX);
         assert_eq!(jtis(&served), jtis(&[event(NEW, 2)]));
         assert_eq!(walk.seen.len(), 2);
-        let (served, _) = walk.page(vec![event(NEW, 2), event(NEW, 3)], 10, HORIZON);
+        let FeedPage { events: served, .. } =
+            walk.page(vec![event(NEW, 2), event(NEW, 3)], 10, HORIZON, usize::MAX);
         assert!(served.is_empty());
     }
 
     #[test]
     fn a_full_page_of_new_events_still_moves_on() {
         let read: Vec<_> = (0..5).map(|n| event(NEW, n)).collect();
-        let (served, walk) = Walk::default().page(read.clone(), 2, HORIZON);
+        let FeedPage {
+            events: served,
+            walk,
+            ..
+        } = Walk::default().page(read.clone(), 2, HORIZON, usize::MAX);
         assert_eq!(served.len(), 2);
         assert_eq!(walk.position, None);
-        let (served, walk) = walk.page(read.clone(), 2, HORIZON);
+        let FeedPage {
+            events: served,
+            walk,
+            ..
+        } = walk.page(read.clone(), 2, HORIZON, usize::MAX);
         assert_eq!(jtis(&served), jtis(&read[2..4]));
-        let (served, walk) = walk.page(read.clone(), 2, HORIZON);
+        let FeedPage {
+            events: served,
+            walk,
+            ..
+        } = walk.page(read.clone(), 2, HORIZON, usize::MAX);
         assert_eq!(jtis(&served), jtis(&read[4..]));
-        let (served, _) = walk.page(read, 2, HORIZON);
+        let FeedPage { events: served, .. } = walk.page(read, 2, HORIZON, usize::MAX);
         assert!(served.is_empty());
     }
 
     #[test]
-    fn a_burst_is_served_at_once_and_the_cursor_names_at_most_max_seen() {
+    fn past_max_seen_unsettled_events_a_page_says_behind_and_skips_nothing() {
         let burst: Vec<_> = (0..(MAX_SEEN as u32 + 30)).map(|n| event(NEW, n)).collect();
-        let (served, walk) = Walk::default().page(burst.clone(), 1000, HORIZON);
-        assert_eq!(served.len(), burst.len());
-        assert_eq!(walk.seen.len(), MAX_SEEN);
-        assert_eq!(walk.position, Some(burst[29].sort_key()));
-        let (served, _) = walk.page(burst[30..].to_vec(), 1000, HORIZON);
-        assert!(served.is_empty(), "each once");
+        let page = Walk::default().page(burst.clone(), 1000, HORIZON, usize::MAX);
+        assert_eq!(jtis(&page.events), jtis(&burst[..MAX_SEEN]));
+        assert!(page.behind);
+        assert_eq!(page.walk.seen.len(), MAX_SEEN);
+        assert_eq!(page.walk.position, None);
+        // Still unsettled: nothing more yet, and nothing skipped.
+        let again = page.walk.page(burst.clone(), 1000, HORIZON, usize::MAX);
+        assert!(again.events.is_empty() && again.behind);
+        assert_eq!(again.walk, page.walk);
+        // Once they settle, the rest come, each once.
+        let later = "2026-01-01T00:20:00.000Z";
+        let rest = again.walk.page(burst.clone(), 1000, later, usize::MAX);
+        assert_eq!(jtis(&rest.events), jtis(&burst[MAX_SEEN..]));
+        assert!(!rest.behind);
+        assert_eq!(rest.walk.position, Some(burst[burst.len() - 1].sort_key()));
+        assert!(rest.walk.seen.is_empty());
+    }
+
+    #[test]
+    fn a_page_stops_at_its_byte_budget_and_the_next_goes_on() {
+        let mut read: Vec<_> = (0..5).map(|n| event(OLD, n)).collect();
+        for e in &mut read {
+            e.set = json!({"data": "x".repeat(1000)});
+        }
+        let page = Walk::default().page(read.clone(), 10, HORIZON, 2500);
+        assert_eq!(jtis(&page.events), jtis(&read[..2]));
+        let next = page.walk.page(read[2..].to_vec(), 10, HORIZON, 2500);
+        assert_eq!(jtis(&next.events), jtis(&read[2..4]));
+        // One event larger than the budget still makes a page.
+        let one = Walk::default().page(read.clone(), 10, HORIZON, 10);
+        assert_eq!(one.events.len(), 1);
+    }
+
+    #[test]
+    fn tags_of_distinct_events_do_not_collide() {
+        let tags: BTreeSet<String> = (0..10_000)
+            .map(|_| {
+                let mut e = event(NEW, 0);
+                e.jti = ulid::Ulid::new().to_string();
+                tag(&e)
+            })
+            .collect();
+        assert_eq!(tags.len(), 10_000);
+        assert_eq!(TAG_LEN * 5, 65, "random bits named");
     }
 
     #[test]
     fn a_full_cursor_fits_its_length_limit() {
         use crate::protocol::cursor::{encode, CursorState, Position};
-        let seen: String = (0..MAX_SEEN).map(|n| format!("{n:06}")).collect();
+        let seen: String = (0..MAX_SEEN).map(|n| format!("{n:013}")).collect();
         let state = CursorState {
             tenant: crate::protocol::TenantId::parse("01J0000000000000000000000T").unwrap(),
             query: "events".into(),
@@ -201,6 +291,7 @@ mod tests {
                 .into(),
             ),
             expires: i64::MAX,
+            totals: vec![],
         };
         assert!(encode(b"k", &state).unwrap().len() < MAX_CURSOR_LEN);
     }

@@ -104,12 +104,13 @@ impl Store {
 
     /// Up to `limit` events after the sort key `after` (exclusive), or from `since` (an RFC 3339
     /// time, inclusive), oldest first: one Query, more only when a page's 1 MB holds fewer.
+    /// (Reads stop past `max_bytes` of items, so a page of large events stays in memory.)
     pub async fn list_events(
         &self,
         tenant: &TenantId,
         after: Option<&str>,
         since: Option<&str>,
-        limit: usize,
+        (limit, max_bytes): (usize, usize),
     ) -> Result<EventPage, StoreError> {
         let mut request = self
             .client
@@ -126,6 +127,7 @@ impl Store {
             (None, None) => request.key_condition_expression("PK = :pk"),
         };
         let mut events = Vec::new();
+        let mut bytes = 0;
         let mut start = None;
         loop {
             let page = request
@@ -135,10 +137,14 @@ impl Store {
                 .send()
                 .await?;
             for item in page.items() {
+                bytes += super::item_bytes(item);
                 events.push(StoredEvent::from_item(item)?);
+                if bytes > max_bytes {
+                    break;
+                }
             }
             start = page.last_evaluated_key;
-            if start.is_none() || events.len() >= limit {
+            if start.is_none() || events.len() >= limit || bytes > max_bytes {
                 break;
             }
         }
