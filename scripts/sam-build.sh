@@ -46,7 +46,8 @@ echo "==> sam build (build dir $SAM_BUILD)"
 echo "==> arm64 release build and sam build: $((SECONDS - started)) s"
 
 echo
-# One row per function directory of the build; fails unless each bootstrap is an aarch64 ELF.
+# One row per function directory of the build; fails unless each bootstrap is an aarch64 ELF
+# without the fault layer.
 python3 - "$SAM_BUILD" <<'EOF'
 import gzip, pathlib, sys
 print("| function | bootstrap (arm64) | bytes | gzip -9 (≈ Lambda zip) |")
@@ -55,6 +56,9 @@ for bootstrap in sorted(pathlib.Path(sys.argv[1]).glob("*/bootstrap")):
     data = bootstrap.read_bytes()
     if data[:4] != b"\x7fELF" or int.from_bytes(data[18:20], "little") != 183:  # EM_AARCH64
         sys.exit(f"{bootstrap} is not an arm64 executable")
+    # Release builds leave the fault layer out (store/mod.rs): no deployed function reads it.
+    if b"SCIM_FAULT_RATE" in data:
+        sys.exit(f"{bootstrap} contains the fault layer (SCIM_FAULT_RATE): a release build must not")
     size, gz = len(data), len(gzip.compress(data, compresslevel=9))
     print(f"| {bootstrap.parent.name} | {size / 1048576:.1f} MiB | {size:,} | {gz / 1048576:.1f} MiB ({gz:,}) |")
 EOF

@@ -151,9 +151,7 @@ impl Publisher {
             .ok()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| DEFAULT_SOURCE.to_string());
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let config = crate::store::config_loader().load().await;
         Ok(Publisher::new(
             aws_sdk_eventbridge::Client::new(&config),
             &bus,

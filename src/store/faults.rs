@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
@@ -203,11 +202,9 @@ fn seed_from_os() -> u64 {
     u64::from_le_bytes(bytes)
 }
 
-/// The SDK's default HTTPS client (the one it builds when given none) behind the fault layer.
+/// The SDK's HTTPS client (`store::https`) behind the fault layer.
 pub fn http_client(faults: Arc<Faults>) -> SharedHttpClient {
-    let inner = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .build_https();
+    let inner = super::https::client();
     SharedHttpClient::new(FaultyClient { faults, inner })
 }
 

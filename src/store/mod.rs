@@ -6,7 +6,11 @@ mod check;
 mod count;
 mod error;
 mod events;
+/// Injected faults are for tests and the local stack only: release builds (`sam build`, the
+/// deployed functions, `cargo build --release`) leave the layer and its variables out.
+#[cfg(debug_assertions)]
 pub mod faults;
+mod https;
 pub mod keys;
 mod lists;
 mod resources;
@@ -31,9 +35,10 @@ pub use check::{CheckReport, Problem, ProblemKind, Progress};
 pub use count::{counted, counted_items, CountRequests};
 pub use error::StoreError;
 pub use events::{EventPage, StoredEvent, DEFAULT_EVENT_RETENTION_DAYS};
+#[cfg(debug_assertions)]
 pub use faults::{Fault, Faults};
 pub use keys::ItemKind;
-pub use lists::{IndexKey, RangePage, RangeRead};
+pub use lists::{Bookmark, IndexKey, RangePage, RangeRead, RangeRow, ReadCap};
 pub use resources::{Revision, StoredResource, UserWithGroups};
 pub use tenant_delete::DeleteProgress;
 pub use tenants::{Credential, CredentialStatus, Tenant, MAX_CREDENTIALS};
@@ -97,7 +102,7 @@ impl Store {
     pub async fn from_env() -> Result<Self, StoreError> {
         let table = std::env::var("TABLE_NAME")
             .map_err(|_| StoreError::Backend("TABLE_NAME is not set".into()))?;
-        let config = aws_config::load_from_env().await;
+        let config = config_loader().load().await;
         Ok(Store::new(client_for(&config), table))
     }
 
@@ -157,12 +162,14 @@ impl Store {
 
     /// Writes actions in as few transactions as possible. `units` are groups of actions that must
     /// land together (a membership and the check that its user exists); `anchor` (the resource item
-    /// and its guards) goes into the first transaction, or the last when `anchor_last`.
+    /// and its guards) goes into the first transaction, or the last when `anchor_last`. `guard`
+    /// (the credential check of [`Store::still_authorized`]) goes into every one.
     async fn transact_in_chunks(
         &self,
         anchor: Vec<Action>,
         units: Vec<Vec<Action>>,
         anchor_last: bool,
+        guard: Option<Action>,
     ) -> Result<(), StoreError> {
         let mut units = units;
         if anchor_last {
@@ -170,10 +177,11 @@ impl Store {
         } else {
             units.insert(0, anchor);
         }
+        let room = MAX_TRANSACTION_ACTIONS - usize::from(guard.is_some());
         let mut chunks: Vec<Vec<Action>> = Vec::new();
         let mut current: Vec<Action> = Vec::new();
         for unit in units {
-            if !current.is_empty() && current.len() + unit.len() > MAX_TRANSACTION_ACTIONS {
+            if !current.is_empty() && current.len() + unit.len() > room {
                 chunks.push(std::mem::take(&mut current));
             }
             current.extend(unit);
@@ -181,7 +189,8 @@ impl Store {
         if !current.is_empty() {
             chunks.push(current);
         }
-        for chunk in chunks {
+        for mut chunk in chunks {
+            chunk.extend(guard.clone());
             self.transact(chunk).await?;
         }
         Ok(())
@@ -258,22 +267,37 @@ async fn query_all(
     }
 }
 
-/// The DynamoDB client of a process: the request counter, bounded retries, and the fault layer
-/// when `SCIM_FAULT_RATE` or `SCIM_FAULT_LATENCY_MS` asks for it.
+/// The standard AWS configuration (environment, profile, Lambda's role), with the HTTPS client
+/// whose roots are compiled in ([`https`]).
+pub fn config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https::client())
+}
+
+/// The DynamoDB client of a process: the request counter, bounded retries, and (debug builds
+/// only) the fault layer when `SCIM_FAULT_RATE` or `SCIM_FAULT_LATENCY_MS` asks for it.
 pub fn client_for(config: &aws_config::SdkConfig) -> Client {
-    client_with_faults(config, Faults::from_env())
+    #[cfg(debug_assertions)]
+    let client = client_with_faults(config, Faults::from_env());
+    #[cfg(not(debug_assertions))]
+    let client = Client::from_conf(client_config(config).build());
+    client
 }
 
 /// [`client_for`] with the given fault layer (tests keep the handle to turn faults off).
+#[cfg(debug_assertions)]
 pub fn client_with_faults(config: &aws_config::SdkConfig, faults: Option<Arc<Faults>>) -> Client {
-    let mut conf = aws_sdk_dynamodb::config::Builder::from(config)
-        .interceptor(CountRequests)
-        .retry_config(sdk_retries())
-        .timeout_config(sdk_timeouts());
+    let mut conf = client_config(config);
     if let Some(faults) = faults {
         conf = conf.http_client(faults::http_client(faults));
     }
     Client::from_conf(conf.build())
+}
+
+fn client_config(config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::from(config)
+        .interceptor(CountRequests)
+        .retry_config(sdk_retries())
+        .timeout_config(sdk_timeouts())
 }
 
 /// The SDK's retries of throttling, 5xx and dropped connections: 4 attempts, full jitter from
@@ -335,6 +359,31 @@ pub fn backoff(attempt: u32) -> Duration {
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
+}
+
+/// An item's size as DynamoDB counts it, closely enough for budgets: names and values in bytes,
+/// numbers at most 21, containers 3 more than their content (DynamoDB's "Item sizes" rules).
+pub(crate) fn item_bytes(item: &Item) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_bytes(v)).sum()
+}
+
+fn value_bytes(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => n.len().min(21),
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
+        AttributeValue::Ns(v) => v.iter().map(|n| n.len().min(21)).sum(),
+        AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len()).sum(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, v)| k.len() + value_bytes(v) + 1)
+                .sum::<usize>()
+        }
+        AttributeValue::L(l) => 3 + l.iter().map(|v| value_bytes(v) + 1).sum::<usize>(),
+        _ => 1,
+    }
 }
 
 fn n(value: impl ToString) -> AttributeValue {
