@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use crate::auth;
 use crate::protocol::{cursor, CredentialId, ScimType, TenantId};
-use crate::service::feed::{self, Walk};
+use crate::service::feed::{self, FeedPage, Walk};
+use crate::service::list::PAGE_BYTES;
 use crate::store::{
     self, Actor, AuditEvent, AuditQuery, Credential, CredentialStatus, DeleteProgress, Store,
     StoreError, StoredEvent, Tenant,
@@ -45,11 +46,9 @@ impl AdminError {
             AdminError::NotFound(_) => 404,
             AdminError::Conflict(_) => 409,
             AdminError::Invalid(_) => 400,
-            AdminError::Store(
-                StoreError::Throttled
-                | StoreError::TransactionConflict
-                | StoreError::Unavailable(_),
-            ) => 503,
+            // As on SCIM: throttling is 429, a store that failed after retries 503.
+            AdminError::Store(StoreError::Throttled | StoreError::TransactionConflict) => 429,
+            AdminError::Store(StoreError::Unavailable(_)) => 503,
             AdminError::Store(_) => 500,
         }
     }
@@ -82,7 +81,7 @@ type Result<T, E = AdminError> = std::result::Result<T, E>;
 
 /// A store for the given endpoint (or the standard AWS configuration) and table.
 pub async fn connect(endpoint: Option<&str>, table: &str) -> Store {
-    let mut loader = aws_config::from_env();
+    let mut loader = store::config_loader();
     if let Some(endpoint) = endpoint {
         loader = loader.endpoint_url(endpoint);
     }
@@ -494,11 +493,15 @@ impl Admin {
                 &tenant,
                 walk.position.as_deref(),
                 since.as_deref(),
-                walk.read_size(limit),
+                (walk.read_size(limit), 2 * PAGE_BYTES),
             )
             .await?;
         let horizon = store::timestamp(now - time::Duration::seconds(feed::SETTLE_SECONDS));
-        let (events, walk) = walk.page(read.events, limit, &horizon);
+        let FeedPage {
+            events,
+            walk,
+            behind,
+        } = walk.page(read.events, limit, &horizon, PAGE_BYTES);
         let mut position = BTreeMap::new();
         match (walk.position.clone(), since) {
             (Some(after), _) => position.insert("after".to_string(), after),
@@ -517,11 +520,16 @@ impl Admin {
                 position: cursor::Position::After(position),
                 expires: now.unix_timestamp()
                     + i64::from(self.store.event_retention_days()) * 86_400,
+                totals: vec![],
             },
         )
         .map_err(|e| AdminError::Store(StoreError::Backend(e.detail)))?;
         let events: Vec<Value> = events.iter().map(change_event_json).collect();
-        Ok(json!({ "tenantId": tenant, "events": events, "nextCursor": next }))
+        let mut page = json!({ "tenantId": tenant, "events": events, "nextCursor": next });
+        if behind {
+            page["behind"] = json!(true);
+        }
+        Ok(page)
     }
 
     async fn tenant_in_any_state(&self, tenant_id: &str) -> Result<Tenant> {
@@ -996,7 +1004,11 @@ mod tests {
             AdminError::from(StoreError::Limit("x".into())).status(),
             409
         );
-        assert_eq!(AdminError::from(StoreError::Throttled).status(), 503);
+        assert_eq!(AdminError::from(StoreError::Throttled).status(), 429);
+        assert_eq!(
+            AdminError::from(StoreError::Unavailable("x".into())).status(),
+            503
+        );
         assert_eq!(AdminError::Invalid("x".into()).status(), 400);
     }
 }

@@ -118,10 +118,18 @@ impl Refusal {
     }
 
     fn response(&self) -> Response<Body> {
-        respond(
+        let mut response = respond(
             self.status,
             &json!({"error": {"code": self.code, "message": self.message}}),
-        )
+        );
+        // Throttled or unavailable: a client (or awscurl in a loop) waits, then retries.
+        if matches!(self.status, 429 | 503) {
+            response.headers_mut().insert(
+                "retry-after",
+                lambda_http::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 
@@ -377,4 +385,25 @@ pub async fn serve() -> Result<(), lambda_http::Error> {
         },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[test]
+    fn throttling_is_429_and_unavailability_503_both_with_retry_after() {
+        for (error, status) in [
+            (StoreError::Throttled, 429),
+            (StoreError::TransactionConflict, 429),
+            (StoreError::Unavailable("timeout".into()), 503),
+        ] {
+            let response = Refusal::from(AdminError::Store(error)).response();
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.headers()["retry-after"], "1");
+        }
+        let response = Refusal::new(400, "InvalidRequest", "x").response();
+        assert!(response.headers().get("retry-after").is_none());
+    }
 }

@@ -1,6 +1,7 @@
 //! Reading a request: which route it names, its query parameters and its JSON body.
 
-use lambda_http::Request;
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
 use serde_json::Value;
 
 use crate::protocol::resource::ResourceKind;
@@ -131,30 +132,88 @@ pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
     request.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The public base URL of the tenant's SCIM API, for `meta.location` and `Location`.
+/// The public base URL of the tenant's SCIM API, for `meta.location`, `Location` and the `iss`
+/// of change events. Never from a client's header: `PUBLIC_BASE_URL` when configured (a custom
+/// domain), else the domain API Gateway's request context names (always HTTPS). Only a loopback
+/// request (a local emulator, the tests) is named by its own URI, over HTTP.
 pub fn base_url(request: &Request, tenant: &TenantId) -> String {
-    let uri = request.uri();
-    let host = uri
-        .authority()
-        .map(|a| a.as_str())
-        .or_else(|| header(request, "host"))
-        .unwrap_or("localhost");
-    let local =
-        host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]");
-    // Local emulators (cargo lambda watch) claim https; a loopback host is served over http.
-    let scheme = if local {
-        "http"
-    } else {
-        header(request, "x-forwarded-proto")
-            .or(uri.scheme_str())
-            .unwrap_or("https")
+    let configured = std::env::var("PUBLIC_BASE_URL").ok();
+    format!(
+        "{}/{tenant}/scim/v2",
+        public_root(request, configured.as_deref())
+    )
+}
+
+fn public_root(request: &Request, configured: Option<&str>) -> String {
+    if let Some(root) = configured
+        .map(|c| c.trim().trim_end_matches('/'))
+        .filter(|c| !c.is_empty())
+    {
+        return root.to_string();
+    }
+    let is_loopback = |host: &str| {
+        host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]")
     };
-    format!("{scheme}://{host}/{tenant}/scim/v2")
+    let domain = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.domain_name.as_deref(),
+        _ => None,
+    };
+    if let Some(domain) = domain.filter(|d| !d.is_empty() && !is_loopback(d)) {
+        return format!("https://{domain}");
+    }
+    match request.uri().authority().map(|a| a.as_str()) {
+        Some(host) if is_loopback(host) => format!("http://{host}"),
+        _ => "http://localhost".to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An API Gateway HTTP API event for `domain`, carrying whatever Host and X-Forwarded-Proto
+    /// headers a client chose.
+    fn gateway_request(domain: &str, host: &str) -> Request {
+        let event = serde_json::json!({
+            "version": "2.0", "routeKey": "$default", "rawPath": "/T/scim/v2/Users",
+            "rawQueryString": "",
+            "headers": {"host": host, "x-forwarded-proto": "http"},
+            "requestContext": {
+                "accountId": "1", "apiId": "a", "domainName": domain, "domainPrefix": "a",
+                "http": {"method": "GET", "path": "/T/scim/v2/Users", "protocol": "HTTP/1.1",
+                         "sourceIp": "203.0.113.1", "userAgent": "t"},
+                "requestId": "r", "routeKey": "$default", "stage": "$default",
+                "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": 0
+            },
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn the_base_url_comes_from_the_gateway_or_configuration_never_a_client_header() {
+        let r = gateway_request("abc.execute-api.eu-west-1.amazonaws.com", "evil.example");
+        assert_eq!(
+            public_root(&r, None),
+            "https://abc.execute-api.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            public_root(&r, Some("https://scim.example.com/")),
+            "https://scim.example.com"
+        );
+        // A local emulator's loopback request names itself, over HTTP.
+        let local = lambda_http::http::Request::builder()
+            .uri("http://127.0.0.1:9000/T/scim/v2/Users")
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        assert_eq!(public_root(&local, None), "http://127.0.0.1:9000");
+        let spoofed = lambda_http::http::Request::builder()
+            .uri("http://evil.example/T/scim/v2/Users")
+            .header("x-forwarded-proto", "https")
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        assert_eq!(public_root(&spoofed, None), "http://localhost");
+    }
 
     #[test]
     fn routes_parse_with_and_without_ids() {
