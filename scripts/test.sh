@@ -31,6 +31,8 @@ echo "==> list benchmark: 1,000 and 10,000 users walked by index and by cursor (
 TABLE_NAME="$TABLE_NAME-lists" RUST_LOG=warn cargo run --quiet --locked --example list_scale
 echo "==> rejected-token timing benchmark"
 RUST_LOG=warn cargo run --quiet --locked --example auth_timing
+echo "==> per-tenant fairness benchmark: a tenant syncing while another floods (20 s)"
+TABLE_NAME="$TABLE_NAME-fairness" RUST_LOG=warn cargo run --quiet --locked --example fairness
 echo "==> the local stack as a developer runs it (scripts/dev.sh)"
 "$ROOT/scripts/test-scripts.sh"
 echo "==> scim2-tester conformance against cargo lambda watch"

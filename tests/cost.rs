@@ -25,7 +25,7 @@ async fn writes_store_their_change_event_at_no_extra_request() {
     let member = t.user("member").await;
     let events = || async {
         t.store()
-            .list_events(&t.tenant_id(), None, None, 1000)
+            .list_events(&t.tenant_id(), None, None, (1000, usize::MAX))
             .await
             .unwrap()
             .events

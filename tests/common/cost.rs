@@ -21,7 +21,8 @@ fn ceil_div(a: u32, b: u32) -> u32 {
 }
 
 pub async fn measure() -> Vec<Row> {
-    let t = TestApp::new().await;
+    // A table of its own: the 10,000 users it loads would slow every test that scans the shared one.
+    let t = TestApp::on_table("-cost").await;
     let mut rows = Vec::new();
     let mut row =
         |request: &str, (resp, measured): (super::Resp, u32), target: u32, status: u16| {
@@ -217,6 +218,32 @@ pub async fn measure() -> Vec<Row> {
         );
         assert_eq!(found.body["totalResults"], expected, "{filter}");
     }
+    // 200 copies of one branch: de-duplicated to one index range (issue 15).
+    let fan_out = vec!["userName gt \"a\""; 200].join(" or ");
+    let found = row(
+        "GET /Users?filter=(userName gt \"a\" or …, 200 branches)",
+        t.send_counted(t.request("GET", &format!("/Users?filter={fan_out}"), None))
+            .await,
+        1,
+        200,
+    );
+    assert_eq!(found.body["totalResults"], 41);
+    // 12 distinct lookups, more than one request may make: one read of the collection.
+    let lookups: Vec<String> = (0..12)
+        .map(|i| format!("userName eq \"member{i}@example.com\""))
+        .collect();
+    let found = row(
+        "GET /Users?filter=(userName eq … or …, 12 distinct lookups)",
+        t.send_counted(t.request(
+            "GET",
+            &format!("/Users?filter={}", lookups.join(" or ")),
+            None,
+        ))
+        .await,
+        1,
+        200,
+    );
+    assert_eq!(found.body["totalResults"], 12);
     let found = row(
         "GET /Users?filter=groups.value eq {group}",
         t.send_counted(t.request(
@@ -283,7 +310,98 @@ pub async fn measure() -> Vec<Row> {
         );
     }
 
+    // Sorted lists over 3,000 users count with the counters, and a walk's page 30 costs what
+    // page 1 does (issue 15).
+    import_users(&t, 1000, 2000).await;
+    let mut start = 1;
+    for page in 1..=30 {
+        let request = t.request(
+            "GET",
+            &format!("/Users?sortBy=userName&startIndex={start}&count=100"),
+            None,
+        );
+        let counted = t.send_counted(request).await;
+        let listed = if page == 1 || page == 30 {
+            row(
+                &format!("GET /Users?sortBy=userName&startIndex={start}&count=100 (3,041 users)"),
+                counted,
+                3,
+                200,
+            )
+        } else {
+            counted.0
+        };
+        assert_eq!(listed.body["totalResults"], 3041);
+        start += listed.body["itemsPerPage"].as_u64().unwrap_or(0) as usize;
+    }
+    // A jump far past every bookmark: about one request per 1,000 index entries skipped.
+    import_users(&t, 3000, 6959).await;
+    let jumped = row(
+        "GET /Users?startIndex=9001&count=100 (10,000 users, no bookmark near)",
+        t.send_counted(t.request("GET", "/Users?startIndex=9001&count=100", None))
+            .await,
+        3 + ceil_div(9001, 1000),
+        200,
+    );
+    assert_eq!(jumped.body["totalResults"], 10_000);
+    assert_eq!(jumped.body["itemsPerPage"], 100);
+    // A page of groups stops at its byte budget (here 60 KB, for groups of 100 members of
+    // about 9 KB each): its members are read 10 groups at a time, then no more.
+    let hundred = &thousand[..100];
+    for i in 0..12 {
+        t.post(
+            "/Groups",
+            json!({"displayName": format!("Budget{i:02}"), "members": members(hundred)}),
+        )
+        .await;
+    }
+    let budgeted = t.as_tenant(&t.tenant, &t.token);
+    let budgeted = super::TestApp {
+        app: budgeted
+            .app
+            .with_limits(scim_serverless::service::list::Limits {
+                page_bytes: 60_000,
+                ..Default::default()
+            }),
+        ..budgeted
+    };
+    let page = row(
+        "GET /Groups?filter=displayName sw \"Budget\" (12 groups × 100 members, 60 KB budget)",
+        budgeted
+            .send_counted(budgeted.request("GET", "/Groups?filter=displayName sw \"Budget\"", None))
+            .await,
+        3 + 10,
+        200,
+    );
+    assert_eq!(page.body["totalResults"], 12);
+    let shown = page.body["itemsPerPage"].as_u64().unwrap_or(0);
+    assert!((1..12).contains(&shown), "{shown} groups on a 60 KB page");
+    assert!(page.body.to_string().len() <= 60_000 + 200);
+
     rows
+}
+
+/// Loads `n` more users named `bulk{i}` from `from` on, as a large directory is loaded.
+async fn import_users(t: &TestApp, from: usize, n: usize) {
+    let attributes = (from..from + n)
+        .map(|i| {
+            let mut a = serde_json::Map::new();
+            a.insert(
+                "schemas".into(),
+                json!(["urn:ietf:params:scim:schemas:core:2.0:User"]),
+            );
+            a.insert("userName".into(), json!(format!("bulk{i:05}@example.com")));
+            a
+        })
+        .collect();
+    t.store()
+        .import(
+            &t.tenant_id(),
+            scim_serverless::protocol::resource::ResourceKind::User,
+            attributes,
+        )
+        .await
+        .unwrap_or_default();
 }
 
 pub fn table(rows: &[Row]) -> String {
