@@ -22,6 +22,9 @@ tenant=$(scimctl tenant create perf --json | json_field tenantId)
 token=$(scimctl token create "$tenant" --json | json_field token)
 
 mkdir -p "$LOCAL/perf"
+# The functions start as on Lambda, which sets neither: with them, the HTTPS client reads the
+# system's roots (store/https.rs), as it does on machines that set both for their own tools.
+unset SSL_CERT_FILE SSL_CERT_DIR
 # ratio A B: A / B, as "1.23×".
 ratio() {
   python -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.2f}×")' "$1" "$2"

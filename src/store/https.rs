@@ -1,6 +1,7 @@
-//! The HTTPS client of every AWS SDK client (DynamoDB, EventBridge, credentials): rustls with
-//! Mozilla's root certificates compiled in (`webpki-root-certs`). Loading the system's roots
-//! instead costs about 440 file system calls at every cold start (`docs/performance.md`).
+//! The HTTPS client of every AWS SDK client (DynamoDB, EventBridge, credentials): rustls trusting
+//! the Amazon Trust Services roots that AWS endpoints chain to, compiled in (taken from Mozilla's
+//! set in `webpki-root-certs`). Loading the system's roots costs about 440 file system calls at
+//! every cold start, and parsing Mozilla's ~150 more than that (`docs/performance.md`).
 //! `SSL_CERT_FILE` or `SSL_CERT_DIR` (an endpoint behind a private CA) selects the system's
 //! store, which honours them.
 
@@ -28,11 +29,30 @@ pub fn client() -> SharedHttpClient {
     }
 }
 
-/// Mozilla's roots, as the PEM the trust store takes.
+/// The subjects of the roots AWS endpoints chain to: Amazon Root CA 1 to 4, and the Starfield
+/// root that cross-signs them for older clients (Amazon Trust Services).
+const AWS_ROOT_SUBJECTS: [&[u8]; 2] = [
+    b"Amazon Root CA ",
+    b"Starfield Services Root Certificate Authority - G2",
+];
+
+/// Mozilla's certificates of the AWS roots: self-signed, so their DER names the subject.
+fn aws_roots() -> impl Iterator<Item = &'static [u8]> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|der| der.as_ref())
+        .filter(|der| {
+            AWS_ROOT_SUBJECTS
+                .iter()
+                .any(|name| der.windows(name.len()).any(|w| w == *name))
+        })
+}
+
+/// The AWS roots, as the PEM the trust store takes.
 fn compiled_in_roots() -> TrustStore {
     let mut store = TrustStore::empty();
-    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-        store.add_pem_certificate(pem(der.as_ref()));
+    for der in aws_roots() {
+        store.add_pem_certificate(pem(der));
     }
     store
 }
@@ -49,19 +69,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_compiled_in_root_is_pem_of_its_certificate() {
-        assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() > 100);
-        for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-            let pem = pem(der.as_ref());
-            let body = pem.lines().nth(1).unwrap();
-            assert_eq!(STANDARD.decode(body).unwrap(), der.as_ref());
+    fn the_trust_store_holds_the_five_aws_roots_as_pem() {
+        let roots: Vec<&[u8]> = aws_roots().collect();
+        assert_eq!(
+            roots.len(),
+            5,
+            "Amazon Root CA 1-4 and Starfield Services G2"
+        );
+        for der in roots {
+            let pem = pem(der);
             assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
+            let body = pem.lines().nth(1).unwrap();
+            assert_eq!(STANDARD.decode(body).unwrap(), der);
         }
-        // The SDK's own Amazon roots are among them (DynamoDB and EventBridge chain to them).
-        let amazon = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .filter(|c| c.as_ref().windows(14).any(|w| w == b"Amazon Root CA"))
-            .count();
-        assert_eq!(amazon, 4);
     }
 }
