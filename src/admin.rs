@@ -525,11 +525,14 @@ impl Admin {
         )
         .map_err(|e| AdminError::Store(StoreError::Backend(e.detail)))?;
         let events: Vec<Value> = events.iter().map(change_event_json).collect();
-        let mut page = json!({ "tenantId": tenant, "events": events, "nextCursor": next });
+        let mut page = serde_json::Map::new();
+        page.insert("tenantId".into(), json!(tenant));
+        page.insert("events".into(), Value::Array(events));
+        page.insert("nextCursor".into(), json!(next));
         if behind {
-            page["behind"] = json!(true);
+            page.insert("behind".into(), Value::Bool(true));
         }
-        Ok(page)
+        Ok(Value::Object(page))
     }
 
     async fn tenant_in_any_state(&self, tenant_id: &str) -> Result<Tenant> {

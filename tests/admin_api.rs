@@ -632,7 +632,7 @@ async fn deleting_a_tenant_removes_everything_in_bounded_batches() {
     );
 
     // Nothing with the tenant's id is left in the table.
-    let items = scan_all(store).await;
+    let items = common::scan_all(store).await;
     let left: Vec<_> = items
         .iter()
         .filter(|item| {
@@ -655,26 +655,4 @@ async fn deleting_a_tenant_removes_everything_in_bounded_batches() {
             && item.get("tenantId").and_then(|v| v.as_s().ok()) == Some(&t.tenant)
     });
     assert_eq!(deletions.count(), 1);
-}
-
-async fn scan_all(
-    store: &Store,
-) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let page = store
-            .client()
-            .scan()
-            .table_name(store.table())
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        items.extend(page.items().iter().cloned());
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return items;
-        }
-    }
 }

@@ -484,8 +484,10 @@ async fn a_write_in_flight_when_provisioning_is_disabled_or_the_tenant_deleted_n
                 &audit("POST", ResourceKind::User),
             )
             .await;
-        let members: Vec<_> = (0..120)
-            .map(|_| serde_json::json!({"value": user}))
+        // More than one transaction's worth: every one of them carries the credential check.
+        let members: Vec<_> = many
+            .iter()
+            .map(|id| serde_json::json!({"value": id}))
             .collect();
         let big = resources
             .create(
@@ -608,30 +610,13 @@ async fn scan_tenant(
     store: &scim_serverless::store::Store,
     tenant: &str,
 ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let page = store
-            .client()
-            .scan()
-            .table_name(store.table())
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        items.extend(
-            page.items()
-                .iter()
-                .filter(|item| {
-                    item.get("PK")
-                        .and_then(|v| v.as_s().ok())
-                        .is_some_and(|pk| pk.contains(tenant))
-                })
-                .cloned(),
-        );
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return items;
-        }
-    }
+    common::scan_all(store)
+        .await
+        .into_iter()
+        .filter(|item| {
+            item.get("PK")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|pk| pk.contains(tenant))
+        })
+        .collect()
 }

@@ -424,10 +424,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 // Following, a poll that found nothing prints nothing.
                 if json && !(follow && events.is_empty()) {
-                    let mut out = json!({"events": events, "nextCursor": next});
-                    if behind {
-                        out["behind"] = json!(true);
-                    }
+                    let out = match behind {
+                        true => json!({"events": events, "nextCursor": next, "behind": true}),
+                        false => json!({"events": events, "nextCursor": next}),
+                    };
                     println!("{out}");
                 } else if !json {
                     for e in &events {

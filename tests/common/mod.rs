@@ -326,3 +326,26 @@ pub fn assert_scim_error(r: &Resp, status: u16, scim_type: Option<&str>) {
     assert_eq!(r.body["scimType"].as_str(), scim_type, "{:?}", r.body);
     assert_eq!(r.header("content-type"), Some("application/scim+json"));
 }
+
+/// Every item of the store's table (a table of its own keeps this small).
+pub async fn scan_all(
+    store: &Store,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = store
+            .client()
+            .scan()
+            .table_name(store.table())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan the test table");
+        items.extend(page.items().iter().cloned());
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
