@@ -202,9 +202,9 @@ fn seed_from_os() -> u64 {
     u64::from_le_bytes(bytes)
 }
 
-/// The SDK's HTTPS client (`store::https`) behind the fault layer.
+/// The SDK's HTTPS client (`store::tls`) behind the fault layer.
 pub fn http_client(faults: Arc<Faults>) -> SharedHttpClient {
-    let inner = super::https::client();
+    let inner = super::tls::client();
     SharedHttpClient::new(FaultyClient { faults, inner })
 }
 

@@ -10,13 +10,13 @@ mod events;
 /// deployed functions, `cargo build --release`) leave the layer and its variables out.
 #[cfg(debug_assertions)]
 pub mod faults;
-mod https;
 pub mod keys;
 mod lists;
 mod resources;
 pub mod table;
 mod tenant_delete;
 mod tenants;
+mod tls;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -268,9 +268,9 @@ async fn query_all(
 }
 
 /// The standard AWS configuration (environment, profile, Lambda's role), with the HTTPS client
-/// whose roots are compiled in ([`https`]).
+/// whose roots are compiled in ([`tls`]).
 pub fn config_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https::client())
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(tls::client())
 }
 
 /// The DynamoDB client of a process: the request counter, bounded retries, and (debug builds
