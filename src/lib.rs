@@ -1,10 +1,13 @@
 //! A multi-tenant SCIM 2.0 service provider (RFC 7643, RFC 7644) for AWS Lambda and DynamoDB.
 //!
-//! - [`protocol`]: SCIM itself, pure (schemas, filters, PATCH, projection, errors);
-//! - [`service`]: the use cases between HTTP and the store (lists and searches);
-//! - [`store`]: DynamoDB, single-table (no HTTP);
-//! - [`auth`]: bearer tokens;
-//! - [`http`]: the Lambda handler gluing them together;
+//! Layers, each using only those above it in this list:
+//! - [`domain`]: the domain's states as types (provisioning, credential status);
+//! - [`protocol`]: SCIM itself, pure (schemas, filters, PATCH, projection, cursors, errors);
+//! - [`store`]: DynamoDB, single-table, one key design per access pattern (no HTTP);
+//! - [`auth`]: bearer tokens: issuing and authenticating them;
+//! - [`service`]: every use case, SCIM and administration: typed commands in, typed values out;
+//! - [`telemetry`]: the JSON log set-up every function shares;
+//! - [`http`]: the Lambda handlers: parse, call the service, render;
 //! - [`stream`]: the `events` function, change events from the table's stream to EventBridge.
 
 // No panic reachable from input: outside tests, fail with a typed error instead. The Lambda
@@ -19,10 +22,11 @@
     )
 )]
 
-pub mod admin;
 pub mod auth;
+pub mod domain;
 pub mod http;
 pub mod protocol;
 pub mod service;
 pub mod store;
 pub mod stream;
+pub mod telemetry;

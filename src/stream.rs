@@ -258,7 +258,7 @@ impl Publisher {
 
 /// The body of the `events` function's `main`.
 pub async fn serve() -> Result<(), lambda_http::Error> {
-    crate::http::init_tracing();
+    crate::telemetry::init_tracing();
     let publisher = Publisher::from_env().await?;
     let publisher = &publisher;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(

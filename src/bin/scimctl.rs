@@ -15,10 +15,15 @@
 )]
 
 use clap::{Args, Parser, Subcommand};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 
-use scim_serverless::admin::{self, Admin, NewCredential};
-use scim_serverless::store::{AuditQuery, CredentialStatus};
+use scim_serverless::protocol::{CredentialId, TenantId};
+use scim_serverless::service::admin::{
+    self, Admin, AdminError, AuditPage, CredentialView, NewCredential, TenantDetail, TenantView,
+};
+use scim_serverless::service::feed::{ChangeEventView, EventsPage, EventsRequest};
+use scim_serverless::store::{AuditQuery, CheckReport, CredentialStatus, Store};
 
 #[derive(Parser)]
 #[command(
@@ -217,49 +222,49 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         println!("{}", scim_serverless::store::table::definition());
         return Ok(());
     }
-    let store = admin::connect(cli.endpoint.as_deref(), &cli.table).await;
+    let store = Store::connect(cli.endpoint.as_deref(), &cli.table).await;
     let user = ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|u| !u.is_empty()))
         .unwrap_or_else(|| "unknown".into());
     let admin = Admin::new(store, format!("scimctl:{user}"));
-    let json = cli.json;
-    let (value, human): (Value, fn(&Value) -> String) = match cli.command {
+    let out = Output { json: cli.json };
+    match cli.command {
         Command::Table { .. } => {
             let created = scim_serverless::store::table::ensure_table(
                 admin.store().client(),
                 admin.store().table(),
             )
             .await?;
-            (
-                json!({"table": admin.store().table(), "created": created}),
-                |v| {
-                    let state = if v["created"] == true {
-                        "created"
-                    } else {
-                        "already exists"
-                    };
-                    format!("table {} {state}", text(&v["table"]))
-                },
-            )
+            let table = admin.store().table();
+            out.print(&json!({"table": table, "created": created}), |_| {
+                let state = if created { "created" } else { "already exists" };
+                format!("table {} {state}", cell(table))
+            })
         }
         Command::Tenant { action } => match action {
-            TenantAction::Create { name } => (admin.create_tenant(&name).await?, tenant_text),
-            TenantAction::List => (admin.list_tenants().await?, |v| {
-                rows(&v["tenants"])
+            TenantAction::Create { name } => {
+                out.print(&admin.create_tenant(&name).await?, tenant_text)
+            }
+            TenantAction::List => out.print(&admin.list_tenants().await?, |list| {
+                list.tenants
+                    .iter()
                     .map(|t| {
                         format!(
                             "{}  {:<8}  {}  {}",
-                            text(&t["tenantId"]),
-                            text(&t["provisioning"]),
-                            text(&t["created"]),
-                            text(&t["name"])
+                            t.tenant_id,
+                            t.provisioning.as_str(),
+                            cell(&t.created),
+                            cell(&t.name)
                         )
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
             }),
-            TenantAction::Show { tenant } => (admin.show_tenant(&tenant).await?, tenant_text),
+            TenantAction::Show { tenant } => {
+                let detail = admin.show_tenant(&parse_tenant(&tenant)?).await?;
+                out.print(&detail, tenant_detail_text)
+            }
             TenantAction::Delete { tenant, yes } => {
                 if !yes {
                     return Err(format!(
@@ -269,8 +274,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     .into());
                 }
                 let mut last = 0;
-                let value = admin
-                    .delete_tenant(&tenant, usize::MAX, |p| {
+                let report = admin
+                    .delete_tenant(&parse_tenant(&tenant)?, usize::MAX, |p| {
                         if p.items() > last || p.complete {
                             last = p.items();
                             eprintln!(
@@ -287,59 +292,69 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                         }
                     })
                     .await?;
-                (value, |v| {
-                    format!("tenant {} deleted", text(&v["tenantId"]))
-                })
+                out.print(&report, |r| format!("tenant {} deleted", r.tenant_id))
             }
         },
         Command::Provisioning { action } => match action {
-            ProvisioningAction::Enable { tenant, new } => (
-                admin.enable_provisioning(&tenant, &new.spec()).await?,
-                |v| {
+            ProvisioningAction::Enable { tenant, new } => {
+                let tenant = parse_tenant(&tenant)?;
+                let enabled = admin.enable_provisioning(&tenant, &new.spec()).await?;
+                out.print(&enabled, |e| {
                     format!(
                         "provisioning enabled for {}\nSCIM base path {}\n{}",
-                        text(&v["tenantId"]),
-                        text(&v["scimBasePath"]),
-                        token_text(v)
+                        e.tenant_id,
+                        cell(&e.scim_base_path),
+                        token_text(&e.credential, &e.token)
                     )
-                },
-            ),
+                })
+            }
             ProvisioningAction::Disable { tenant } => {
-                (admin.disable_provisioning(&tenant).await?, |v| {
+                let disabled = admin.disable_provisioning(&parse_tenant(&tenant)?).await?;
+                out.print(&disabled, |d| {
                     format!(
                         "provisioning disabled for {}; {} credential(s) deleted; users and groups kept",
-                        text(&v["tenantId"]),
-                        v["deletedCredentials"]
+                        d.tenant_id, d.deleted_credentials
                     )
                 })
             }
             ProvisioningAction::Status { tenant } => {
-                (admin.provisioning_status(&tenant).await?, tenant_text)
+                let detail = admin.provisioning_status(&parse_tenant(&tenant)?).await?;
+                out.print(&detail, tenant_detail_text)
             }
         },
         Command::Token { action } => match action {
-            TokenAction::Create { tenant, new } => (
-                admin.create_credential(&tenant, &new.spec()).await?,
-                token_text,
-            ),
-            TokenAction::List { tenant } => (admin.list_credentials(&tenant).await?, |v| {
-                credential_table(&v["credentials"])
-            }),
-            TokenAction::Disable { tenant, credential } => (
-                admin
+            TokenAction::Create { tenant, new } => {
+                let tenant = parse_tenant(&tenant)?;
+                let issued = admin.create_credential(&tenant, &new.spec()).await?;
+                out.print(&issued, |i| token_text(&i.credential, &i.token))
+            }
+            TokenAction::List { tenant } => {
+                let list = admin.list_credentials(&parse_tenant(&tenant)?).await?;
+                out.print(&list, |l| credential_table(&l.credentials))
+            }
+            TokenAction::Disable { tenant, credential } => {
+                let (tenant, credential) = parse_credential_of(&tenant, &credential)?;
+                let changed = admin
                     .set_credential_status(&tenant, &credential, CredentialStatus::Disabled)
-                    .await?,
-                |v| format!("credential {} disabled", text(at(v, "/credential/id"))),
-            ),
-            TokenAction::Enable { tenant, credential } => (
-                admin
+                    .await?;
+                out.print(&changed, |c| {
+                    format!("credential {} disabled", c.credential.id)
+                })
+            }
+            TokenAction::Enable { tenant, credential } => {
+                let (tenant, credential) = parse_credential_of(&tenant, &credential)?;
+                let changed = admin
                     .set_credential_status(&tenant, &credential, CredentialStatus::Enabled)
-                    .await?,
-                |v| format!("credential {} enabled", text(at(v, "/credential/id"))),
-            ),
+                    .await?;
+                out.print(&changed, |c| {
+                    format!("credential {} enabled", c.credential.id)
+                })
+            }
             TokenAction::Delete { tenant, credential } => {
-                (admin.delete_credential(&tenant, &credential).await?, |v| {
-                    format!("credential {} deleted", text(&v["credentialId"]))
+                let (tenant, credential) = parse_credential_of(&tenant, &credential)?;
+                let deleted = admin.delete_credential(&tenant, &credential).await?;
+                out.print(&deleted, |d| {
+                    format!("credential {} deleted", d.credential_id)
                 })
             }
             TokenAction::Rotate {
@@ -347,30 +362,38 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 finish: false,
                 new,
                 ..
-            } => (admin.start_rotation(&tenant, &new.spec()).await?, |v| {
-                format!(
-                    "{}\nreplaces credential {}\nnext: {}",
-                    token_text(v),
-                    text(&v["replaces"]),
-                    text(&v["next"])
-                )
-            }),
+            } => {
+                let tenant = parse_tenant(&tenant)?;
+                let started = admin.start_rotation(&tenant, &new.spec()).await?;
+                out.print(&started, |r| {
+                    format!(
+                        "{}\nreplaces credential {}\nnext: {}",
+                        token_text(&r.issued.credential, &r.issued.token),
+                        r.replaces,
+                        cell(&r.next)
+                    )
+                })
+            }
             TokenAction::Rotate {
                 tenant,
                 finish: true,
                 force,
                 ..
-            } => (admin.finish_rotation(&tenant, force).await?, |v| {
-                format!(
-                    "rotation finished: credential {} disabled and deleted; {} remains",
-                    text(&v["removedCredentialId"]),
-                    text(at(v, "/credential/id"))
-                )
-            }),
+            } => {
+                let finished = admin
+                    .finish_rotation(&parse_tenant(&tenant)?, force)
+                    .await?;
+                out.print(&finished, |f| {
+                    format!(
+                        "rotation finished: credential {} disabled and deleted; {} remains",
+                        f.removed_credential_id, f.credential.id
+                    )
+                })
+            }
             TokenAction::Check { tenant, token } => {
                 let header = format!("Bearer {token}");
                 // A tenant id that is not a ULID gets the same 401 as a bad token.
-                let tenant = scim_serverless::protocol::TenantId::parse(&tenant).ok();
+                let tenant = TenantId::parse(&tenant).ok();
                 let credential = scim_serverless::auth::authenticate(
                     admin.store(),
                     tenant.as_ref(),
@@ -378,9 +401,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 )
                 .await
                 .map_err(|e| e.detail)?;
-                (json!({"valid": true, "credentialId": credential.id}), |v| {
-                    format!("valid: credential {}", text(&v["credentialId"]))
-                })
+                out.print(
+                    &json!({"valid": true, "credentialId": credential.id}),
+                    |_| format!("valid: credential {}", credential.id),
+                )
             }
         },
         Command::Audit {
@@ -396,7 +420,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 cursor,
                 limit,
             };
-            (admin.audit_events(&tenant, &query).await?, audit_table)
+            let page = admin.audit_events(&parse_tenant(&tenant)?, &query).await?;
+            out.print(&page, audit_table)
         }
         Command::Events {
             tenant,
@@ -405,60 +430,53 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             limit,
             follow,
         } => {
-            let mut cursor = cursor;
+            let tenant = parse_tenant(&tenant)?;
+            let mut request = EventsRequest {
+                cursor,
+                since,
+                limit,
+            };
             loop {
-                let page = admin
-                    .change_events(&tenant, cursor.as_deref(), since.as_deref(), limit)
-                    .await?;
-                let events = rows(at(&page, "/events")).cloned().collect::<Vec<_>>();
-                let next = page
-                    .get("nextCursor")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                let behind = page.get("behind").and_then(Value::as_bool) == Some(true);
-                if behind && !json {
+                let page = admin.change_events(&tenant, &request).await?;
+                let json = out.json;
+                if page.behind && !json {
                     eprintln!(
                         "(more events than a cursor can name are less than a minute old: the \
                          next pages go on as they settle; none is skipped)"
                     );
                 }
                 // Following, a poll that found nothing prints nothing.
-                if json && !(follow && events.is_empty()) {
-                    let out = match behind {
-                        true => json!({"events": events, "nextCursor": next, "behind": true}),
-                        false => json!({"events": events, "nextCursor": next}),
-                    };
-                    println!("{out}");
+                if json && !(follow && page.events.is_empty()) {
+                    println!("{}", wire(&FollowPage::from(&page))?);
                 } else if !json {
-                    for e in &events {
+                    for e in &page.events {
                         println!(
                             "{}  {:<45}  {:<6}  {}  v{}",
-                            text(at(e, "/time")),
-                            text(at(e, "/type")),
-                            text(at(e, "/resourceType")),
-                            text(at(e, "/resourceId")),
-                            text(at(e, "/version"))
+                            cell(&e.time),
+                            cell(&e.uri),
+                            cell(&e.resource_type),
+                            e.resource_id,
+                            e.version
                         );
                     }
                 }
                 if !follow {
-                    if let (Some(next), false) = (&next, json) {
-                        println!("next: --cursor '{next}'");
+                    if !json {
+                        println!("next: --cursor '{}'", page.next_cursor);
                     }
                     return Ok(());
                 }
-                cursor = next;
+                request.cursor = Some(page.next_cursor.clone());
                 // A full page: more are waiting, read on at once.
-                if events.len() < limit {
+                if page.events.len() < limit {
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
             }
         }
         Command::Check { tenant, repair } => {
-            let tenant = scim_serverless::protocol::TenantId::parse(&tenant)
-                .map_err(|_| format!("{tenant} is not a tenant id"))?;
+            let tenant =
+                TenantId::parse(&tenant).map_err(|_| format!("{tenant} is not a tenant id"))?;
             let report = admin
-                .store()
                 .check(&tenant, repair, |p| {
                     eprintln!(
                         "scanned {} item(s) in {} page(s), {} of this tenant",
@@ -467,141 +485,180 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 })
                 .await?;
             let unresolved = report.unresolved();
-            let value = serde_json::to_value(&report)?;
-            if json {
-                println!("{value}");
-            } else {
-                println!("{}", check_table(&value));
-            }
+            out.print(&report, check_table)?;
             if unresolved > 0 {
                 std::process::exit(1);
             }
-            return Ok(());
+            Ok(())
         }
-    };
-    if json {
-        println!("{value}");
-    } else {
-        println!("{}", human(&value));
     }
-    Ok(())
+}
+
+/// Where a command's answer goes: its view as the admin API's JSON, or text for a person.
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn print<T: Serialize>(
+        &self,
+        view: &T,
+        human: impl FnOnce(&T) -> String,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        match self.json {
+            true => println!("{}", wire(view)?),
+            false => println!("{}", human(view)),
+        }
+        Ok(())
+    }
+}
+
+/// A view as the admin API answers it: through `Value`, whose objects keep their keys sorted.
+fn wire(view: &impl Serialize) -> Result<String, serde_json::Error> {
+    Ok(serde_json::to_value(view)?.to_string())
+}
+
+/// `events --json` prints each page without its tenant (one line per page when following).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FollowPage<'a> {
+    events: &'a [ChangeEventView],
+    next_cursor: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    behind: bool,
+}
+
+impl<'a> From<&'a EventsPage> for FollowPage<'a> {
+    fn from(page: &'a EventsPage) -> Self {
+        FollowPage {
+            events: &page.events,
+            next_cursor: &page.next_cursor,
+            behind: page.behind,
+        }
+    }
+}
+
+fn parse_tenant(raw: &str) -> Result<TenantId, AdminError> {
+    admin::parse_tenant(raw)
+}
+
+fn parse_credential_of(
+    tenant: &str,
+    credential: &str,
+) -> Result<(TenantId, CredentialId), AdminError> {
+    let tenant = admin::parse_tenant(tenant)?;
+    let credential = admin::parse_credential(&tenant, credential)?;
+    Ok((tenant, credential))
 }
 
 /// A table cell: stored text with control characters escaped, so no value can move the
 /// cursor or forge a line on the operator's terminal.
-/// The value at a JSON pointer, `null` when there is none.
-fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
-    v.pointer(pointer).unwrap_or(&Value::Null)
+fn cell(raw: &str) -> String {
+    raw.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s
-            .chars()
-            .map(|c| match c.is_control() {
-                true => c.escape_unicode().to_string(),
-                false => c.to_string(),
-            })
-            .collect(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
+/// An optional cell: `-` when there is nothing.
+fn maybe(raw: Option<&str>) -> String {
+    raw.map_or_else(|| "-".into(), cell)
 }
 
-fn rows(v: &Value) -> impl Iterator<Item = &Value> {
-    v.as_array().into_iter().flatten()
-}
-
-fn tenant_text(v: &Value) -> String {
-    let mut out = format!(
+fn tenant_text(t: &TenantView) -> String {
+    format!(
         "tenant {} ({})\nprovisioning {}\nSCIM base path {}",
-        text(&v["tenantId"]),
-        text(&v["name"]),
-        text(&v["provisioning"]),
-        text(&v["scimBasePath"])
-    );
-    if v.get("credentials").is_some() {
-        out.push('\n');
-        out.push_str(&credential_table(&v["credentials"]));
-    }
-    out
+        t.tenant_id,
+        cell(&t.name),
+        t.provisioning.as_str(),
+        cell(&t.scim_base_path)
+    )
 }
 
-fn token_text(v: &Value) -> String {
+fn tenant_detail_text(d: &TenantDetail) -> String {
+    format!(
+        "{}\n{}",
+        tenant_text(&d.tenant),
+        credential_table(&d.credentials)
+    )
+}
+
+fn token_text(credential: &CredentialView, token: &str) -> String {
     format!(
         "credential {}\nexpires {}\ntoken {}\n(shown once: store it now)",
-        text(at(v, "/credential/id")),
-        text(at(v, "/credential/expires")),
-        text(&v["token"])
+        credential.id,
+        maybe(credential.expires.as_deref()),
+        token
     )
 }
 
 /// Human-readable credential list; `!` marks credentials expiring within 90 days.
-fn credential_table(credentials: &Value) -> String {
+fn credential_table(credentials: &[CredentialView]) -> String {
     let mut out = format!(
         "{:<26}  {:<8}  {:<24}  {:<24}  {:<24}  {:>5}  {}\n",
         "ID", "STATUS", "CREATED", "EXPIRES", "LAST USED", "DAYS", "DESCRIPTION"
     );
-    for c in rows(credentials) {
-        let flag = if c["expiringSoon"] == true { "!" } else { "" };
+    for c in credentials {
+        let flag = if c.expiring_soon { "!" } else { "" };
         out.push_str(&format!(
             "{:<26}  {:<8}  {:<24}  {:<24}  {:<24}  {:>5}{flag}  {}\n",
-            text(&c["id"]),
-            if c["expired"] == true {
-                "expired".to_string()
+            c.id,
+            if c.expired {
+                "expired"
             } else {
-                text(&c["status"])
+                c.status.as_str()
             },
-            text(&c["created"]),
-            text(&c["expires"]),
-            text(&c["lastUsed"]),
-            text(&c["daysUntilExpiry"]),
-            text(&c["description"])
+            cell(&c.created),
+            maybe(c.expires.as_deref()),
+            maybe(c.last_used.as_deref()),
+            c.days_until_expiry
+                .map_or_else(|| "-".into(), |d| d.to_string()),
+            cell(&c.description)
         ));
     }
     out.trim_end().to_string()
 }
 
-fn audit_table(v: &Value) -> String {
+fn audit_table(page: &AuditPage) -> String {
     let mut out = format!(
         "{:<24}  {:<40}  {:<6}  {:<20}  {:<10}  {:<26}  {}\n",
         "TIME", "ACTOR", "METHOD", "ACTION", "TYPE", "RESOURCE", "STATUS"
     );
-    for e in rows(&v["events"]) {
-        let actor = match (&e["credentialId"], &e["principal"]) {
-            (Value::String(c), _) => format!("credential {c}"),
-            (_, p) => text(p),
+    for e in &page.events {
+        let actor = match (&e.credential_id, &e.principal) {
+            (Some(c), _) => format!("credential {c}"),
+            (None, p) => maybe(p.as_deref()),
         };
         out.push_str(&format!(
             "{:<24}  {:<40}  {:<6}  {:<20}  {:<10}  {:<26}  {}\n",
-            text(at(e, "/time")),
+            cell(&e.time),
             actor,
-            text(&e["method"]),
-            text(&e["action"]),
-            text(at(e, "/resourceType")),
-            text(at(e, "/resourceId")),
-            text(&e["status"])
+            cell(&e.method),
+            cell(&e.action),
+            cell(&e.resource_type),
+            maybe(e.resource_id.as_deref()),
+            e.status
         ));
     }
-    if let Value::String(cursor) = &v["nextCursor"] {
+    if let Some(cursor) = &page.next_cursor {
         out.push_str(&format!("more: --cursor '{cursor}'\n"));
     }
     out.trim_end().to_string()
 }
 
-fn check_table(v: &Value) -> String {
-    let count = |name: &str| v.get(name).map_or_else(|| "-".into(), text);
+fn check_table(report: &CheckReport) -> String {
     let mut out = format!(
         "tenant {}: {} user(s), {} group(s), {} membership(s), {} name guard(s); {} item(s) scanned\n",
-        count("tenant"),
-        count("users"),
-        count("groups"),
-        count("memberships"),
-        count("guards"),
-        count("itemsScanned")
+        report.tenant,
+        report.users,
+        report.groups,
+        report.memberships,
+        report.guards,
+        report.items_scanned
     );
-    let problems: Vec<&Value> = v.get("problems").map(rows).into_iter().flatten().collect();
-    if problems.is_empty() {
+    if report.problems.is_empty() {
         out.push_str("no problems found");
         return out;
     }
@@ -609,18 +666,13 @@ fn check_table(v: &Value) -> String {
         "{:<22}  {:<8}  {:<60}  {}\n",
         "PROBLEM", "REPAIRED", "ITEM", "DETAIL"
     ));
-    for p in &problems {
-        let field = |name: &str| p.get(name).map_or_else(|| "-".into(), text);
+    for p in &report.problems {
         out.push_str(&format!(
             "{:<22}  {:<8}  {:<60}  {}\n",
-            field("kind"),
-            if p.get("repaired") == Some(&Value::Bool(true)) {
-                "yes"
-            } else {
-                "no"
-            },
-            format!("{} / {}", field("pk"), field("sk")),
-            field("detail")
+            p.kind.as_str(),
+            if p.repaired { "yes" } else { "no" },
+            format!("{} / {}", cell(&p.pk), cell(&p.sk)),
+            cell(&p.detail)
         ));
     }
     out.trim_end().to_string()

@@ -1,4 +1,5 @@
-//! The admin API: JSON routes under `/admin` over the same `admin` operations as `scimctl`.
+//! The admin API: JSON routes under `/admin` over the same `service::admin` use cases as
+//! `scimctl`; this module parses requests and renders the typed views and errors, nothing more.
 //! API Gateway lets only SigV4-signed requests of IAM principals with `execute-api:Invoke` through
 //! (`AWS_IAM` authorization); this function also refuses any request that did not come through
 //! that authorizer, so a SCIM bearer token can never act here. Routes: `docs/admin-api.md`.
@@ -6,11 +7,15 @@
 use lambda_http::http::Method;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::request::{json_body, query_params};
-use crate::admin::{self, Admin, AdminError, NewCredential};
 use crate::protocol::TenantId;
+use crate::service::admin::{
+    self, parse_credential, parse_tenant, Admin, AdminError, ErrorKind, NewCredential,
+};
+use crate::service::feed::EventsRequest;
 use crate::store::{counted, AuditQuery, CredentialStatus, Store};
 
 /// Items a `DELETE /admin/tenants/{id}` deletes per call before answering 202 (call again to go
@@ -133,19 +138,40 @@ impl Refusal {
     }
 }
 
+/// The one mapping of an admin error to its answer.
 impl From<AdminError> for Refusal {
     fn from(err: AdminError) -> Self {
-        if let AdminError::Store(e) = &err {
-            tracing::error!(error = %e, "admin operation failed");
-            if err.status() == 500 {
-                return Refusal::new(500, err.code(), "the data store failed");
+        let kind = err.kind();
+        let code = match kind {
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::Conflict => "Conflict",
+            ErrorKind::Invalid => "InvalidRequest",
+            ErrorKind::Throttled => "Throttled",
+            ErrorKind::Unavailable => "Unavailable",
+            ErrorKind::Internal => "InternalError",
+        };
+        match &err {
+            AdminError::Store(e) => {
+                tracing::error!(error = %e, "admin operation failed");
+                if kind == ErrorKind::Internal {
+                    return Refusal::new(500, code, "the data store failed");
+                }
             }
+            AdminError::Internal(e) => {
+                tracing::error!(error = %e, "admin operation failed");
+                return Refusal::new(500, code, "the server failed");
+            }
+            _ => {}
         }
-        Refusal::new(err.status(), err.code(), err.to_string())
+        Refusal::new(kind.status(), code, err.to_string())
     }
 }
 
-fn respond(status: u16, body: &Value) -> Response<Body> {
+/// A view as JSON. It goes through `Value`, whose objects keep their keys sorted, so the bytes
+/// are those the API has always answered.
+fn respond(status: u16, view: &impl Serialize) -> Response<Body> {
+    let body = serde_json::to_value(view)
+        .unwrap_or_else(|e| json!({"error": {"code": "InternalError", "message": e.to_string()}}));
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
@@ -158,8 +184,12 @@ async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refus
     let path = request.uri().path().trim_end_matches('/').to_string();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = request.method().clone();
-    let ok = |value: Value| Ok(respond(200, &value));
-    let created = |value: Value| Ok(respond(201, &value));
+    fn ok(view: impl Serialize) -> Result<Response<Body>, Refusal> {
+        Ok(respond(200, &view))
+    }
+    fn created(view: impl Serialize) -> Result<Response<Body>, Refusal> {
+        Ok(respond(201, &view))
+    }
     match (&method, segments.as_slice()) {
         (&Method::GET, ["admin", "tenants"]) => ok(admin.list_tenants().await?),
         (&Method::POST, ["admin", "tenants"]) => {
@@ -169,7 +199,9 @@ async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refus
             })?;
             created(admin.create_tenant(name).await?)
         }
-        (&Method::GET, ["admin", "tenants", tenant]) => ok(admin.show_tenant(tenant).await?),
+        (&Method::GET, ["admin", "tenants", tenant]) => {
+            ok(admin.show_tenant(&parse_tenant(tenant)?).await?)
+        }
         (&Method::DELETE, ["admin", "tenants", tenant]) => {
             let confirmed = query_params(request)
                 .iter()
@@ -184,32 +216,30 @@ async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refus
                     ),
                 ));
             }
-            let progress = admin
-                .delete_tenant(tenant, DELETE_BUDGET_PER_CALL, |_| {})
+            let report = admin
+                .delete_tenant(&parse_tenant(tenant)?, DELETE_BUDGET_PER_CALL, |_| {})
                 .await?;
-            let status = if progress.get("complete") == Some(&Value::Bool(true)) {
-                200
-            } else {
-                202
-            };
-            Ok(respond(status, &progress))
+            let status = if report.complete { 200 } else { 202 };
+            Ok(respond(status, &report))
         }
         (&Method::GET, ["admin", "tenants", tenant, "provisioning"]) => {
-            ok(admin.provisioning_status(tenant).await?)
+            ok(admin.provisioning_status(&parse_tenant(tenant)?).await?)
         }
         (&Method::POST, ["admin", "tenants", tenant, "provisioning", "enable"]) => {
+            let tenant = parse_tenant(tenant)?;
             let new = new_credential(request)?;
-            created(admin.enable_provisioning(tenant, &new).await?)
+            created(admin.enable_provisioning(&tenant, &new).await?)
         }
         (&Method::POST, ["admin", "tenants", tenant, "provisioning", "disable"]) => {
-            ok(admin.disable_provisioning(tenant).await?)
+            ok(admin.disable_provisioning(&parse_tenant(tenant)?).await?)
         }
         (&Method::GET, ["admin", "tenants", tenant, "credentials"]) => {
-            ok(admin.list_credentials(tenant).await?)
+            ok(admin.list_credentials(&parse_tenant(tenant)?).await?)
         }
         (&Method::POST, ["admin", "tenants", tenant, "credentials"]) => {
+            let tenant = parse_tenant(tenant)?;
             let new = new_credential(request)?;
-            created(admin.create_credential(tenant, &new).await?)
+            created(admin.create_credential(&tenant, &new).await?)
         }
         (&Method::POST, ["admin", "tenants", tenant, "credentials", credential, action]) => {
             let status = match *action {
@@ -217,18 +247,24 @@ async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refus
                 "enable" => CredentialStatus::Enabled,
                 _ => return Err(no_route(request)),
             };
+            let tenant = parse_tenant(tenant)?;
+            let credential = parse_credential(&tenant, credential)?;
             ok(admin
-                .set_credential_status(tenant, credential, status)
+                .set_credential_status(&tenant, &credential, status)
                 .await?)
         }
         (&Method::DELETE, ["admin", "tenants", tenant, "credentials", credential]) => {
-            ok(admin.delete_credential(tenant, credential).await?)
+            let tenant = parse_tenant(tenant)?;
+            let credential = parse_credential(&tenant, credential)?;
+            ok(admin.delete_credential(&tenant, &credential).await?)
         }
         (&Method::POST, ["admin", "tenants", tenant, "rotation"]) => {
+            let tenant = parse_tenant(tenant)?;
             let new = new_credential(request)?;
-            created(admin.start_rotation(tenant, &new).await?)
+            created(admin.start_rotation(&tenant, &new).await?)
         }
         (&Method::POST, ["admin", "tenants", tenant, "rotation", "finish"]) => {
+            let tenant = parse_tenant(tenant)?;
             let body = optional_body(request)?;
             let force = match body.get("force").unwrap_or(&Value::Null) {
                 Value::Null => false,
@@ -241,29 +277,17 @@ async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refus
                     ))
                 }
             };
-            ok(admin.finish_rotation(tenant, force).await?)
+            ok(admin.finish_rotation(&tenant, force).await?)
         }
         (&Method::GET, ["admin", "tenants", tenant, "audit"]) => {
+            let tenant = parse_tenant(tenant)?;
             let query = audit_query(request)?;
-            ok(admin.audit_events(tenant, &query).await?)
+            ok(admin.audit_events(&tenant, &query).await?)
         }
         (&Method::GET, ["admin", "tenants", tenant, "events"]) => {
-            let (mut cursor, mut since, mut limit) = (None, None, admin::DEFAULT_AUDIT_PAGE);
-            for (name, value) in query_params(request) {
-                match name.as_str() {
-                    "cursor" => cursor = Some(value),
-                    "since" => since = Some(value),
-                    "limit" => {
-                        limit = value.parse().map_err(|_| {
-                            Refusal::new(400, "InvalidRequest", "\"limit\" is a number")
-                        })?
-                    }
-                    _ => {}
-                }
-            }
-            ok(admin
-                .change_events(tenant, cursor.as_deref(), since.as_deref(), limit)
-                .await?)
+            let tenant = parse_tenant(tenant)?;
+            let events = events_request(request)?;
+            ok(admin.change_events(&tenant, &events).await?)
         }
         _ => Err(no_route(request)),
     }
@@ -337,28 +361,13 @@ fn new_credential(request: &Request) -> Result<NewCredential, Refusal> {
 }
 
 fn audit_query(request: &Request) -> Result<AuditQuery, Refusal> {
-    let mut query = AuditQuery {
-        limit: admin::DEFAULT_AUDIT_PAGE,
-        ..AuditQuery::default()
-    };
+    let mut query = AuditQuery::default();
     for (name, value) in query_params(request) {
         match name.as_str() {
             "credentialId" => query.credential_id = Some(value),
             "since" => query.since = Some(admin::parse_since(&value)?),
             "cursor" => query.cursor = Some(value),
-            "limit" => {
-                query.limit = value
-                    .parse()
-                    .ok()
-                    .filter(|l| (1..=admin::MAX_AUDIT_PAGE).contains(l))
-                    .ok_or_else(|| {
-                        Refusal::new(
-                            400,
-                            "InvalidRequest",
-                            format!("limit is a number from 1 to {}", admin::MAX_AUDIT_PAGE),
-                        )
-                    })?
-            }
+            "limit" => query.limit = page_limit(&value)?,
             other => {
                 return Err(Refusal::new(
                     400,
@@ -373,9 +382,42 @@ fn audit_query(request: &Request) -> Result<AuditQuery, Refusal> {
     Ok(query)
 }
 
+/// `cursor`, `since` and `limit`; anything else is refused, as for the audit trail.
+fn events_request(request: &Request) -> Result<EventsRequest, Refusal> {
+    let mut events = EventsRequest::default();
+    for (name, value) in query_params(request) {
+        match name.as_str() {
+            "cursor" => events.cursor = Some(value),
+            "since" => events.since = Some(value),
+            "limit" => events.limit = page_limit(&value)?,
+            other => {
+                return Err(Refusal::new(
+                    400,
+                    "InvalidRequest",
+                    format!("unknown parameter {other:?}; known: cursor, since, limit"),
+                ))
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// `limit=`: a number, checked where every page size is (`admin::check_page_limit`).
+fn page_limit(raw: &str) -> Result<usize, Refusal> {
+    let limit = raw.parse().map_err(|_| {
+        Refusal::new(
+            400,
+            "InvalidRequest",
+            format!("limit is a number from 1 to {}", admin::MAX_AUDIT_PAGE),
+        )
+    })?;
+    admin::check_page_limit(limit)?;
+    Ok(limit)
+}
+
 /// The body of the admin Lambda's `main`.
 pub async fn serve() -> Result<(), lambda_http::Error> {
-    super::init_tracing();
+    crate::telemetry::init_tracing();
     super::guard::log_panics();
     let app = AdminApp::new(Store::from_env().await?);
     let app = &app;

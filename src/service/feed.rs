@@ -7,9 +7,15 @@
 //! (`SETTLE_SECONDS`), and names the newer events it has served (`seen`), which the next page
 //! skips. A late commit falls between the position and those events, and the next page serves it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::store::StoredEvent;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::protocol::{cursor, ResourceId, ScimType, TenantId};
+use crate::service::admin::{check_page_limit, parse_since, AdminError, DEFAULT_AUDIT_PAGE};
+use crate::service::list::PAGE_BYTES;
+use crate::store::{self, Store, StoredEvent};
 
 /// An event older than this cannot be overtaken by a late commit: a write ends within the
 /// functions' 29 s timeout; the rest is margin for clocks and the Query's eventual consistency.
@@ -139,10 +145,167 @@ impl Walk {
     }
 }
 
+/// What an events cursor is bound to, besides its tenant.
+const EVENTS_QUERY: &str = "events";
+
+/// A request for a page of the feed: go on from `cursor`, or start at `since`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsRequest {
+    pub cursor: Option<String>,
+    /// An RFC 3339 time, a date, or a span back from now (`parse_since`).
+    pub since: Option<String>,
+    pub limit: usize,
+}
+
+impl Default for EventsRequest {
+    fn default() -> Self {
+        EventsRequest {
+            cursor: None,
+            since: None,
+            limit: DEFAULT_AUDIT_PAGE,
+        }
+    }
+}
+
+/// One change event as the feed and `scimctl events --json` show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeEventView {
+    pub id: String,
+    pub time: String,
+    #[serde(rename = "type")]
+    pub uri: String,
+    pub resource_type: String,
+    pub resource_id: ResourceId,
+    pub version: u64,
+    pub set: Value,
+}
+
+impl From<&StoredEvent> for ChangeEventView {
+    fn from(event: &StoredEvent) -> Self {
+        ChangeEventView {
+            id: event.jti.clone(),
+            time: event.time.clone(),
+            uri: event.uri.clone(),
+            resource_type: event.resource_type.clone(),
+            resource_id: event.resource_id.clone(),
+            version: event.version.get(),
+            set: event.set.clone(),
+        }
+    }
+}
+
+/// A page of the feed, oldest first, and the cursor that goes on from it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventsPage {
+    pub tenant_id: TenantId,
+    pub events: Vec<ChangeEventView>,
+    pub next_cursor: String,
+    /// Shown only when true (`FeedPage::behind`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub behind: bool,
+}
+
+/// A page of the tenant's change events, oldest first (issue 11). Across a walk of
+/// `nextCursor`s each event comes exactly once, late commits included.
+pub async fn read(
+    store: &Store,
+    tenant: &TenantId,
+    request: &EventsRequest,
+) -> Result<EventsPage, AdminError> {
+    let limit = request.limit;
+    check_page_limit(limit)?;
+    let key = store.cursor_key().await?;
+    let now = time::OffsetDateTime::now_utc();
+    let state = match request.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(token) => {
+            let state = cursor::decode_up_to(
+                &key,
+                token,
+                tenant,
+                EVENTS_QUERY,
+                now.unix_timestamp(),
+                MAX_CURSOR_LEN,
+            )
+            .map_err(|e| match e.scim_type {
+                Some(ScimType::ExpiredCursor) => AdminError::Invalid(format!(
+                    "the events cursor expired: events are kept {} days, so events after it \
+                     may be gone; start again with --since (since=)",
+                    store.event_retention_days()
+                )),
+                _ => AdminError::Invalid(
+                    "the events cursor is not one this service issued for this tenant's \
+                     events; start again without it"
+                        .into(),
+                ),
+            })?;
+            match state.position {
+                cursor::Position::After(position) => position,
+                cursor::Position::Offset(_) => BTreeMap::new(),
+            }
+        }
+        None => BTreeMap::new(),
+    };
+    let since = match (state.get("since"), request.since.as_deref()) {
+        (Some(since), _) => Some(since.clone()),
+        (None, Some(raw)) => Some(parse_since(raw)?),
+        (None, None) => None,
+    };
+    let walk = Walk {
+        position: state.get("after").cloned(),
+        seen: state
+            .get("seen")
+            .map(|raw| Walk::parse_seen(raw))
+            .unwrap_or_default(),
+    };
+    let read = store
+        .list_events(
+            tenant,
+            walk.position.as_deref(),
+            since.as_deref(),
+            (walk.read_size(limit), 2 * PAGE_BYTES),
+        )
+        .await?;
+    let horizon = store::timestamp(now - time::Duration::seconds(SETTLE_SECONDS));
+    let FeedPage {
+        events,
+        walk,
+        behind,
+    } = walk.page(read.events, limit, &horizon, PAGE_BYTES);
+    let mut position = BTreeMap::new();
+    match (walk.position.clone(), since) {
+        (Some(after), _) => position.insert("after".to_string(), after),
+        (None, Some(since)) => position.insert("since".to_string(), since),
+        (None, None) => None,
+    };
+    if !walk.seen.is_empty() {
+        position.insert("seen".to_string(), walk.seen_string());
+    }
+    let next_cursor = cursor::encode(
+        &key,
+        &cursor::CursorState {
+            tenant: tenant.clone(),
+            query: EVENTS_QUERY.into(),
+            kind_index: 0,
+            position: cursor::Position::After(position),
+            expires: now.unix_timestamp() + i64::from(store.event_retention_days()) * 86_400,
+            totals: vec![],
+        },
+    )
+    .map_err(|e| AdminError::Internal(e.detail))?;
+    Ok(EventsPage {
+        tenant_id: tenant.clone(),
+        events: events.iter().map(ChangeEventView::from).collect(),
+        next_cursor,
+        behind,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{ResourceId, Version};
+    use crate::protocol::Version;
     use serde_json::json;
 
     fn event(time: &str, n: u32) -> StoredEvent {

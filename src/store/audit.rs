@@ -163,14 +163,29 @@ impl AuditEvent {
 /// Which events to list: newest first, optionally only one credential's, only since a time, and
 /// only older than a previous page's cursor. `credential_id` is a filter, kept as the
 /// administrator typed it: one that is no credential's id selects no events.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuditQuery {
     pub credential_id: Option<String>,
     /// RFC 3339 (compared as text: our timestamps are fixed-width UTC).
     pub since: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Events per page, from 1 (`service::admin::check_page_limit` refuses others).
     pub limit: usize,
+}
+
+/// Audit events per page unless asked otherwise.
+pub const DEFAULT_AUDIT_PAGE: usize = 50;
+
+impl Default for AuditQuery {
+    fn default() -> Self {
+        AuditQuery {
+            credential_id: None,
+            since: None,
+            cursor: None,
+            limit: DEFAULT_AUDIT_PAGE,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

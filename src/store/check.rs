@@ -46,6 +46,22 @@ pub enum ProblemKind {
     Malformed,
 }
 
+impl ProblemKind {
+    /// The kind's name, as the report's JSON spells it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProblemKind::OrphanGuard => "orphanGuard",
+            ProblemKind::StaleGuard => "staleGuard",
+            ProblemKind::MissingGuard => "missingGuard",
+            ProblemKind::MembershipWithoutUser => "membershipWithoutUser",
+            ProblemKind::MembershipWithoutGroup => "membershipWithoutGroup",
+            ProblemKind::IndexAttributes => "indexAttributes",
+            ProblemKind::Counter => "counter",
+            ProblemKind::Malformed => "malformed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
@@ -627,6 +643,27 @@ fn find_counter_problems(tenant: &TenantId, snapshot: &Snapshot, problems: &mut 
                     delta: actual - counted,
                 },
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_are_the_reports_json() {
+        for kind in [
+            ProblemKind::OrphanGuard,
+            ProblemKind::StaleGuard,
+            ProblemKind::MissingGuard,
+            ProblemKind::MembershipWithoutUser,
+            ProblemKind::MembershipWithoutGroup,
+            ProblemKind::IndexAttributes,
+            ProblemKind::Counter,
+            ProblemKind::Malformed,
+        ] {
+            assert_eq!(serde_json::to_value(&kind).unwrap(), kind.as_str());
         }
     }
 }

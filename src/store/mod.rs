@@ -30,7 +30,9 @@ use aws_sdk_dynamodb::Client;
 
 use crate::protocol::Version;
 
-pub use audit::{Actor, AuditEvent, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION_DAYS};
+pub use audit::{
+    Actor, AuditEvent, AuditPage, AuditQuery, DEFAULT_AUDIT_PAGE, DEFAULT_AUDIT_RETENTION_DAYS,
+};
 pub use check::{CheckReport, Problem, ProblemKind, Progress};
 pub use count::{counted, counted_items, CountRequests};
 pub use error::StoreError;
@@ -41,7 +43,7 @@ pub use keys::ItemKind;
 pub use lists::{Bookmark, IndexKey, RangePage, RangeRead, RangeRow, ReadCap};
 pub use resources::{Revision, StoredResource, UserWithGroups};
 pub use tenant_delete::DeleteProgress;
-pub use tenants::{Credential, CredentialStatus, Tenant, MAX_CREDENTIALS};
+pub use tenants::{Credential, CredentialStatus, ProvisioningState, Tenant, MAX_CREDENTIALS};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -104,6 +106,16 @@ impl Store {
             .map_err(|_| StoreError::Backend("TABLE_NAME is not set".into()))?;
         let config = config_loader().load().await;
         Ok(Store::new(client_for(&config), table))
+    }
+
+    /// A store for the given endpoint (or the standard AWS configuration) and table.
+    pub async fn connect(endpoint: Option<&str>, table: &str) -> Self {
+        let mut loader = config_loader();
+        if let Some(endpoint) = endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let config = loader.load().await;
+        Store::new(client_for(&config), table)
     }
 
     pub fn client(&self) -> &Client {

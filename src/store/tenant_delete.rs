@@ -10,8 +10,9 @@ use super::{get_id, opt_s, s, Item, Store, StoreError};
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::{ResourceId, TenantId};
 
-/// Items deleted so far, by what they were.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Items deleted so far, by what they were (the `deleted` counts of a deletion report).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeleteProgress {
     pub credentials: usize,
     pub users: usize,
@@ -21,6 +22,7 @@ pub struct DeleteProgress {
     pub guards: usize,
     pub audit_events: usize,
     /// Whether the tenant is gone; `false` when the budget ran out first (repeat to go on).
+    #[serde(skip)]
     pub complete: bool,
 }
 

@@ -9,6 +9,7 @@ use super::keys::*;
 use super::{
     get_id, get_s, kind_attr, n, now, opt_s, query_all, s, Action, Item, Store, StoreError,
 };
+pub use crate::domain::{CredentialStatus, ProvisioningState};
 use crate::protocol::{CredentialId, TenantId};
 
 /// At most two credentials per tenant, as the IAM Identity Center and CloudSSO consoles allow.
@@ -19,10 +20,7 @@ pub struct Tenant {
     pub id: TenantId,
     pub name: String,
     pub created: String,
-    /// Whether SCIM provisioning is on. Turning it off deletes every credential.
-    pub provisioning_enabled: bool,
-    /// A delete has started: no credential can be added, and a repeated delete resumes it.
-    pub deleting: bool,
+    pub state: ProvisioningState,
 }
 
 impl Tenant {
@@ -31,31 +29,14 @@ impl Tenant {
             id: get_id(item, "id")?,
             name: get_s(item, "name")?.into(),
             created: get_s(item, "created")?.into(),
-            provisioning_enabled: opt_s(item, "provisioningState")
-                .is_none_or(|state| state == ENABLED),
-            deleting: opt_s(item, "provisioningState").as_deref() == Some(DELETING),
+            state: ProvisioningState::parse(opt_s(item, "provisioningState").as_deref()),
         })
     }
 }
 
-const ENABLED: &str = "enabled";
-const DISABLED: &str = "disabled";
-const DELETING: &str = "deleting";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialStatus {
-    Enabled,
-    Disabled,
-}
-
-impl CredentialStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CredentialStatus::Enabled => "enabled",
-            CredentialStatus::Disabled => "disabled",
-        }
-    }
-}
+const ENABLED: &str = ProvisioningState::Enabled.as_str();
+const DISABLED: &str = ProvisioningState::Disabled.as_str();
+const DELETING: &str = ProvisioningState::Deleting.as_str();
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
@@ -116,8 +97,7 @@ impl Store {
             id: TenantId::generate(),
             name: name.to_string(),
             created: now(),
-            provisioning_enabled: true,
-            deleting: false,
+            state: ProvisioningState::Enabled,
         };
         let item = Item::from([
             (PK.into(), s(tenant_pk(&tenant.id))),
@@ -470,7 +450,9 @@ impl Store {
             match self.transact(actions).await {
                 Ok(()) => return Ok(credentials.len()),
                 Err(StoreError::VersionConflict) => {
-                    if self.get_tenant(tenant).await?.deleting && state != DELETING {
+                    if self.get_tenant(tenant).await?.state == ProvisioningState::Deleting
+                        && state != DELETING
+                    {
                         return Err(StoreError::Limit(format!(
                             "tenant {tenant} is being deleted"
                         )));
