@@ -23,17 +23,37 @@ pub struct AttrPath {
     pub sub: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompareOp {
-    Eq,
-    Ne,
-    Co,
-    Sw,
-    Ew,
-    Gt,
-    Ge,
-    Lt,
-    Le,
+/// Declares the comparison operators once: the enum, each one's keyword and `CompareOp::ALL`
+/// (what the parser accepts) all come from this list, so no operator can be left unparsed.
+macro_rules! compare_ops {
+    ($($op:ident => $keyword:literal),+ $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum CompareOp {
+            $($op),+
+        }
+
+        impl CompareOp {
+            pub const ALL: &'static [CompareOp] = &[$(CompareOp::$op),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(CompareOp::$op => $keyword),+
+                }
+            }
+        }
+    };
+}
+
+compare_ops! {
+    Eq => "eq",
+    Ne => "ne",
+    Co => "co",
+    Sw => "sw",
+    Ew => "ew",
+    Gt => "gt",
+    Ge => "ge",
+    Lt => "lt",
+    Le => "le",
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,36 +85,11 @@ pub struct PatchPath {
 pub struct FilterError(pub String);
 
 impl CompareOp {
-    pub const ALL: [CompareOp; 9] = [
-        CompareOp::Eq,
-        CompareOp::Ne,
-        CompareOp::Co,
-        CompareOp::Sw,
-        CompareOp::Ew,
-        CompareOp::Gt,
-        CompareOp::Ge,
-        CompareOp::Lt,
-        CompareOp::Le,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CompareOp::Eq => "eq",
-            CompareOp::Ne => "ne",
-            CompareOp::Co => "co",
-            CompareOp::Sw => "sw",
-            CompareOp::Ew => "ew",
-            CompareOp::Gt => "gt",
-            CompareOp::Ge => "ge",
-            CompareOp::Lt => "lt",
-            CompareOp::Le => "le",
-        }
-    }
-
     /// Case-insensitive, as RFC 7644 requires for operators.
     pub fn from_keyword(word: &str) -> Option<Self> {
         Self::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|op| op.as_str().eq_ignore_ascii_case(word))
     }
 }
@@ -776,7 +771,7 @@ mod tests {
 
     #[test]
     fn every_comparison_operator_parses() {
-        for op in CompareOp::ALL {
+        for &op in CompareOp::ALL {
             let f = parse(&format!("userName {op} \"x\""));
             assert_eq!(f, cmp("userName", op, json!("x")));
         }

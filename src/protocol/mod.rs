@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod filter;
 pub mod ids;
+pub mod kind;
 pub mod list;
 pub mod matcher;
 pub mod members;

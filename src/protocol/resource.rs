@@ -54,30 +54,7 @@ use super::schema::{
     AttrType, AttributeDef, Mutability, Returned, SchemaDef, SchemaSet, Uniqueness,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ResourceKind {
-    User,
-    Group,
-}
-
-impl ResourceKind {
-    /// Every resource type, in the order a search across types lists them.
-    pub const ALL: [ResourceKind; 2] = [ResourceKind::User, ResourceKind::Group];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ResourceKind::User => "User",
-            ResourceKind::Group => "Group",
-        }
-    }
-
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            ResourceKind::User => "Users",
-            ResourceKind::Group => "Groups",
-        }
-    }
-}
+pub use super::kind::ResourceKind;
 
 const fn common(name: &'static str, mutability: Mutability, returned: Returned) -> AttributeDef {
     AttributeDef {

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 
 use serde_json::{json, Map, Value};
 
-use super::resource::ResourceKind;
+use super::kind::ResourceKind;
 
 /// Schema URI of the core User resource.
 pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

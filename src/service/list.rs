@@ -75,7 +75,7 @@ pub struct ListPage {
 }
 
 /// Where one resource type's part of a page starts.
-enum From {
+enum PartStart {
     /// Index paging: this many matches of this type come before the page.
     Offset(usize),
     /// Cursor paging: after this position (`None`: from the first).
@@ -86,7 +86,7 @@ enum From {
 
 /// What one resource type's part of a page is asked for.
 struct Want {
-    from: From,
+    from: PartStart,
     count: usize,
     /// The type's total as the walk's first page counted it (cursor paging).
     known_total: Option<usize>,
@@ -206,7 +206,7 @@ impl Lists<'_> {
         let mut cut = false;
         for (kind, plan) in plans {
             let want = Want {
-                from: From::Offset((start_index - 1).saturating_sub(total)),
+                from: PartStart::Offset((start_index - 1).saturating_sub(total)),
                 count: if cut { 0 } else { query.count - page.len() },
                 known_total: None,
             };
@@ -250,10 +250,10 @@ impl Lists<'_> {
         for (i, (kind, plan)) in plans.iter().enumerate() {
             let reading = i >= at && next.is_none();
             let from = match i.cmp(&at) {
-                std::cmp::Ordering::Less => From::Nowhere,
-                std::cmp::Ordering::Equal => From::Cursor(position.take()),
-                std::cmp::Ordering::Greater if reading => From::Cursor(None),
-                std::cmp::Ordering::Greater => From::Nowhere,
+                std::cmp::Ordering::Less => PartStart::Nowhere,
+                std::cmp::Ordering::Equal => PartStart::Cursor(position.take()),
+                std::cmp::Ordering::Greater if reading => PartStart::Cursor(None),
+                std::cmp::Ordering::Greater => PartStart::Nowhere,
             };
             let want = Want {
                 from,
@@ -339,14 +339,14 @@ impl Lists<'_> {
         let store = self.store;
         let source = &plan.source;
         let whole = source.is_whole();
-        if want.count == 0 || matches!(want.from, From::Nowhere) {
+        if want.count == 0 || matches!(want.from, PartStart::Nowhere) {
             let total = self.range_total(kind, source, want.known_total).await?;
             return Ok(KindPage::counted(total));
         }
         // Where to start reading, how many entries to skip there, and the total when known.
         let (start, skip, known, offset) = match want.from {
-            From::Nowhere => (None, 0, None, None),
-            From::Offset(offset) => {
+            PartStart::Nowhere => (None, 0, None, None),
+            PartStart::Offset(offset) => {
                 let start_index = offset + 1;
                 let exact_at = (offset > 0).then_some((key, start_index));
                 // One BatchGetItem: the counters, and the bookmark of exactly this page.
@@ -375,9 +375,11 @@ impl Lists<'_> {
                 (start, skip, known, Some(offset))
             }
             // Offset 0: the previous page ended with the type before this one.
-            From::Cursor(None | Some(Position::Offset(0))) => (None, 0, want.known_total, None),
-            From::Cursor(Some(Position::After(at))) => (Some(at), 0, want.known_total, None),
-            From::Cursor(Some(Position::Offset(_))) => {
+            PartStart::Cursor(None | Some(Position::Offset(0))) => {
+                (None, 0, want.known_total, None)
+            }
+            PartStart::Cursor(Some(Position::After(at))) => (Some(at), 0, want.known_total, None),
+            PartStart::Cursor(Some(Position::Offset(_))) => {
                 return Err(ScimError::invalid_cursor(
                     "the cursor does not fit this query; start again with cursor=",
                 ))
@@ -468,11 +470,11 @@ impl Lists<'_> {
         }
         let total = matched.len();
         let offset = match want.from {
-            From::Nowhere => return Ok(KindPage::counted(total)),
-            From::Offset(offset) => offset,
-            From::Cursor(None) => 0,
-            From::Cursor(Some(Position::Offset(n))) => n,
-            From::Cursor(Some(Position::After(_))) => {
+            PartStart::Nowhere => return Ok(KindPage::counted(total)),
+            PartStart::Offset(offset) => offset,
+            PartStart::Cursor(None) => 0,
+            PartStart::Cursor(Some(Position::Offset(n))) => n,
+            PartStart::Cursor(Some(Position::After(_))) => {
                 return Err(ScimError::invalid_cursor(
                     "the cursor does not fit this query; start again with cursor=",
                 ))
