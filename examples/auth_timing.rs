@@ -1,9 +1,9 @@
 //! Timing benchmark for rejected tokens: `cargo run --example auth_timing` sends malformed,
 //! unknown and wrong-secret tokens, interleaved, to the handler against the configured DynamoDB
 //! and prints latency percentiles per kind. Every kind does the same work (one GetItem and one
-//! SHA-256), so the distributions should overlap; `tests/credentials.rs` asserts the same answer
+//! SHA-256), so the distributions should overlap; `tests/api/credentials.rs` asserts the same answer
 //! and request count, this shows the time. `scripts/test.sh` runs it; nothing asserts on time.
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/api/common/mod.rs"]
 mod common;
 
 use std::time::Instant;
@@ -22,11 +22,12 @@ async fn main() {
         std::process::exit(2);
     }
     let t = common::TestApp::new().await;
-    let listed = t.admin().list_credentials(&t.tenant).await.expect("list");
-    let real_id = listed["credentials"][0]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let listed = t
+        .admin()
+        .list_credentials(&t.tenant_id())
+        .await
+        .expect("list");
+    let real_id = listed.credentials[0].id.to_string();
     let kinds = [
         ("malformed", "Bearer scimv2_not-a-token".to_string()),
         (

@@ -1,7 +1,7 @@
 //! The request-count benchmark: `cargo run --example cost_table` prints DynamoDB requests per SCIM
 //! request against the configured DynamoDB endpoint (`scripts/test.sh` runs it). It counts requests,
 //! not time, so it is built like the tests (dev profile) and shares their build.
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/api/common/mod.rs"]
 mod common;
 
 #[tokio::main]

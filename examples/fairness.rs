@@ -3,7 +3,7 @@
 //! concurrent clients can send. Prints the syncing tenant's latency and errors alone and under the
 //! flood (`docs/operations.md`, "Per-tenant fairness"). Bounded: each phase runs 10 s.
 //! `scripts/test.sh` runs it against its moto.
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/api/common/mod.rs"]
 mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

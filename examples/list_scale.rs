@@ -3,7 +3,7 @@
 //! printing DynamoDB requests, items read and time per page. It fails (exit 1) unless each walk
 //! returns every user exactly once at no more than 3 requests a page. `scripts/test.sh` runs it
 //! against the local DynamoDB; times there are moto's, so read them as relative.
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/api/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeSet;

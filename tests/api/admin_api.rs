@@ -1,10 +1,10 @@
 //! The admin API end to end, as API Gateway delivers it: the acceptance walk-through, who
 //! may call it, its errors, the audit trail it and SCIM writes leave, and deleting a tenant.
-mod common;
 
-use common::{admin_call, new_credential, resource_id, Resp, TestApp};
+use crate::common::{admin_call, new_credential, resource_id, Resp, TestApp, Wire};
 use serde_json::{json, Value};
 
+use scim_serverless::service::admin::ErrorKind;
 use scim_serverless::store::{AuditQuery, Store};
 
 const ADMIN: &str = "arn:aws:iam::123456789012:role/scim-operators";
@@ -266,7 +266,7 @@ async fn only_iam_principals_reach_the_admin_api_and_they_do_not_reach_scim() {
             &[("authorization", sigv4)],
         ))
         .await;
-    common::assert_scim_error(&r, 401, None);
+    crate::common::assert_scim_error(&r, 401, None);
 }
 
 #[tokio::test]
@@ -423,7 +423,11 @@ async fn admin_errors_are_json_with_the_right_status() {
 async fn scim_writes_are_audited_with_their_outcome_and_never_the_token() {
     let t = TestApp::new().await;
     let admin_ops = t.admin();
-    let credential = admin_ops.list_credentials(&t.tenant).await.unwrap()["credentials"][0]["id"]
+    let credential = admin_ops
+        .list_credentials(&t.tenant_id())
+        .await
+        .unwrap()
+        .wire()["credentials"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -452,7 +456,7 @@ async fn scim_writes_are_audited_with_their_outcome_and_never_the_token() {
 
     let page = admin_ops
         .audit_events(
-            &t.tenant,
+            &t.tenant_id(),
             &AuditQuery {
                 credential_id: Some(credential.clone()),
                 limit: 100,
@@ -460,7 +464,8 @@ async fn scim_writes_are_audited_with_their_outcome_and_never_the_token() {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+        .wire();
     let seen: Vec<(String, String, String, u64)> = page["events"]
         .as_array()
         .unwrap()
@@ -496,7 +501,7 @@ async fn scim_writes_are_audited_with_their_outcome_and_never_the_token() {
     loop {
         let page = admin_ops
             .audit_events(
-                &t.tenant,
+                &t.tenant_id(),
                 &AuditQuery {
                     credential_id: Some(credential.clone()),
                     cursor: cursor.clone(),
@@ -505,7 +510,8 @@ async fn scim_writes_are_audited_with_their_outcome_and_never_the_token() {
                 },
             )
             .await
-            .unwrap();
+            .unwrap()
+            .wire();
         paged.extend(
             page["events"]
                 .as_array()
@@ -529,7 +535,7 @@ async fn scim_writes_are_audited_with_their_outcome_and_never_the_token() {
     // `since` in the future shows nothing; the raw items carry no token or hash.
     let future = admin_ops
         .audit_events(
-            &t.tenant,
+            &t.tenant_id(),
             &AuditQuery {
                 since: Some("2999-01-01T00:00:00.000Z".into()),
                 limit: 10,
@@ -537,7 +543,8 @@ async fn scim_writes_are_audited_with_their_outcome_and_never_the_token() {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+        .wire();
     assert_eq!(future["events"], json!([]));
     let raw = t
         .store()
@@ -583,7 +590,7 @@ async fn deleting_a_tenant_removes_everything_in_bounded_batches() {
     t.group("Everyone", &users).await;
     t.group("Some", &users[..3]).await;
     t.admin()
-        .create_credential(&t.tenant, &new_credential("second"))
+        .create_credential(&t.tenant_id(), &new_credential("second"))
         .await
         .unwrap();
     let base = format!("/admin/tenants/{}", t.tenant);
@@ -592,18 +599,23 @@ async fn deleting_a_tenant_removes_everything_in_bounded_batches() {
     let mut reports = Vec::new();
     let partial = t
         .admin()
-        .delete_tenant(&t.tenant, 10, |p| reports.push(*p))
+        .delete_tenant(&t.tenant_id(), 10, |p| reports.push(*p))
         .await
-        .unwrap();
+        .unwrap()
+        .wire();
     assert_eq!(partial["complete"], false, "{partial}");
     assert!(reports.len() >= 2, "progress after each batch: {reports:?}");
     assert_eq!(t.status_with(&t.token).await, 401, "credentials go first");
     let refused = t
         .admin()
-        .create_credential(&t.tenant, &new_credential("late"))
+        .create_credential(&t.tenant_id(), &new_credential("late"))
         .await
         .unwrap_err();
-    assert_eq!(refused.status(), 409, "no new credential while deleting");
+    assert_eq!(
+        refused.kind(),
+        ErrorKind::Conflict,
+        "no new credential while deleting"
+    );
     let undo = store.disable_provisioning(&t.tenant_id()).await;
     assert!(
         matches!(undo, Err(scim_serverless::store::StoreError::Limit(_))),
@@ -632,7 +644,7 @@ async fn deleting_a_tenant_removes_everything_in_bounded_batches() {
     );
 
     // Nothing with the tenant's id is left in the table.
-    let items = common::scan_all(store).await;
+    let items = crate::common::scan_all(store).await;
     let left: Vec<_> = items
         .iter()
         .filter(|item| {

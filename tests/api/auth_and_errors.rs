@@ -1,7 +1,6 @@
 //! Authentication, discovery and bad input: every client error is a SCIM Error, never a 500.
-mod common;
 
-use common::{assert_scim_error, TestApp};
+use crate::common::{assert_scim_error, TestApp};
 use lambda_http::Body;
 use serde_json::{json, Value};
 

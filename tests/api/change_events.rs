@@ -1,8 +1,7 @@
 //! Change events (issue 11, work in progress): each successful write stores one RFC 9967 SET in
 //! its own transaction. So far: creates.
-mod common;
 
-use common::TestApp;
+use crate::common::{events, TestApp, Wire};
 use scim_serverless::protocol::events::CREATE_FULL;
 
 #[tokio::test]
@@ -66,7 +65,7 @@ async fn an_entra_style_sync_gives_one_event_per_write_in_order() {
     let t = TestApp::new().await;
     let ann = t.user("ann").await;
     let group = t.group("team", &[]).await;
-    let ok = |r: common::Resp| assert_eq!(r.status, 200, "{:?}", r.body);
+    let ok = |r: crate::common::Resp| assert_eq!(r.status, 200, "{:?}", r.body);
     ok(t.patch(
         &format!("/Groups/{group}"),
         serde_json::json!([{"op": "Add", "path": "members", "value": [{"value": ann}]}]),
@@ -139,13 +138,18 @@ async fn the_feed_pages_with_a_cursor_bound_to_its_tenant() {
         t.user(name).await;
     }
     let admin = t.admin();
-    let first = admin.change_events(&t.tenant, None, None, 2).await.unwrap();
+    let first = admin
+        .change_events(&t.tenant_id(), &events(None, None, 2))
+        .await
+        .unwrap()
+        .wire();
     assert_eq!(first["events"].as_array().unwrap().len(), 2);
     let cursor = first["nextCursor"].as_str().unwrap().to_string();
     let second = admin
-        .change_events(&t.tenant, Some(&cursor), None, 2)
+        .change_events(&t.tenant_id(), &events(Some(&cursor), None, 2))
         .await
-        .unwrap();
+        .unwrap()
+        .wire();
     let ids = |page: &serde_json::Value| -> Vec<String> {
         page["events"]
             .as_array()
@@ -161,40 +165,44 @@ async fn the_feed_pages_with_a_cursor_bound_to_its_tenant() {
     // (newer than the 30 s horizon).
     let cursor = second["nextCursor"].as_str().unwrap().to_string();
     let third = admin
-        .change_events(&t.tenant, Some(&cursor), None, 2)
+        .change_events(&t.tenant_id(), &events(Some(&cursor), None, 2))
         .await
-        .unwrap();
+        .unwrap()
+        .wire();
     assert_eq!(ids(&third), Vec::<String>::new(), "{third}");
     let d = t.user("d").await;
     let cursor = third["nextCursor"].as_str().unwrap().to_string();
     let fourth = admin
-        .change_events(&t.tenant, Some(&cursor), None, 2)
+        .change_events(&t.tenant_id(), &events(Some(&cursor), None, 2))
         .await
-        .unwrap();
+        .unwrap()
+        .wire();
     assert_eq!(fourth["events"][0]["resourceId"], d.as_str());
     assert_eq!(ids(&fourth).len(), 1, "{fourth}");
     // An old cursor yields every later event, each once.
     let again = admin
-        .change_events(&t.tenant, Some(&cursor), None, 100)
+        .change_events(&t.tenant_id(), &events(Some(&cursor), None, 100))
         .await
-        .unwrap();
+        .unwrap()
+        .wire();
     assert_eq!(ids(&again), ids(&fourth));
 
     // Another tenant's feed: empty, and this tenant's cursor is refused there.
     let other = TestApp::new().await;
     assert_eq!(
         admin
-            .change_events(&other.tenant, None, None, 10)
+            .change_events(&other.tenant_id(), &events(None, None, 10))
             .await
-            .unwrap()["events"],
+            .unwrap()
+            .wire()["events"],
         serde_json::json!([])
     );
     assert!(admin
-        .change_events(&other.tenant, Some(&cursor), None, 10)
+        .change_events(&other.tenant_id(), &events(Some(&cursor), None, 10))
         .await
         .is_err());
     assert!(admin
-        .change_events(&t.tenant, Some("forged.cursor"), None, 10)
+        .change_events(&t.tenant_id(), &events(Some("forged.cursor"), None, 10))
         .await
         .is_err());
 }
@@ -283,7 +291,7 @@ async fn scimctl_events_follow_prints_new_events_as_they_come() {
 
 #[tokio::test]
 async fn the_admin_api_serves_the_feed_under_iam_only() {
-    use common::admin_call;
+    use crate::common::admin_call;
     const ADMIN: &str = "arn:aws:sts::123456789012:assumed-role/scim-admin/ops";
     let t = TestApp::new().await;
     let ann = t.user("ann").await;
@@ -367,9 +375,10 @@ async fn a_burst_is_walked_at_once_each_event_exactly_once() {
     let (mut got, mut cursor) = (Vec::new(), None::<String>);
     loop {
         let page = admin
-            .change_events(&t.tenant, cursor.as_deref(), None, 40)
+            .change_events(&t.tenant_id(), &events(cursor.as_deref(), None, 40))
             .await
-            .unwrap();
+            .unwrap()
+            .wire();
         let events = page["events"].as_array().unwrap();
         if events.is_empty() {
             break;

@@ -1,12 +1,11 @@
 //! The consistency checker (`Store::check`, `scimctl check`) on deliberately corrupted data: it
 //! finds each kind of broken invariant, `--repair` fixes the safe ones, and a second check is clean.
-mod common;
 
 use std::collections::BTreeSet;
 use std::process::Command;
 
+use crate::common::{resource_id, TestApp};
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{resource_id, TestApp};
 use scim_serverless::protocol::resource::ResourceKind;
 use scim_serverless::store::keys::*;
 use scim_serverless::store::CheckReport;
@@ -17,7 +16,7 @@ fn s(v: &str) -> AttributeValue {
 }
 
 async fn check(t: &TestApp, repair: bool) -> CheckReport {
-    t.store()
+    t.admin()
         .check(&t.tenant_id(), repair, |_| {})
         .await
         .expect("check runs")
@@ -224,6 +223,33 @@ async fn every_broken_invariant_is_found_and_the_safe_ones_repaired() {
     assert_eq!(repaired.unresolved(), 0, "{repaired:#?}");
     assert_eq!(check(&t, false).await.problems, vec![]);
 
+    // Each repair is audited, naming its problem and item.
+    let audit = t
+        .admin()
+        .audit_events(&t.tenant_id(), &Default::default())
+        .await
+        .unwrap();
+    let mut audited: Vec<String> = audit
+        .events
+        .iter()
+        .filter(|e| e.action == "check.repair")
+        .map(|e| {
+            assert_eq!((e.method.as_str(), e.status), ("POST", 200));
+            assert!(e.principal.is_some() && e.credential_id.is_none());
+            e.resource_id.clone().unwrap()
+        })
+        .collect();
+    let mut fixed: Vec<String> = repaired
+        .problems
+        .iter()
+        .filter(|p| p.repaired)
+        .map(|p| format!("{}: {} / {}", p.kind.as_str(), p.pk, p.sk))
+        .collect();
+    audited.sort();
+    fixed.sort();
+    assert!(!fixed.is_empty());
+    assert_eq!(audited, fixed, "one audit event per repair");
+
     // Read back what the repairs did.
     assert!(get(
         &t,
@@ -250,7 +276,7 @@ async fn every_broken_invariant_is_found_and_the_safe_ones_repaired() {
     let r = t.post("/Users", json!({"userName": "UNGUARDED"})).await;
     assert_eq!(r.status, 409, "{:?}", r.body);
     let r = t.get("/Users?filter=userName eq \"unindexed\"").await;
-    assert_eq!(common::listed_ids(&r.body), vec![unindexed.clone()]);
+    assert_eq!(crate::common::listed_ids(&r.body), vec![unindexed.clone()]);
     assert_eq!(t.get("/Users?count=0").await.body["totalResults"], 2);
     assert_eq!(t.get("/Groups?count=0").await.body["totalResults"], 1);
     let members = t.get(&format!("/Groups/{group}")).await.body["members"].clone();

@@ -1,11 +1,10 @@
 //! Writes under races, against the local DynamoDB: nothing acknowledged is lost without
 //! `If-Match`, and with `If-Match` the write itself enforces the version (exactly one of two
 //! racing requests wins). Each test reads the stored state back.
-mod common;
 
 use std::collections::BTreeSet;
 
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::{json, Value};
 
 fn patch_body(operations: Value) -> Value {
@@ -21,7 +20,7 @@ async fn with_if_match(
     path: &str,
     body: Option<Value>,
     etag: &str,
-) -> common::Resp {
+) -> crate::common::Resp {
     let body = body
         .map(|b| lambda_http::Body::Text(b.to_string()))
         .unwrap_or(lambda_http::Body::Empty);

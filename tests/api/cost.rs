@@ -1,10 +1,9 @@
 //! Every SCIM request stays within its DynamoDB request budget (counted by the SDK interceptor).
-mod common;
 
 #[tokio::test]
 async fn every_request_meets_its_dynamodb_request_target() {
-    let rows = common::cost::measure().await;
-    let table = common::cost::table(&rows);
+    let rows = crate::common::cost::measure().await;
+    let table = crate::common::cost::table(&rows);
     println!("{table}");
     for row in &rows {
         assert!(row.measured <= row.target, "over budget:\n{table}");
@@ -21,7 +20,7 @@ async fn every_request_meets_its_dynamodb_request_target() {
 #[tokio::test]
 async fn writes_store_their_change_event_at_no_extra_request() {
     use serde_json::json;
-    let t = common::TestApp::new().await;
+    let t = crate::common::TestApp::new().await;
     let member = t.user("member").await;
     let events = || async {
         t.store()

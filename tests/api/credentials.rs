@@ -1,30 +1,28 @@
 //! The credential lifecycle at the admin-operation and authentication level: at most two per
 //! tenant under concurrency, disable / enable / delete / expiry take effect on the next request,
 //! rotation, last use recorded sparingly, and every bad token answered the same way.
-mod common;
 
-use common::{assert_scim_error, new_credential, resource_id, TestApp};
+use crate::common::{assert_scim_error, new_credential, resource_id, TestApp, Wire};
 use lambda_http::Body;
-use serde_json::Value;
 
-use scim_serverless::admin::{AdminError, NewCredential};
 use scim_serverless::auth;
+use scim_serverless::protocol::CredentialId;
+use scim_serverless::service::admin::{
+    AdminError, ErrorKind, IssuedCredential, NewCredential, ProvisioningState,
+};
 use scim_serverless::store::{Credential, CredentialStatus};
 
-fn token(created: &Value) -> String {
-    created["token"].as_str().expect("token").to_string()
+fn token(created: &IssuedCredential) -> String {
+    created.token.clone()
 }
 
-fn id(created: &Value) -> String {
-    created["credential"]["id"]
-        .as_str()
-        .expect("credential id")
-        .to_string()
+fn id(created: &IssuedCredential) -> CredentialId {
+    created.credential.id.clone()
 }
 
-async fn first_credential(t: &TestApp) -> String {
-    let listed = t.admin().list_credentials(&t.tenant).await.unwrap();
-    listed["credentials"][0]["id"].as_str().unwrap().to_string()
+async fn first_credential(t: &TestApp) -> CredentialId {
+    let listed = t.admin().list_credentials(&t.tenant_id()).await.unwrap();
+    listed.credentials[0].id.clone()
 }
 
 #[tokio::test]
@@ -32,27 +30,27 @@ async fn two_tokens_work_a_third_is_refused_and_deleting_frees_a_slot() {
     let t = TestApp::new().await;
     let admin = t.admin();
     let second = admin
-        .create_credential(&t.tenant, &new_credential("second"))
+        .create_credential(&t.tenant_id(), &new_credential("second"))
         .await
         .unwrap();
     assert_eq!(t.status_with(&t.token).await, 200);
     assert_eq!(t.status_with(&token(&second)).await, 200);
     let third = admin
-        .create_credential(&t.tenant, &new_credential("third"))
+        .create_credential(&t.tenant_id(), &new_credential("third"))
         .await
         .unwrap_err();
     assert!(
         matches!(third, AdminError::Conflict(ref m) if m.contains("delete one") && m.contains("rotate")),
         "{third:?}"
     );
-    assert_eq!(third.status(), 409);
+    assert_eq!(third.kind(), ErrorKind::Conflict);
     admin
-        .delete_credential(&t.tenant, &id(&second))
+        .delete_credential(&t.tenant_id(), &id(&second))
         .await
         .unwrap();
     assert_eq!(t.status_with(&token(&second)).await, 401);
     let third = admin
-        .create_credential(&t.tenant, &new_credential("third"))
+        .create_credential(&t.tenant_id(), &new_credential("third"))
         .await
         .unwrap();
     assert_eq!(t.status_with(&token(&third)).await, 200);
@@ -63,15 +61,15 @@ async fn disabling_and_enabling_take_effect_on_the_next_request() {
     let t = TestApp::new().await;
     let admin = t.admin();
     let other = admin
-        .create_credential(&t.tenant, &new_credential("other"))
+        .create_credential(&t.tenant_id(), &new_credential("other"))
         .await
         .unwrap();
     let first = first_credential(&t).await;
     let disabled = admin
-        .set_credential_status(&t.tenant, &first, CredentialStatus::Disabled)
+        .set_credential_status(&t.tenant_id(), &first, CredentialStatus::Disabled)
         .await
         .unwrap();
-    assert_eq!(disabled["credential"]["status"], "disabled");
+    assert_eq!(disabled.credential.status, CredentialStatus::Disabled);
     let r = t.send(t.request("GET", "/Users", None)).await;
     assert_scim_error(&r, 401, None);
     assert_eq!(
@@ -80,36 +78,34 @@ async fn disabling_and_enabling_take_effect_on_the_next_request() {
         "the other credential still works"
     );
     admin
-        .set_credential_status(&t.tenant, &first, CredentialStatus::Enabled)
+        .set_credential_status(&t.tenant_id(), &first, CredentialStatus::Enabled)
         .await
         .unwrap();
     assert_eq!(t.status_with(&t.token).await, 200);
     let missing = admin
         .set_credential_status(
-            &t.tenant,
-            "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            &t.tenant_id(),
+            &"01ARZ3NDEKTSV4RRFFQ69G5FAV".parse().unwrap(),
             CredentialStatus::Enabled,
         )
         .await
         .unwrap_err();
-    assert_eq!(missing.status(), 404, "{missing}");
+    assert_eq!(missing.kind(), ErrorKind::NotFound, "{missing}");
 }
 
 #[tokio::test]
 async fn ten_concurrent_creates_on_an_empty_tenant_make_exactly_two() {
     let t = TestApp::new().await;
     let admin = t.admin();
-    let tenant = admin.create_tenant("empty").await.unwrap();
-    let tenant = tenant["tenantId"].as_str().unwrap();
+    let tenant = admin.create_tenant("empty").await.unwrap().tenant_id;
     let specs: Vec<NewCredential> = (0..10).map(|i| new_credential(&format!("c{i}"))).collect();
     let results =
-        futures::future::join_all(specs.iter().map(|s| admin.create_credential(tenant, s))).await;
+        futures::future::join_all(specs.iter().map(|s| admin.create_credential(&tenant, s))).await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 2);
     assert!(results
         .iter()
         .filter_map(|r| r.as_ref().err())
         .all(|e| matches!(e, AdminError::Conflict(_))));
-    let tenant = tenant.parse().unwrap();
     assert_eq!(t.store().list_credentials(&tenant).await.unwrap().len(), 2);
 }
 
@@ -118,18 +114,16 @@ async fn concurrent_rotations_and_creates_never_make_a_third() {
     let t = TestApp::new().await;
     let admin = t.admin();
     let spec = new_credential("rotated");
-    let rotations = (0..4).map(|_| admin.start_rotation(&t.tenant, &spec));
-    let creates = (0..4).map(|_| admin.create_credential(&t.tenant, &spec));
+    let tenant = t.tenant_id();
+    let rotations = (0..4).map(|_| admin.start_rotation(&tenant, &spec));
+    let creates = (0..4).map(|_| admin.create_credential(&tenant, &spec));
     let (rotations, creates) = futures::future::join(
         futures::future::join_all(rotations),
         futures::future::join_all(creates),
     )
     .await;
-    let made = rotations
-        .iter()
-        .chain(creates.iter())
-        .filter(|r| r.is_ok())
-        .count();
+    let made = rotations.iter().filter(|r| r.is_ok()).count()
+        + creates.iter().filter(|r| r.is_ok()).count();
     assert_eq!(made, 1, "one free slot, one new credential");
     assert_eq!(
         t.store()
@@ -152,37 +146,43 @@ async fn rotation_issues_a_new_token_and_finishing_removes_the_old_one() {
         "the IdP uses the old token"
     );
     let started = admin
-        .start_rotation(&t.tenant, &new_credential("rotated"))
+        .start_rotation(&t.tenant_id(), &new_credential("rotated"))
         .await
         .unwrap();
-    assert_eq!(started["replaces"], old.as_str());
-    let new_token = token(&started);
+    assert_eq!(started.replaces, old);
+    let new_token = token(&started.issued);
     assert!(new_token.starts_with(auth::TOKEN_PREFIX));
     // No third slot: a second rotation is refused while this one is in progress.
     let again = admin
-        .start_rotation(&t.tenant, &new_credential("again"))
+        .start_rotation(&t.tenant_id(), &new_credential("again"))
         .await
         .unwrap_err();
     assert!(matches!(again, AdminError::Conflict(ref m) if m.contains("--finish")));
     // The old token was used and the new one not yet: finishing would cut the IdP off.
-    let refused = admin.finish_rotation(&t.tenant, false).await.unwrap_err();
+    let refused = admin
+        .finish_rotation(&t.tenant_id(), false)
+        .await
+        .unwrap_err();
     assert!(
-        matches!(refused, AdminError::Conflict(ref m) if m.contains(&old) && m.contains("--force")),
+        matches!(refused, AdminError::Conflict(ref m) if m.contains(old.as_str()) && m.contains("--force")),
         "{refused:?}"
     );
     assert_eq!(t.status_with(&t.token).await, 200, "nothing was removed");
     // The IdP switches to the new token: now the new one is the more recently used.
     assert_eq!(t.status_with(&new_token).await, 200);
-    let finished = admin.finish_rotation(&t.tenant, false).await.unwrap();
-    assert_eq!(finished["removedCredentialId"], old.as_str());
+    let finished = admin.finish_rotation(&t.tenant_id(), false).await.unwrap();
+    assert_eq!(finished.removed_credential_id, old);
     assert_eq!(t.status_with(&t.token).await, 401, "the old token is gone");
     assert_eq!(t.status_with(&new_token).await, 200);
     let left = t.store().list_credentials(&t.tenant_id()).await.unwrap();
     assert_eq!(
         left.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
-        [id(&started).as_str()]
+        [id(&started.issued).as_str()]
     );
-    let nothing = admin.finish_rotation(&t.tenant, false).await.unwrap_err();
+    let nothing = admin
+        .finish_rotation(&t.tenant_id(), false)
+        .await
+        .unwrap_err();
     assert!(matches!(nothing, AdminError::Conflict(ref m) if m.contains("no rotation")));
 }
 
@@ -192,11 +192,11 @@ async fn a_forced_finish_removes_an_old_credential_still_in_use() {
     let admin = t.admin();
     assert_eq!(t.status_with(&t.token).await, 200);
     admin
-        .start_rotation(&t.tenant, &new_credential("new"))
+        .start_rotation(&t.tenant_id(), &new_credential("new"))
         .await
         .unwrap();
-    let forced = admin.finish_rotation(&t.tenant, true).await.unwrap();
-    assert_eq!(forced["forced"], true);
+    let forced = admin.finish_rotation(&t.tenant_id(), true).await.unwrap();
+    assert!(forced.forced);
     assert_eq!(t.status_with(&t.token).await, 401);
 }
 
@@ -219,24 +219,18 @@ async fn expired_credentials_get_401_and_no_expiry_is_allowed() {
     };
     t.store().create_credential(&expired).await.unwrap();
     assert_eq!(t.status_with(&issued.token).await, 401);
-    let shown = t.admin().list_credentials(&t.tenant).await.unwrap();
-    let expired_ones = shown["credentials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["expired"] == true)
-        .count();
-    assert_eq!(expired_ones, 1, "{shown}");
+    let shown = t.admin().list_credentials(&t.tenant_id()).await.unwrap();
+    let expired_ones = shown.credentials.iter().filter(|c| c.expired).count();
+    assert_eq!(expired_ones, 1, "{shown:?}");
 
-    let listed = t.admin().list_credentials(&t.tenant).await.unwrap();
-    let never = listed["credentials"]
-        .as_array()
-        .unwrap()
+    let listed = t.admin().list_credentials(&t.tenant_id()).await.unwrap();
+    let never = listed
+        .credentials
         .iter()
-        .find(|c| c["description"] == "test")
+        .find(|c| c.description == "test")
         .unwrap();
-    assert!(never["expires"].is_null() && never["daysUntilExpiry"].is_null());
-    assert_eq!(never["expiringSoon"], false);
+    assert!(never.expires.is_none() && never.days_until_expiry.is_none());
+    assert!(!never.expiring_soon);
 }
 
 #[tokio::test]
@@ -244,19 +238,19 @@ async fn new_credentials_expire_in_365_days_by_default_and_are_flagged_within_90
     let t = TestApp::new().await;
     let admin = t.admin();
     admin
-        .delete_credential(&t.tenant, &first_credential(&t).await)
+        .delete_credential(&t.tenant_id(), &first_credential(&t).await)
         .await
         .unwrap();
     let default = admin
-        .create_credential(&t.tenant, &NewCredential::default())
+        .create_credential(&t.tenant_id(), &NewCredential::default())
         .await
         .unwrap();
-    let days = default["credential"]["daysUntilExpiry"].as_i64().unwrap();
+    let days = default.credential.days_until_expiry.unwrap();
     assert!((364..=365).contains(&days), "{days}");
-    assert_eq!(default["credential"]["expiringSoon"], false);
+    assert!(!default.credential.expiring_soon);
     let short = admin
         .create_credential(
-            &t.tenant,
+            &t.tenant_id(),
             &NewCredential {
                 description: "short".into(),
                 expires_in_days: 30,
@@ -264,9 +258,10 @@ async fn new_credentials_expire_in_365_days_by_default_and_are_flagged_within_90
         )
         .await
         .unwrap();
-    assert_eq!(short["credential"]["expiringSoon"], true);
+    assert!(short.credential.expiring_soon);
     assert_eq!(
-        short["credential"]["status"], "enabled",
+        short.credential.status,
+        CredentialStatus::Enabled,
         "new ones start enabled"
     );
 }
@@ -295,12 +290,13 @@ async fn last_use_is_recorded_at_most_once_a_minute() {
         .handle_counted(t.request("GET", "/Users?count=0", None))
         .await;
     assert_eq!(second.auth, 1, "used a moment ago: no write");
-    let listed = t.admin().list_credentials(&t.tenant).await.unwrap();
-    let shown = &listed["credentials"][0];
-    assert!(shown["lastUsed"].is_string());
-    assert_eq!(shown["status"], "enabled");
-    assert!(shown.get("secretHash").is_none());
-    assert!(!listed.to_string().contains(&t.token));
+    let listed = t.admin().list_credentials(&t.tenant_id()).await.unwrap();
+    let shown = &listed.credentials[0];
+    assert!(shown.last_used.is_some());
+    assert_eq!(shown.status, CredentialStatus::Enabled);
+    let wire = listed.wire();
+    assert!(wire["credentials"][0].get("secretHash").is_none());
+    assert!(!wire.to_string().contains(&t.token));
 }
 
 /// No oracle: a malformed token, an unknown one, a wrong secret for a real credential, a missing
@@ -357,17 +353,17 @@ async fn disabling_provisioning_revokes_every_token_and_keeps_the_data() {
     let t = TestApp::new().await;
     let admin = t.admin();
     let second = admin
-        .create_credential(&t.tenant, &new_credential("second"))
+        .create_credential(&t.tenant_id(), &new_credential("second"))
         .await
         .unwrap();
     let user = t.user("kept@example.com").await;
-    let disabled = admin.disable_provisioning(&t.tenant).await.unwrap();
-    assert_eq!(disabled["deletedCredentials"], 2);
+    let disabled = admin.disable_provisioning(&t.tenant_id()).await.unwrap();
+    assert_eq!(disabled.deleted_credentials, 2);
     assert_eq!(t.status_with(&t.token).await, 401);
     assert_eq!(t.status_with(&token(&second)).await, 401);
-    let status = admin.provisioning_status(&t.tenant).await.unwrap();
-    assert_eq!(status["provisioning"], "disabled");
-    assert_eq!(status["credentials"], serde_json::json!([]));
+    let status = admin.provisioning_status(&t.tenant_id()).await.unwrap();
+    assert_eq!(status.tenant.provisioning, ProvisioningState::Disabled);
+    assert!(status.credentials.is_empty());
     assert_eq!(
         t.store()
             .get_user(&t.tenant_id(), &resource_id(&user))
@@ -379,7 +375,7 @@ async fn disabling_provisioning_revokes_every_token_and_keeps_the_data() {
         "users stay"
     );
     let refused = admin
-        .create_credential(&t.tenant, &new_credential("while off"))
+        .create_credential(&t.tenant_id(), &new_credential("while off"))
         .await
         .unwrap_err();
     assert!(
@@ -388,15 +384,12 @@ async fn disabling_provisioning_revokes_every_token_and_keeps_the_data() {
     );
 
     let enabled = admin
-        .enable_provisioning(&t.tenant, &new_credential("again"))
+        .enable_provisioning(&t.tenant_id(), &new_credential("again"))
         .await
         .unwrap();
-    assert_eq!(enabled["provisioning"], "enabled");
-    assert_eq!(
-        enabled["scimBasePath"],
-        format!("/{}/scim/v2", t.tenant).as_str()
-    );
-    assert_eq!(t.status_with(&token(&enabled)).await, 200);
+    assert_eq!(enabled.provisioning, ProvisioningState::Enabled);
+    assert_eq!(enabled.scim_base_path, format!("/{}/scim/v2", t.tenant));
+    assert_eq!(t.status_with(&enabled.token).await, 200);
     assert_eq!(
         t.status_with(&t.token).await,
         401,
@@ -453,12 +446,15 @@ async fn a_write_in_flight_when_provisioning_is_disabled_or_the_tenant_deleted_n
         if delete_tenant {
             let done = t
                 .admin()
-                .delete_tenant(&t.tenant, 1_000, |_| {})
+                .delete_tenant(&t.tenant_id(), 1_000, |_| {})
                 .await
                 .unwrap();
-            assert_eq!(done["complete"], true);
+            assert!(done.complete);
         } else {
-            t.admin().disable_provisioning(&t.tenant).await.unwrap();
+            t.admin()
+                .disable_provisioning(&t.tenant_id())
+                .await
+                .unwrap();
         }
         let resources = Resources {
             store: t.store(),
@@ -552,12 +548,12 @@ async fn a_write_in_flight_when_provisioning_is_disabled_or_the_tenant_deleted_n
             assert_eq!(report.unresolved(), 0, "{:?}", report.problems);
             let audited = t
                 .admin()
-                .audit_events(&t.tenant, &Default::default())
+                .audit_events(&t.tenant_id(), &Default::default())
                 .await
                 .unwrap();
             assert!(
-                !audited.to_string().contains("\"write\""),
-                "no audit event of a refused write: {audited}"
+                audited.events.iter().all(|e| e.action != "write"),
+                "no audit event of a refused write: {audited:?}"
             );
         }
     }
@@ -582,7 +578,10 @@ async fn writes_racing_a_provisioning_switch_off_are_either_stored_or_refused() 
     });
     let disable = async {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        t.admin().disable_provisioning(&t.tenant).await.unwrap();
+        t.admin()
+            .disable_provisioning(&t.tenant_id())
+            .await
+            .unwrap();
     };
     let (answers, ()) = tokio::join!(futures::future::join_all(sends), disable);
     let items = scan_tenant(t.store(), &t.tenant).await;
@@ -610,7 +609,7 @@ async fn scan_tenant(
     store: &scim_serverless::store::Store,
     tenant: &str,
 ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-    common::scan_all(store)
+    crate::common::scan_all(store)
         .await
         .into_iter()
         .filter(|item| {

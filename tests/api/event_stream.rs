@@ -5,7 +5,6 @@
 //!   can refuse chosen entries, as EventBridge does with `ErrorCode`.
 //! - Lambda's event source mapping is modelled by `deliver`: retry from the first failed
 //!   record, bisect once retries run out, and send a lone failing record to the dead-letter queue.
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -14,10 +13,10 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use common::TestApp;
-use scim_serverless::admin::Admin;
+use crate::common::TestApp;
 use scim_serverless::http::{App, Function};
 use scim_serverless::protocol::events::{CREATE_FULL, DEACTIVATE, DELETE, PATCH_FULL};
+use scim_serverless::service::admin::Admin;
 use scim_serverless::store::{table, Store};
 use scim_serverless::stream::Publisher;
 
@@ -278,23 +277,20 @@ async fn app_on_own_table() -> TestApp {
         std::env::var("TABLE_NAME").unwrap_or_else(|_| "scim-test".into()),
         ulid::Ulid::new()
     );
-    let store = scim_serverless::admin::connect(None, &table_name).await;
+    let store = Store::connect(None, &table_name).await;
     table::ensure_table(store.client(), store.table())
         .await
         .unwrap();
     let admin = Admin::new(store.clone(), "test");
-    let tenant = admin.create_tenant("stream").await.unwrap()["tenantId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let tenant = admin.create_tenant("stream").await.unwrap().tenant_id;
     let created = admin
-        .create_credential(&tenant, &common::new_credential("stream"))
+        .create_credential(&tenant, &crate::common::new_credential("stream"))
         .await
         .unwrap();
     TestApp {
         app: App::new(store, Function::All),
-        tenant,
-        token: created["token"].as_str().unwrap().to_string(),
+        tenant: tenant.to_string(),
+        token: created.token,
     }
 }
 
@@ -322,7 +318,7 @@ fn changes(events: &[(String, Value)]) -> Vec<(String, String, Option<u64>)> {
 #[tokio::test]
 async fn an_entra_sync_reaches_the_bus_as_exactly_its_events() {
     let t = app_on_own_table().await;
-    let ok = |r: common::Resp| assert!(r.status < 300, "{:?}", r.body);
+    let ok = |r: crate::common::Resp| assert!(r.status < 300, "{:?}", r.body);
     let ann = t.user("ann").await;
     let bob = t.user("bob").await;
     let team = t.group("team", &[]).await;

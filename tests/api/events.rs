@@ -1,6 +1,5 @@
 //! Every sample event in `events/` goes through its own function's handler against the local
 //! DynamoDB, in an order that makes each one meaningful, so the files never rot.
-mod common;
 
 use std::collections::BTreeSet;
 
@@ -46,7 +45,7 @@ const ADMIN_SEQUENCE: &[(&str, u16)] = &[
     ("admin-tenant-delete", 200),
 ];
 
-/// Sample stream batches for the `events` function: `tests/event_stream.rs` feeds them through it.
+/// Sample stream batches for the `events` function: `tests/api/event_stream.rs` feeds them through it.
 const STREAM_SAMPLES: &[&str] = &["events-stream-batch", "events-stream-poison"];
 
 fn function_for(name: &str) -> Function {
@@ -95,7 +94,7 @@ async fn every_sample_event_is_served_by_its_function() {
         "every file in events/ must be in SEQUENCE, ADMIN_SEQUENCE or STREAM_SAMPLES (and only those)"
     );
 
-    let t = common::TestApp::new().await;
+    let t = crate::common::TestApp::new().await;
     let mut vars = vec![
         ("{{TENANT}}", t.tenant.clone()),
         ("{{TOKEN}}", t.token.clone()),
@@ -139,7 +138,7 @@ async fn every_sample_event_is_served_by_its_function() {
 
 #[tokio::test]
 async fn every_admin_sample_event_is_served_by_the_admin_function() {
-    let t = common::TestApp::new().await;
+    let t = crate::common::TestApp::new().await;
     let app = AdminApp::new(t.store().clone());
     let mut tenant = String::new();
     for (name, status) in ADMIN_SEQUENCE {
@@ -167,7 +166,7 @@ async fn every_admin_sample_event_is_served_by_the_admin_function() {
 
 #[tokio::test]
 async fn a_function_does_not_serve_another_functions_routes() {
-    let t = common::TestApp::new().await;
+    let t = crate::common::TestApp::new().await;
     let app = App::new(t.store().clone(), Function::Groups);
     let response = app.handle(t.request("GET", "/Users", None)).await;
     assert_eq!(response.status().as_u16(), 404);

@@ -14,7 +14,6 @@
 //! - no request took longer than the Lambda timeout.
 //!
 //! `FAULT_SEED` replays a run; the figures go to `docs/reliability.md`.
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -23,9 +22,9 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
-use common::{Resp, TestApp};
-use scim_serverless::admin::Admin;
+use crate::common::{Resp, TestApp};
 use scim_serverless::http::{App, Function};
+use scim_serverless::service::admin::Admin;
 use scim_serverless::store::{self, table, Fault, Faults, Store};
 
 const USERS: usize = 200;
@@ -138,7 +137,7 @@ async fn faults_table(workload: &str) -> Store {
         "{}-faults-{workload}",
         std::env::var("TABLE_NAME").unwrap_or_else(|_| "scim-test".into())
     );
-    let store = scim_serverless::admin::connect(None, &table_name).await;
+    let store = Store::connect(None, &table_name).await;
     table::ensure_table(store.client(), store.table())
         .await
         .expect("create the fault table");
@@ -149,10 +148,13 @@ async fn faults_table(workload: &str) -> Store {
 async fn idp_with_faults(workload: &str, faults: Arc<Faults>) -> Idp {
     let clean = faults_table(workload).await;
     let admin = Admin::new(clean.clone(), "test");
-    let tenant = admin.create_tenant("faults").await.expect("tenant");
-    let tenant = tenant["tenantId"].as_str().expect("id").to_string();
+    let tenant = admin
+        .create_tenant("faults")
+        .await
+        .expect("tenant")
+        .tenant_id;
     let created = admin
-        .create_credential(&tenant, &common::new_credential("faults"))
+        .create_credential(&tenant, &crate::common::new_credential("faults"))
         .await
         .expect("token");
     let config = aws_config::from_env().load().await;
@@ -161,8 +163,8 @@ async fn idp_with_faults(workload: &str, faults: Arc<Faults>) -> Idp {
     Idp {
         t: TestApp {
             app,
-            tenant,
-            token: created["token"].as_str().expect("token").to_string(),
+            tenant: tenant.to_string(),
+            token: created.token,
         },
         figures: Mutex::default(),
     }
@@ -185,7 +187,7 @@ fn user_body(style: Style, name: &str, n: usize) -> Value {
 }
 
 async fn sync(style: Style, rate: f64, seed: u64) {
-    scim_serverless::http::init_tracing();
+    scim_serverless::telemetry::init_tracing();
     let faults = Faults::new(rate, Duration::from_millis(20), seed);
     let domain = format!("{style:?}-{}", (rate * 100.0) as u32).to_lowercase();
     let domain = domain.as_str();
@@ -372,7 +374,7 @@ async fn sync(style: Style, rate: f64, seed: u64) {
         let r = idp
             .send("GET", &format!("/Users?startIndex={start}&count=50"), None)
             .await;
-        let page = common::listed_ids(&r.body);
+        let page = crate::common::listed_ids(&r.body);
         let total = r.body["totalResults"].as_u64().unwrap_or(0) as usize;
         assert_eq!(total, model.lock().unwrap().users.len(), "{}", r.body);
         if page.is_empty() {

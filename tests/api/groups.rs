@@ -1,9 +1,8 @@
 //! /Groups and memberships against a real DynamoDB endpoint.
-mod common;
 
 use std::collections::BTreeSet;
 
-use common::{assert_scim_error, resource_id, TestApp};
+use crate::common::{assert_scim_error, resource_id, TestApp};
 use serde_json::{json, Value};
 
 fn member_ids(body: &Value) -> BTreeSet<String> {

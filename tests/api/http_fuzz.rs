@@ -21,8 +21,6 @@
 //! Each property prints its figures (requests, statuses, time) at the end; `FUZZ_VERBOSE=1` also
 //! prints every SCIM request's status and error detail (to see what the generators reach).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -35,7 +33,7 @@ use proptest::test_runner::TestCaseError;
 use serde_json::{json, Map, Value};
 use tokio::runtime::Runtime;
 
-use common::{admin_call, resp, Resp, TestApp};
+use crate::common::{admin_call, resp, Resp, TestApp};
 
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -80,13 +78,10 @@ fn world() -> &'static World {
             let other = TestApp::new().await;
             let credentials = other
                 .admin()
-                .list_credentials(&other.tenant)
+                .list_credentials(&other.tenant_id())
                 .await
                 .expect("credentials");
-            let credential = credentials["credentials"][0]["id"]
-                .as_str()
-                .expect("a credential id")
-                .to_string();
+            let credential = credentials.credentials[0].id.to_string();
             (app, user, group, other.tenant.clone(), credential)
         });
         World {

@@ -1,7 +1,6 @@
 //! Request sequences as Microsoft Entra ID and Okta send them.
-mod common;
 
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::json;
 
 #[tokio::test]

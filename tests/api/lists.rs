@@ -1,20 +1,19 @@
 //! Lists and searches against the local DynamoDB: index and cursor walks (each resource once, a
 //! bounded number of requests per page), sorting, the planner's sources, and the limits.
-mod common;
 
 use std::collections::BTreeSet;
 
-use common::TestApp;
+use crate::common::{events, TestApp, Wire};
 use scim_serverless::service::list::Limits;
 use serde_json::{json, Value};
 
 const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
-fn ids(r: &common::Resp) -> Vec<String> {
-    common::listed_ids(&r.body)
+fn ids(r: &crate::common::Resp) -> Vec<String> {
+    crate::common::listed_ids(&r.body)
 }
 
-fn names(r: &common::Resp, attribute: &str) -> Vec<String> {
+fn names(r: &crate::common::Resp, attribute: &str) -> Vec<String> {
     r.body["Resources"]
         .as_array()
         .map(|a| {
@@ -96,7 +95,7 @@ async fn forged_foreign_and_mismatched_cursors_are_refused() {
     users(&t, 3, "forge").await;
     let r = t.get("/Users?count=1&cursor=").await;
     let cursor = r.body["nextCursor"].as_str().unwrap().to_string();
-    let bad = |r: common::Resp| (r.status, r.body["scimType"].as_str().map(String::from));
+    let bad = |r: crate::common::Resp| (r.status, r.body["scimType"].as_str().map(String::from));
     let invalid = (400, Some("invalidCursor".to_string()));
     assert_eq!(
         bad(t.get(&format!("/Users?count=1&cursor={cursor}x")).await),
@@ -360,7 +359,7 @@ async fn past_the_examined_cap_or_the_deepest_index_page_a_list_is_400_too_many(
         8
     );
     let r = t.get("/Users?startIndex=7&count=1").await;
-    common::assert_scim_error(&r, 400, Some("tooMany"));
+    crate::common::assert_scim_error(&r, 400, Some("tooMany"));
     assert!(r.body["detail"].as_str().unwrap().contains("cursor="));
     // Up to the deepest page, a jump is answered from the start of the index, whatever the
     // distance from a bookmark, with the true total.
@@ -536,9 +535,13 @@ async fn a_bound_past_the_year_9999_in_utc_is_no_match_not_a_500() {
     }
     let page = t
         .admin()
-        .change_events(&t.tenant, None, Some("9999-12-31T23:59:59-23:00"), 10)
+        .change_events(
+            &t.tenant_id(),
+            &events(None, Some("9999-12-31T23:59:59-23:00"), 10),
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .wire();
     assert_eq!(page["events"], serde_json::json!([]));
 }
 
@@ -595,7 +598,7 @@ async fn a_root_search_or_branch_on_an_attribute_one_type_lacks_keeps_the_other_
     assert_eq!((r.status, r.body["totalResults"].as_u64()), (200, Some(0)));
     // An attribute of no type is still invalidFilter.
     let r = t.post("/.search", search("shoeSize eq \"x\"")).await;
-    common::assert_scim_error(&r, 400, Some("invalidFilter"));
+    crate::common::assert_scim_error(&r, 400, Some("invalidFilter"));
 }
 
 /// Values that cannot be a stored key (empty, or longer than an index key holds) match nothing
@@ -643,7 +646,7 @@ async fn unstorable_key_values_in_filters_match_nothing_and_never_fail() {
             "x".repeat(10_000)
         ))
         .await;
-    common::assert_scim_error(&r, 400, Some("invalidFilter"));
+    crate::common::assert_scim_error(&r, 400, Some("invalidFilter"));
     assert!(r.body["detail"].as_str().unwrap().len() < 300);
 }
 
@@ -652,11 +655,11 @@ async fn a_name_longer_than_its_key_once_lower_cased_is_invalid_value_not_a_500(
     let t = TestApp::new().await;
     // 1,024 bytes as sent, 1,536 lower-cased.
     let r = t.post("/Users", json!({"userName": "Ⱥ".repeat(512)})).await;
-    common::assert_scim_error(&r, 400, Some("invalidValue"));
+    crate::common::assert_scim_error(&r, 400, Some("invalidValue"));
     let r = t
         .post("/Groups", json!({"displayName": "Ⱥ".repeat(512)}))
         .await;
-    common::assert_scim_error(&r, 400, Some("invalidValue"));
+    crate::common::assert_scim_error(&r, 400, Some("invalidValue"));
     let r = t.get("/Users?count=0").await;
     assert_eq!(r.body["totalResults"], 0, "nothing stored");
 }
@@ -708,7 +711,7 @@ async fn an_or_of_many_branches_costs_a_bounded_number_of_requests() {
     };
     let overlapping = "userName sw \"fan\" or userName gt \"fan0001\"";
     let r = capped.get(&format!("/Users?filter={overlapping}")).await;
-    common::assert_scim_error(&r, 400, Some("tooMany"));
+    crate::common::assert_scim_error(&r, 400, Some("tooMany"));
 }
 
 /// Sorting the whole collection by an index reads the counters, and a range is counted once per

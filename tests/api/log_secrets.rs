@@ -1,13 +1,12 @@
 //! No log level leaks a secret: with `RUST_LOG=trace` through the functions' own filter
 //! (`http::log_filter`), a full request cycle (a token, a password in a body, the SDK's items
 //! with their hashes) leaves no token, secret hash or password in any log line.
-mod common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::TestApp;
-use scim_serverless::http::log_filter;
+use crate::common::TestApp;
+use scim_serverless::telemetry::log_filter;
 use serde_json::json;
 
 #[derive(Clone, Default)]

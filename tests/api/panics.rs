@@ -1,9 +1,7 @@
 //! A panic while handling a request is answered 500, without its internals, and the same process
 //! serves the next request (the release profile unwinds; `http::guard` catches).
 
-mod common;
-
-use common::{admin_call, assert_scim_error, resp, TestApp};
+use crate::common::{admin_call, assert_scim_error, resp, TestApp};
 use scim_serverless::http::admin;
 use scim_serverless::http::{guard, scim_panic_response};
 

@@ -1,11 +1,10 @@
 //! Property: whatever plan the planner picks (an index range, a key lookup, a union, a membership
 //! source or an examined scan), the list it answers from the local DynamoDB is exactly what the
 //! pure matcher selects from the same users, in the order the pure sort gives.
-mod common;
 
 use std::collections::BTreeSet;
 
-use common::TestApp;
+use crate::common::TestApp;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use scim_serverless::protocol::filter::{parse_filter, CompareOp, Filter};
@@ -160,7 +159,7 @@ fn every_plan_returns_what_the_matcher_selects() {
                 return Ok(());
             }
             prop_assert_eq!(r.status, 200, "{} {:?}", text, r.body);
-            let got = common::listed_ids(&r.body);
+            let got = crate::common::listed_ids(&r.body);
             prop_assert_eq!(
                 r.body["totalResults"].as_u64(),
                 Some(expected.len() as u64),
@@ -279,7 +278,7 @@ fn root_search_walks_return_every_match_once_with_exact_totals() {
                         count,
                         by_cursor
                     );
-                    let page = common::listed_ids(&r.body);
+                    let page = crate::common::listed_ids(&r.body);
                     start += page.len();
                     let done = page.is_empty();
                     seen.extend(page);

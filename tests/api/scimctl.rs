@@ -1,10 +1,9 @@
 //! The `scimctl` binary as an operator runs it against the local DynamoDB: human output by
 //! default, the admin API's JSON with `--json`, a clear error and exit 1 when refused.
-mod common;
 
 use std::process::Command;
 
-use common::{admin_call, TestApp};
+use crate::common::{admin_call, TestApp};
 use serde_json::Value;
 
 struct Run {
@@ -153,4 +152,30 @@ async fn an_operator_session() {
     assert_eq!(scim.status_with(&new_token).await, 401);
     let gone = scimctl(&t, &["tenant", "show", &tenant]);
     assert!(!gone.ok && gone.stderr.contains(&format!("no tenant {tenant}")));
+}
+
+/// `--limit 0` is refused as the API refuses `limit=0`, with the same message.
+#[tokio::test]
+async fn audit_and_events_limits_agree_with_the_api() {
+    let t = TestApp::new().await;
+    for (command, route) in [("audit", "audit"), ("events", "events")] {
+        for limit in ["0", "1001"] {
+            let run = scimctl(&t, &[command, &t.tenant, "--limit", limit]);
+            assert!(!run.ok, "{command} --limit {limit}: {}", run.stdout);
+            let api = crate::common::admin_call(
+                t.store(),
+                Some("arn:aws:iam::123456789012:user/limits"),
+                "GET",
+                &format!("/admin/tenants/{}/{route}?limit={limit}", t.tenant),
+                None,
+                &[],
+            )
+            .await;
+            assert_eq!(api.status, 400);
+            let message = api.body["error"]["message"].as_str().unwrap();
+            assert_eq!(run.stderr.trim(), format!("error: {message}"), "{command}");
+        }
+        let run = scimctl(&t, &[command, &t.tenant, "--limit", "1", "--json"]);
+        assert!(run.ok, "{}", run.stderr);
+    }
 }

@@ -1,7 +1,6 @@
 //! /Users against a real DynamoDB endpoint.
-mod common;
 
-use common::{assert_scim_error, TestApp};
+use crate::common::{assert_scim_error, TestApp};
 use serde_json::json;
 
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -215,7 +214,7 @@ async fn filters_on_indexed_attributes_and_their_conjunctions() {
         .to_string();
     t.post("/Users", json!({"userName": "Gus", "externalId": "e-1"}))
         .await;
-    let total = |r: &common::Resp| r.body["totalResults"].as_u64().unwrap();
+    let total = |r: &crate::common::Resp| r.body["totalResults"].as_u64().unwrap();
     assert_eq!(total(&t.get("/Users?filter=userName eq \"fay\"").await), 1);
     assert_eq!(
         total(&t.get("/Users?filter=externalId eq \"E-1\"").await),

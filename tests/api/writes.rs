@@ -1,9 +1,8 @@
 //! Writes, table-driven, through the handler and the local DynamoDB: each case sends one request
 //! and reads the stored resource back, so what is asserted is what was stored. The seven defects
 //! of the PATCH issue each have a case (marked "defect N").
-mod common;
 
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::{json, Value};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";

@@ -1,5 +1,5 @@
 //! The request-cost scenario: each row is one SCIM request, its measured DynamoDB requests (the auth
-//! GetItem not counted) and the target from the issue. `tests/cost.rs` asserts it; `examples/cost_table.rs`
+//! GetItem not counted) and the target from the issue. `tests/api/cost.rs` asserts it; `examples/cost_table.rs`
 //! prints it.
 
 use serde_json::{json, Value};

@@ -8,11 +8,32 @@ use lambda_http::http::{HeaderMap, Request};
 use lambda_http::Body;
 use serde_json::Value;
 
-use scim_serverless::admin::{self, Admin, NewCredential};
 use scim_serverless::http::admin::AdminApp;
 use scim_serverless::http::{App, Function};
 use scim_serverless::protocol::{ResourceId, TenantId};
+use scim_serverless::service::admin::{Admin, NewCredential};
+use scim_serverless::service::feed::EventsRequest;
 use scim_serverless::store::{table, Store};
+
+/// A view of the service as the admin API and `scimctl --json` render it: its wire JSON.
+pub trait Wire {
+    fn wire(&self) -> Value;
+}
+
+impl<T: serde::Serialize> Wire for T {
+    fn wire(&self) -> Value {
+        serde_json::to_value(self).expect("a view serialises")
+    }
+}
+
+/// A request for a page of change events.
+pub fn events(cursor: Option<&str>, since: Option<&str>, limit: usize) -> EventsRequest {
+    EventsRequest {
+        cursor: cursor.map(str::to_string),
+        since: since.map(str::to_string),
+        limit,
+    }
+}
 
 pub struct TestApp {
     pub app: App,
@@ -45,7 +66,7 @@ pub async fn store_on(suffix: &str) -> Store {
         "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests through scripts/test.sh, which starts a local DynamoDB"
     );
     let table_name = std::env::var("TABLE_NAME").unwrap_or_else(|_| "scim-test".into()) + suffix;
-    let store = admin::connect(None, &table_name).await;
+    let store = Store::connect(None, &table_name).await;
     table::ensure_table(store.client(), store.table())
         .await
         .expect("create the test table");
@@ -59,19 +80,18 @@ impl TestApp {
 
     /// A tenant on a table of its own (`TABLE_NAME` + `suffix`), for tests that scan the table.
     pub async fn on_table(suffix: &str) -> TestApp {
-        scim_serverless::http::init_tracing();
+        scim_serverless::telemetry::init_tracing();
         let store = store_on(suffix).await;
         let admin = Admin::new(store.clone(), "test");
         let tenant = admin.create_tenant("test").await.expect("create tenant");
-        let tenant = tenant["tenantId"].as_str().expect("tenant id").to_string();
         let created = admin
-            .create_credential(&tenant, &new_credential("test"))
+            .create_credential(&tenant.tenant_id, &new_credential("test"))
             .await
             .expect("create token");
         TestApp {
             app: App::new(store, Function::All),
-            tenant,
-            token: created["token"].as_str().expect("token").to_string(),
+            tenant: tenant.tenant_id.to_string(),
+            token: created.token,
         }
     }
 
