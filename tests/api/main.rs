@@ -13,7 +13,6 @@ mod cost;
 mod credentials;
 mod event_stream;
 mod events;
-mod faults;
 mod groups;
 mod http_fuzz;
 mod idp_sequences;
