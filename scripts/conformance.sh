@@ -8,7 +8,7 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 ensure_venv
 
-cargo build --quiet --bins
+cargo build --quiet --workspace --bins
 scimctl() { "$ROOT/target/debug/scimctl" "$@"; }
 scimctl table create >/dev/null
 tenant=$(scimctl tenant create conformance --json | json_field tenantId)

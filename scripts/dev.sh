@@ -31,7 +31,7 @@ fi
 export TABLE_NAME="${TABLE_NAME:-scim-local}"
 
 echo "==> building (the first build takes a few minutes)"
-cargo build --quiet --bins
+cargo build --quiet --workspace --bins
 scimctl() { "$ROOT/target/debug/scimctl" "$@"; }
 scimctl table create
 

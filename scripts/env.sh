@@ -119,7 +119,7 @@ json_field() {
 start_api() {
   mkdir -p "$(dirname "$3")"
   API_LOG="$3"
-  RUST_LOG=info setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$1" \
+  RUST_LOG=info setsid cargo lambda watch --package scim-functions --invoke-address 127.0.0.1 --invoke-port "$1" \
     --env-file "$2" --concurrency "${4:-4}" >"$3" 2>&1 &
   WATCH_PGID=$!
 }

@@ -10,7 +10,7 @@ cd "$ROOT"
 ensure_venv
 RUNS="${1:-30}"
 
-cargo build --release --locked --bins --example hello_world
+cargo build --release --locked --workspace --bins --example hello_world
 if [ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]; then
   start_moto
   trap stop_moto EXIT

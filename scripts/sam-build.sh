@@ -23,9 +23,10 @@ fi
 echo "==> sam validate --lint"
 "$SAM" validate --lint --template-file template.yaml
 
-# `sam build` runs `cargo lambda build --release --arm64 --bin NAME` once per function. Built
-# together first, the functions share one compile of the dependencies and the library, and their
-# LTO links (one thread each) run side by side; the per-function builds then find them done.
+# `sam build` runs `cargo lambda build --release --arm64 --bin NAME` in functions/ (`CodeUri`),
+# once per function. Built together first, the functions share one compile of the dependencies
+# and the library, and their LTO links (one thread each) run side by side; the per-function
+# builds then find them done.
 binaries=$(python3 - <<'EOF'
 from cfnlint.decode import decode
 template, _ = decode("template.yaml")
@@ -40,7 +41,7 @@ bin_args=()
 for bin in $binaries; do bin_args+=(--bin "$bin"); done
 echo "==> cargo lambda build --release --arm64 ${bin_args[*]} (target dir $CARGO_TARGET_DIR)"
 started=$SECONDS
-cargo lambda build --release --arm64 --locked "${bin_args[@]}"
+cargo lambda build --release --arm64 --locked --package scim-functions "${bin_args[@]}"
 echo "==> sam build (build dir $SAM_BUILD)"
 "$SAM" build --beta-features --template-file template.yaml --build-dir "$SAM_BUILD"
 echo "==> arm64 release build and sam build: $((SECONDS - started)) s"

@@ -15,7 +15,7 @@ export TABLE_NAME="${TABLE_NAME:-scim-test}"
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cfn-lint template.yaml"
 cfn-lint template.yaml
 echo "==> the template's table is the local table"

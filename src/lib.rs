@@ -11,7 +11,8 @@
 //! - [`stream`]: the `events` function, change events from the table's stream to EventBridge.
 
 // No panic reachable from input: outside tests, fail with a typed error instead. The Lambda
-// mains (src/bin) only call `http::serve` or `stream::serve`; scimctl, which has logic of its own, denies the same.
+// mains (functions/) only call `http::serve` or `stream::serve`; scimctl, which has logic of its
+// own, denies the same.
 #![cfg_attr(
     not(test),
     deny(
@@ -30,3 +31,6 @@ pub mod service;
 pub mod store;
 pub mod stream;
 pub mod telemetry;
+
+#[cfg(test)]
+mod tests;

@@ -1,19 +1,17 @@
 //! The filter grammar's semantics (RFC 7644 §3.4.2.2) on a fixture of 32 users and 10 groups:
 //! each case is a filter and the exact set of resources it selects. Pure: no DynamoDB.
 //!
-//! `cargo test --test filter_suite`
+//! `cargo test --lib tests::filter_suite`
 
 use std::collections::BTreeSet;
 
+use crate::protocol::error::ScimType;
+use crate::protocol::filter::{parse_filter, AttrPath, CompareOp, Filter, MAX_DEPTH, MAX_LEN};
+use crate::protocol::list::ListQuery;
+use crate::protocol::matcher::{matches, validate};
+use crate::protocol::resource::ResourceKind;
+use crate::protocol::schema::SchemaSet;
 use proptest::prelude::*;
-use scim_serverless::protocol::error::ScimType;
-use scim_serverless::protocol::filter::{
-    parse_filter, AttrPath, CompareOp, Filter, MAX_DEPTH, MAX_LEN,
-};
-use scim_serverless::protocol::list::ListQuery;
-use scim_serverless::protocol::matcher::{matches, validate};
-use scim_serverless::protocol::resource::ResourceKind;
-use scim_serverless::protocol::schema::SchemaSet;
 use serde_json::{json, Map, Value};
 
 const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -1159,11 +1157,7 @@ fn resource() -> impl Strategy<Value = Value> {
 }
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(1000);
-    ProptestConfig::with_cases(cases)
+    super::proptest_config(1000)
 }
 
 proptest! {

@@ -3,19 +3,19 @@
 //! filters, sorting, projection, list queries, the planner and discovery — and refused by the
 //! standard set, which does not have it. Pure: no DynamoDB.
 //!
-//! `cargo test --test schema_as_data`
+//! `cargo test --lib tests::schema_as_data`
 
-use scim_serverless::protocol::discovery::{all_schemas_json, resource_type, schema_json};
-use scim_serverless::protocol::filter::{parse_attr_path, parse_filter, Filter};
-use scim_serverless::protocol::list::ListQuery;
-use scim_serverless::protocol::matcher::{matches, validate};
-use scim_serverless::protocol::patch::{apply, parse_request, PATCH_OP_SCHEMA};
-use scim_serverless::protocol::planner::{plan, KeyCondition, SortRequest, Source};
-use scim_serverless::protocol::projection::Projection;
-use scim_serverless::protocol::resource::{normalize_with, ResourceKind::User};
-use scim_serverless::protocol::schema::{AttrType, AttributeDef, SchemaDef, SchemaSet};
-use scim_serverless::protocol::sort::{self, SortOrder, SortSpec};
-use scim_serverless::protocol::ScimType;
+use crate::protocol::discovery::{all_schemas_json, resource_type, schema_json};
+use crate::protocol::filter::{parse_attr_path, parse_filter, Filter};
+use crate::protocol::list::ListQuery;
+use crate::protocol::matcher::{matches, validate};
+use crate::protocol::patch::{apply, parse_request, PATCH_OP_SCHEMA};
+use crate::protocol::planner::{plan, KeyCondition, SortRequest, Source};
+use crate::protocol::projection::Projection;
+use crate::protocol::resource::{normalize_with, ResourceKind::User};
+use crate::protocol::schema::{AttrType, AttributeDef, SchemaDef, SchemaSet};
+use crate::protocol::sort::{self, SortOrder, SortSpec};
+use crate::protocol::ScimType;
 use serde_json::{json, Map, Value};
 
 const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

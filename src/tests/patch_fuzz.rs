@@ -11,19 +11,19 @@
 //!   has two primary values.
 //!
 //! Short run (the default, well under 20 s in a debug build):
-//!     cargo test --test patch_fuzz
+//!     cargo test --lib tests::patch_fuzz
 //! Long run (the count applies to each property; run it in release):
-//!     PROPTEST_CASES=500000 cargo test --release --test patch_fuzz -- --test-threads 2
+//!     PROPTEST_CASES=500000 cargo test --release --lib tests::patch_fuzz -- --test-threads 2
 //! A failure prints the smallest input proptest shrank it to, and proptest saves its seed in
-//! tests/patch_fuzz.proptest-regressions so that every later run tries it first.
+//! src/tests/patch_fuzz.proptest-regressions so that every later run tries it first.
 
+use crate::protocol::members::split;
+use crate::protocol::patch::{apply, parse_request, PATCH_OP_SCHEMA};
+use crate::protocol::resource::{normalize, ResourceKind};
+use crate::protocol::schema::SchemaSet;
+use crate::protocol::ScimError;
 use proptest::prelude::*;
-use proptest::test_runner::{FileFailurePersistence, TestCaseError};
-use scim_serverless::protocol::members::split;
-use scim_serverless::protocol::patch::{apply, parse_request, PATCH_OP_SCHEMA};
-use scim_serverless::protocol::resource::{normalize, ResourceKind};
-use scim_serverless::protocol::schema::SchemaSet;
-use scim_serverless::protocol::ScimError;
+use proptest::test_runner::TestCaseError;
 use serde_json::{json, Map, Value};
 
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -31,20 +31,8 @@ const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const ID: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
 
-/// Cases per property: `PROPTEST_CASES`, or a short run by default.
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(6000);
-    ProptestConfig {
-        cases,
-        max_shrink_iters: 4096,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "tests/patch_fuzz.proptest-regressions",
-        ))),
-        ..ProptestConfig::default()
-    }
+    super::proptest_config(6000)
 }
 
 // ---------------------------------------------------------------------------------------------

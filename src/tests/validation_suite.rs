@@ -6,14 +6,14 @@
 //! use on writable attributes (integer, decimal, dateTime), required sub-attributes and
 //! immutability run against a test extension added to the set as data.
 //!
-//! `cargo test --test validation_suite`
+//! `cargo test --lib tests::validation_suite`
 
-use scim_serverless::protocol::error::ScimType;
-use scim_serverless::protocol::resource::{
+use crate::protocol::error::ScimType;
+use crate::protocol::resource::{
     check_immutable_with, normalize_with, ResourceKind, MAX_KEY_VALUE_BYTES, MAX_RESOURCE_BYTES,
     MAX_VALUES_PER_ATTRIBUTE,
 };
-use scim_serverless::protocol::schema::{AttrType, AttributeDef, SchemaDef, SchemaSet};
+use crate::protocol::schema::{AttrType, AttributeDef, SchemaDef, SchemaSet};
 use serde_json::{json, Map, Value};
 
 const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

@@ -3,17 +3,17 @@
 //! normalises the result, as the service does, then asserts the whole resulting resource (or the
 //! SCIM error type). Member cases assert the `MemberChanges` as well.
 //!
-//!     cargo test --test patch_suite
+//!     cargo test --lib tests::patch_suite
 
 use std::collections::BTreeSet;
 
-use scim_serverless::protocol::members::{split, MemberChanges, MAX_MEMBER_CHANGES};
-use scim_serverless::protocol::patch::{
+use crate::protocol::members::{split, MemberChanges, MAX_MEMBER_CHANGES};
+use crate::protocol::patch::{
     apply, parse_request, MAX_OPERATIONS, MAX_VALUES_PER_OPERATION, PATCH_OP_SCHEMA,
 };
-use scim_serverless::protocol::resource::{normalize, ResourceKind, MAX_VALUES_PER_ATTRIBUTE};
-use scim_serverless::protocol::schema::SchemaSet;
-use scim_serverless::protocol::ScimError;
+use crate::protocol::resource::{normalize, ResourceKind, MAX_VALUES_PER_ATTRIBUTE};
+use crate::protocol::schema::SchemaSet;
+use crate::protocol::ScimError;
 use serde_json::{json, Value};
 
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";

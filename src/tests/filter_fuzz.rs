@@ -6,37 +6,27 @@
 //! tree. Parsed filters are also validated and matched against a user and a group.
 //!
 //! Short run (the default, a few seconds in a debug build):
-//!     cargo test --test filter_fuzz
+//!     cargo test --lib tests::filter_fuzz
 //! Long run (the count applies to each of the seven properties; in release about 2,300 cases a
 //! second per property on one core, so this is about 11 minutes, after a long LTO build):
-//!     PROPTEST_CASES=1300000 cargo test --release --test filter_fuzz -- --test-threads 1
+//!     PROPTEST_CASES=1300000 cargo test --release --lib tests::filter_fuzz -- --test-threads 1
 //! A failure prints the smallest input proptest shrank it to, and proptest saves its seed in
-//! tests/filter_fuzz.proptest-regressions so that every later run tries it first.
+//! src/tests/filter_fuzz.proptest-regressions so that every later run tries it first.
 
-use proptest::prelude::*;
-use proptest::test_runner::TestCaseError;
-use scim_serverless::protocol::filter::{
+use crate::protocol::filter::{
     parse_attr_path, parse_filter, parse_patch_path, MAX_DEPTH, MAX_LEN,
 };
-use scim_serverless::protocol::matcher::{matches, validate};
-use scim_serverless::protocol::resource::ResourceKind;
-use scim_serverless::protocol::schema::SchemaSet;
+use crate::protocol::matcher::{matches, validate};
+use crate::protocol::resource::ResourceKind;
+use crate::protocol::schema::SchemaSet;
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
 
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-/// Cases per property: `PROPTEST_CASES`, or a short run by default.
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(4000);
-    ProptestConfig {
-        cases,
-        // Shrinking a long run's failure can take long; a few thousand steps are plenty.
-        max_shrink_iters: 4096,
-        ..ProptestConfig::default()
-    }
+    super::proptest_config(4000)
 }
 
 fn fixtures() -> [(ResourceKind, Value); 2] {
