@@ -9,7 +9,7 @@ pub mod request;
 mod resources;
 pub mod response;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use lambda_http::http::Method;
@@ -19,7 +19,8 @@ use crate::auth;
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::{CredentialId, ScimError, TenantId};
 use crate::service::list::Limits;
-use crate::store::{counted, Actor, AuditEvent, Store};
+use crate::service::resources::WriteOp;
+use crate::store::{counted, Store};
 use request::{parse_route, Route, Target};
 
 pub use guard::{guard, scim_panic_response};
@@ -83,39 +84,7 @@ pub(crate) struct Ctx<'a> {
     pub request: &'a Request,
     /// The credential that authenticated the request: the actor of its audit events.
     pub credential_id: CredentialId,
-    /// Set once a write has stored its audit event in its own transaction.
-    audited: AtomicBool,
     pub limits: Limits,
-}
-
-impl Ctx<'_> {
-    /// The audit event of this request's write, answered with `status` if it succeeds. `id` is
-    /// the resource id as the URL gave it.
-    pub fn audit_event(&self, kind: ResourceKind, id: Option<&str>, status: u16) -> AuditEvent {
-        AuditEvent::new(
-            &self.tenant,
-            Actor::Credential(self.credential_id.clone()),
-            self.request.method().as_str(),
-            write_action(self.request.method()),
-            kind.name(),
-            id,
-            status,
-        )
-    }
-
-    /// The write stored its audit event; no separate one is needed.
-    pub fn mark_audited(&self) {
-        self.audited.store(true, Ordering::Relaxed);
-    }
-}
-
-fn write_action(method: &Method) -> &'static str {
-    match *method {
-        Method::POST => "create",
-        Method::PUT => "replace",
-        Method::PATCH => "patch",
-        _ => "delete",
-    }
 }
 
 impl App {
@@ -208,42 +177,9 @@ impl App {
             tenant,
             request,
             credential_id: credential.id,
-            audited: AtomicBool::new(false),
             limits: self.limits,
         };
-        let outcome = route(&ctx, &target).await;
-        if let Some(kind) = written_kind(request.method(), &target) {
-            if !ctx.audited.load(Ordering::Relaxed) {
-                // Failed and no-op writes are audited too, with the status they got: one PutItem.
-                let status = match &outcome {
-                    Ok(response) => response.status().as_u16(),
-                    Err(e) => e.status,
-                };
-                // Revoked while it ran (provisioning off, the tenant deleted): like a request
-                // that never authenticated, it writes nothing, not even its audit event.
-                if status == 401 {
-                    return outcome;
-                }
-                let id = match &target {
-                    Target::Resource(_, id) => Some(id.as_str()),
-                    _ => None,
-                };
-                let event = ctx.audit_event(kind, id, status);
-                if let Err(e) = self.store.record_audit(&event).await {
-                    tracing::warn!(error = %e, "could not record audit event");
-                }
-            }
-        }
-        outcome
-    }
-}
-
-/// The resource kind a request writes, if it is a write (create, replace, patch, delete).
-fn written_kind(method: &Method, target: &Target) -> Option<ResourceKind> {
-    match target {
-        Target::Collection(kind) if method == Method::POST => Some(*kind),
-        Target::Resource(kind, _) if method != Method::GET => Some(*kind),
-        _ => None,
+        route(&ctx, &target).await
     }
 }
 
@@ -254,7 +190,7 @@ async fn route(ctx: &Ctx<'_>, target: &Target) -> Result<Response<Body>, ScimErr
         Target::Collection(kind) if request.method() == Method::GET => {
             resources::list(ctx, *kind, None).await
         }
-        Target::Collection(kind) => resources::create(ctx, *kind).await,
+        Target::Collection(kind) => resources::write(ctx, *kind, WriteOp::Create, None).await,
         Target::Search(kind) => {
             let body = request::json_body(request)?;
             resources::list(ctx, *kind, Some(&body)).await
@@ -265,9 +201,9 @@ async fn route(ctx: &Ctx<'_>, target: &Target) -> Result<Response<Body>, ScimErr
         }
         Target::Resource(kind, id) => match *request.method() {
             Method::GET => resources::get(ctx, *kind, id).await,
-            Method::PUT => resources::replace(ctx, *kind, id).await,
-            Method::PATCH => resources::patch(ctx, *kind, id).await,
-            _ => resources::delete(ctx, *kind, id).await,
+            Method::PUT => resources::write(ctx, *kind, WriteOp::Replace, Some(id)).await,
+            Method::PATCH => resources::write(ctx, *kind, WriteOp::Patch, Some(id)).await,
+            _ => resources::write(ctx, *kind, WriteOp::Delete, Some(id)).await,
         },
         other => discovery::handle(ctx, other),
     }

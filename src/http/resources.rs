@@ -12,10 +12,14 @@ use crate::protocol::patch;
 use crate::protocol::projection::Projection;
 use crate::protocol::resource::{normalize, ResourceKind};
 use crate::protocol::schema::SchemaSet;
+use crate::protocol::Precondition;
 use crate::protocol::ScimError;
 use crate::service::list::Lists;
-use crate::service::resources::{names_version, path_id, Resources, Written};
+use crate::service::resources::{
+    path_id, Change, Resources, WriteCommand, WriteOp, WriteOutcome, WriteTarget,
+};
 use crate::service::{to_scim, Loaded};
+use crate::store::Actor;
 
 fn projection(ctx: &Ctx<'_>) -> Result<Projection, ScimError> {
     let params = query_params(ctx.request);
@@ -55,15 +59,6 @@ fn resources<'a>(ctx: &'a Ctx<'_>) -> Resources<'a> {
     }
 }
 
-pub(super) async fn create(ctx: &Ctx<'_>, kind: ResourceKind) -> Result<Response<Body>, ScimError> {
-    let projection = projection(ctx)?;
-    let attributes = normalize(kind, &json_body(ctx.request)?)?;
-    let audit = ctx.audit_event(kind, None, 201);
-    let loaded = resources(ctx).create(kind, attributes, &audit).await?;
-    ctx.mark_audited();
-    Ok(respond(ctx, 201, &loaded, &projection))
-}
-
 pub(super) async fn get(
     ctx: &Ctx<'_>,
     kind: ResourceKind,
@@ -79,7 +74,8 @@ pub(super) async fn get(
         .await?;
     // RFC 7644 §3.14: unchanged since the version the client holds.
     let version = loaded.resource.version;
-    if header(ctx.request, "if-none-match").is_some_and(|h| names_version(h, version)) {
+    let if_none_match = header(ctx.request, "if-none-match").map(Precondition::parse);
+    if if_none_match.is_some_and(|p| p.names(version)) {
         let headers = [("ETag", version.etag())];
         return Ok(response::with_headers(304, None, &headers));
     }
@@ -159,70 +155,60 @@ async fn respond_list(
     ))
 }
 
-pub(super) async fn replace(
+/// A create (`id` is `None`), replace, patch or delete: parsed here, run and audited by the
+/// service whatever its outcome, rendered here.
+pub(super) async fn write(
     ctx: &Ctx<'_>,
     kind: ResourceKind,
-    id: &str,
+    op: WriteOp,
+    id: Option<&str>,
 ) -> Result<Response<Body>, ScimError> {
-    let projection = projection(ctx)?;
-    let attributes = normalize(kind, &json_body(ctx.request)?)?;
-    let written = resources(ctx)
-        .replace(
-            kind,
-            id,
-            attributes,
-            header(ctx.request, "if-match"),
-            projection.includes(SchemaSet::standard(), "members"),
-            &ctx.audit_event(kind, Some(id), 200),
-        )
-        .await?;
-    respond_written(ctx, &written, &projection)
+    let (projection, command) = match parse_write(ctx, kind, op) {
+        Ok((projection, command)) => (projection, Ok(command)),
+        Err(e) => (Projection::default(), Err(e)),
+    };
+    let target = WriteTarget {
+        kind,
+        op,
+        id,
+        actor: Actor::Credential(ctx.credential_id.clone()),
+    };
+    Ok(match resources(ctx).write(&target, command).await? {
+        WriteOutcome::Created(loaded) => respond(ctx, 201, &loaded, &projection),
+        WriteOutcome::Updated(loaded) | WriteOutcome::Unchanged(loaded) => {
+            respond(ctx, 200, &loaded, &projection)
+        }
+        WriteOutcome::MembersUnread(version) => {
+            response::with_headers(204, None, &[("ETag", version.etag())])
+        }
+        WriteOutcome::Deleted => response::with_headers(204, None, &[]),
+    })
 }
 
-pub(super) async fn patch(
+/// The request's parameters, body and `If-Match`, in the order their errors are reported. A
+/// delete has no body, and no representation to project.
+fn parse_write(
     ctx: &Ctx<'_>,
     kind: ResourceKind,
-    id: &str,
-) -> Result<Response<Body>, ScimError> {
-    let projection = projection(ctx)?;
-    let ops = patch::parse_request(SchemaSet::standard(), &json_body(ctx.request)?)?;
-    let written = resources(ctx)
-        .patch(
-            kind,
-            id,
-            ops,
-            header(ctx.request, "if-match"),
-            projection.includes(SchemaSet::standard(), "members"),
-            &ctx.audit_event(kind, Some(id), 200),
-        )
-        .await?;
-    respond_written(ctx, &written, &projection)
-}
-
-fn respond_written(
-    ctx: &Ctx<'_>,
-    written: &Written,
-    projection: &Projection,
-) -> Result<Response<Body>, ScimError> {
-    if written.wrote {
-        ctx.mark_audited();
-    }
-    if written.members_unread {
-        let etag = written.loaded.resource.version.etag();
-        return Ok(response::with_headers(204, None, &[("ETag", etag)]));
-    }
-    Ok(respond(ctx, 200, &written.loaded, projection))
-}
-
-pub(super) async fn delete(
-    ctx: &Ctx<'_>,
-    kind: ResourceKind,
-    id: &str,
-) -> Result<Response<Body>, ScimError> {
-    let audit = ctx.audit_event(kind, Some(id), 204);
-    resources(ctx)
-        .delete(kind, id, header(ctx.request, "if-match"), &audit)
-        .await?;
-    ctx.mark_audited();
-    Ok(response::with_headers(204, None, &[]))
+    op: WriteOp,
+) -> Result<(Projection, WriteCommand), ScimError> {
+    let projection = match op {
+        WriteOp::Delete => Projection::default(),
+        _ => projection(ctx)?,
+    };
+    let change = match op {
+        WriteOp::Create => Change::Create(normalize(kind, &json_body(ctx.request)?)?),
+        WriteOp::Replace => Change::Replace(normalize(kind, &json_body(ctx.request)?)?),
+        WriteOp::Patch => Change::Patch(patch::parse_request(
+            SchemaSet::standard(),
+            &json_body(ctx.request)?,
+        )?),
+        WriteOp::Delete => Change::Delete,
+    };
+    let command = WriteCommand {
+        change,
+        if_match: header(ctx.request, "if-match").map(Precondition::parse),
+        show_members: projection.includes(SchemaSet::standard(), "members"),
+    };
+    Ok((projection, command))
 }

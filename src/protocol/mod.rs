@@ -13,6 +13,7 @@ pub mod matcher;
 pub mod members;
 pub mod patch;
 pub mod planner;
+pub mod precondition;
 pub mod projection;
 pub mod resource;
 pub mod schema;
@@ -20,3 +21,4 @@ pub mod sort;
 
 pub use error::{ScimError, ScimType};
 pub use ids::{CredentialId, InvalidId, ResourceId, TenantId, Version};
+pub use precondition::Precondition;

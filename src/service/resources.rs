@@ -1,18 +1,21 @@
-//! One user or group: read, create, replace, patch, delete. Typed commands in, domain values out;
-//! each write stores its audit event inside its own transaction.
+//! One user or group: read, and write (create, replace, patch, delete). A write is one command in
+//! and one outcome out, and the service audits it whatever the outcome: inside the write's own
+//! transaction when it commits, by one PutItem when it fails or changes nothing.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
 use super::Loaded;
-use crate::protocol::events::{Change, Envelope, Event};
+use crate::protocol::events::{Change as EventChange, Envelope, Event};
 use crate::protocol::members::{self, MemberChanges};
 use crate::protocol::patch::{self, PatchOp};
 use crate::protocol::resource::{check_immutable, normalize, ResourceKind};
 use crate::protocol::schema::SchemaSet;
-use crate::protocol::{ResourceId, ScimError, TenantId, Version};
-use crate::store::{AuditEvent, Revision, Store, StoreError, StoredEvent, StoredResource};
+use crate::protocol::{Precondition, ResourceId, ScimError, TenantId, Version};
+use crate::store::{
+    Actor, AuditEvent, Retry, Revision, Store, StoreError, StoredEvent, StoredResource,
+};
 
 /// A group's change event carries its `members` in `data` up to this many (docs/events.md).
 pub const EVENT_MAX_MEMBERS: usize = 100;
@@ -33,15 +36,85 @@ fn events_audience() -> Option<&'static str> {
 /// concurrent PATCHes of one user need up to 20 rounds).
 const WRITE_ATTEMPTS: u32 = 24;
 
-/// The outcome of a replace or patch: the resource as the response shows it, and whether a
-/// write (with its audit event) happened; a request that changes nothing writes nothing.
+/// A SCIM write, as its HTTP method names it (RFC 7644 §3.3–3.6); its audit event records both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOp {
+    Create,
+    Replace,
+    Patch,
+    Delete,
+}
+
+impl WriteOp {
+    pub fn method(self) -> &'static str {
+        match self {
+            WriteOp::Create => "POST",
+            WriteOp::Replace => "PUT",
+            WriteOp::Patch => "PATCH",
+            WriteOp::Delete => "DELETE",
+        }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            WriteOp::Create => "create",
+            WriteOp::Replace => "replace",
+            WriteOp::Patch => "patch",
+            WriteOp::Delete => "delete",
+        }
+    }
+
+    /// The status of a write that commits (a group's members not read back aside).
+    fn committed_status(self) -> u16 {
+        match self {
+            WriteOp::Create => 201,
+            WriteOp::Replace | WriteOp::Patch => 200,
+            WriteOp::Delete => 204,
+        }
+    }
+}
+
+/// What a write is about and who asks: the subject of its audit event, known before its body is
+/// parsed (a request whose body is refused is audited too).
+#[derive(Debug, Clone)]
+pub struct WriteTarget<'a> {
+    pub kind: ResourceKind,
+    pub op: WriteOp,
+    /// The id as the URL gave it; `None` for a create.
+    pub id: Option<&'a str>,
+    pub actor: Actor,
+}
+
+/// A write's parsed content: normalised attributes, or PATCH operations.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Create(Map<String, Value>),
+    Replace(Map<String, Value>),
+    Patch(Vec<PatchOp>),
+    Delete,
+}
+
+/// One write: its change, the version the client pinned with `If-Match`, and whether the
+/// response shows a group's members (read only then).
+#[derive(Debug, Clone)]
+pub struct WriteCommand {
+    pub change: Change,
+    pub if_match: Option<Precondition>,
+    pub show_members: bool,
+}
+
+/// How a write ended.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Written {
-    pub loaded: Loaded,
-    pub wrote: bool,
-    /// The write committed but its member list could not be read back: answer 204 (RFC 7644
+pub enum WriteOutcome {
+    Created(Loaded),
+    /// Replaced or patched, as the response shows it.
+    Updated(Loaded),
+    /// The request changed nothing, so nothing was written.
+    Unchanged(Loaded),
+    /// The update committed but its member list could not be read back: answer 204 (RFC 7644
     /// §3.5.2 allows it), not an error that would make the IdP send the change again.
-    pub members_unread: bool,
+    MembersUnread(Version),
+    Deleted,
 }
 
 pub struct Resources<'a> {
@@ -58,18 +131,13 @@ pub fn path_id(raw: &str) -> Result<ResourceId, ScimError> {
     ResourceId::parse(raw).map_err(|_| StoreError::NotFound.into())
 }
 
-/// Whether an `If-Match` / `If-None-Match` value names the resource's current version: `*`,
-/// or a list of ETags, compared without their weak prefix (every ETag here is weak).
-pub fn names_version(header: &str, version: Version) -> bool {
-    let current = version.etag();
-    let bare = |tag: &str| tag.trim().trim_start_matches("W/").to_string();
-    header.trim() == "*" || header.split(',').any(|tag| bare(tag) == bare(&current))
-}
-
-/// `If-Match` as the client sent it: 412 unless it names the current version.
-fn check_if_match(if_match: Option<&str>, resource: &StoredResource) -> Result<(), ScimError> {
+/// `If-Match`: 412 unless it names the current version.
+fn check_if_match(
+    if_match: Option<&Precondition>,
+    resource: &StoredResource,
+) -> Result<(), ScimError> {
     match if_match {
-        Some(wanted) if !names_version(wanted, resource.version) => {
+        Some(wanted) if !wanted.names(resource.version) => {
             Err(ScimError::precondition_failed(format!(
                 "If-Match {wanted} does not match the current version {}",
                 resource.version.etag()
@@ -135,8 +203,84 @@ impl Resources<'_> {
             .collect())
     }
 
+    /// Runs one write and audits it, whatever the outcome. `command` is the request as parsed:
+    /// a request refused before it is a command (its body, its parameters) is audited with its
+    /// error. A write refused with 401 (its credential revoked while it ran) is not audited: like
+    /// a request that never authenticated, it writes nothing.
+    pub async fn write(
+        &self,
+        target: &WriteTarget<'_>,
+        command: Result<WriteCommand, ScimError>,
+    ) -> Result<WriteOutcome, ScimError> {
+        let op = target.op;
+        let audit = AuditEvent::new(
+            self.tenant,
+            target.actor.clone(),
+            op.method(),
+            op.action(),
+            target.kind.name(),
+            target.id,
+            op.committed_status(),
+        );
+        let outcome = match command {
+            Ok(command) => self.apply(target, command, &audit).await,
+            Err(e) => Err(e),
+        };
+        let status = match &outcome {
+            // A write that committed stored its audit event in its own transaction.
+            Ok(WriteOutcome::Unchanged(_)) => 200,
+            Ok(_) => return outcome,
+            Err(e) if e.status == 401 => return outcome,
+            Err(e) => e.status,
+        };
+        let event = AuditEvent { status, ..audit };
+        match self.store.record_audit(&event).await {
+            // Revoked while it ran: nothing is written in a switched-off tenant.
+            Ok(()) | Err(StoreError::Revoked) => {}
+            Err(e) => tracing::warn!(error = %e, "could not record audit event"),
+        }
+        outcome
+    }
+
+    async fn apply(
+        &self,
+        target: &WriteTarget<'_>,
+        command: WriteCommand,
+        audit: &AuditEvent,
+    ) -> Result<WriteOutcome, ScimError> {
+        let WriteCommand {
+            change,
+            if_match,
+            show_members,
+        } = command;
+        let (kind, id) = (target.kind, target.id.unwrap_or_default());
+        let how = |change| How {
+            change,
+            if_match: if_match.clone(),
+            show_members,
+        };
+        match change {
+            Change::Create(attributes) => {
+                let loaded = self.create(kind, attributes, audit).await?;
+                Ok(WriteOutcome::Created(loaded))
+            }
+            Change::Replace(attributes) => {
+                let how = how(EventChange::Replace);
+                self.replace(kind, id, attributes, how, audit).await
+            }
+            Change::Patch(ops) => {
+                let how = how(EventChange::Patch);
+                self.patch(kind, id, ops, how, audit).await
+            }
+            Change::Delete => {
+                self.delete(kind, id, if_match.as_ref(), audit).await?;
+                Ok(WriteOutcome::Deleted)
+            }
+        }
+    }
+
     /// Creates a resource from normalised attributes (a group's `members` among them).
-    pub async fn create(
+    async fn create(
         &self,
         kind: ResourceKind,
         mut attributes: Map<String, Value>,
@@ -150,7 +294,14 @@ impl Resources<'_> {
         let resource = self
             .store
             .create(self.tenant, kind, attributes, &members, audit, |created| {
-                self.event(Change::Create, None, created, Some(&related), &added, &[])
+                self.event(
+                    EventChange::Create,
+                    None,
+                    created,
+                    Some(&related),
+                    &added,
+                    &[],
+                )
             })
             .await?;
         Ok(Loaded {
@@ -163,7 +314,7 @@ impl Resources<'_> {
     /// resource as a GET shows it by default (docs/events.md).
     fn event(
         &self,
-        change: Change,
+        change: EventChange,
         before: Option<&StoredResource>,
         after: &StoredResource,
         related: Option<&BTreeSet<ResourceId>>,
@@ -188,7 +339,7 @@ impl Resources<'_> {
             id: &after.id,
             external_id: after.attributes.get("externalId").and_then(Value::as_str),
             version: after.version,
-            resource: (change != Change::Delete).then_some(&data),
+            resource: (change != EventChange::Delete).then_some(&data),
             active: (before.and_then(active), active(after)),
             members_added: added,
             members_removed: &removed,
@@ -212,7 +363,7 @@ impl Resources<'_> {
             version: after.version,
             // A delete happens after the resource's last change.
             time: match change {
-                Change::Delete => crate::store::now_after(&after.last_modified),
+                EventChange::Delete => crate::store::now_after(&after.last_modified),
                 _ => after.last_modified.clone(),
             },
             jti,
@@ -222,26 +373,20 @@ impl Resources<'_> {
     /// PUT: the normalised body becomes the resource. A group body without `members` leaves
     /// them as they are: replacing them with nothing by omission would empty groups on a
     /// careless client.
-    pub async fn replace(
+    async fn replace(
         &self,
         kind: ResourceKind,
         id: &str,
         mut attributes: Map<String, Value>,
-        if_match: Option<&str>,
-        with_members: bool,
+        how: How,
         audit: &AuditEvent,
-    ) -> Result<Written, ScimError> {
+    ) -> Result<WriteOutcome, ScimError> {
         let changes = MemberChanges {
             replace_with: take_members(kind, &mut attributes)?,
             ..MemberChanges::default()
         };
         let id = path_id(id)?;
-        let how = How {
-            change: Change::Replace,
-            if_match,
-            with_members,
-        };
-        self.write(kind, &id, how, audit, |current| {
+        self.update(kind, &id, &how, audit, |current| {
             check_immutable(kind, &current.attributes, &attributes)?;
             Ok((attributes.clone(), changes.clone()))
         })
@@ -250,27 +395,21 @@ impl Resources<'_> {
 
     /// PATCH: member operations become member changes; the others apply to the stored
     /// attributes, and the result is validated again.
-    pub async fn patch(
+    async fn patch(
         &self,
         kind: ResourceKind,
         id: &str,
         ops: Vec<PatchOp>,
-        if_match: Option<&str>,
-        with_members: bool,
+        how: How,
         audit: &AuditEvent,
-    ) -> Result<Written, ScimError> {
+    ) -> Result<WriteOutcome, ScimError> {
         let schemas = SchemaSet::standard();
         let (changes, ops) = match kind {
             ResourceKind::Group => members::split(schemas, ops)?,
             ResourceKind::User => (MemberChanges::default(), ops),
         };
         let id = path_id(id)?;
-        let how = How {
-            change: Change::Patch,
-            if_match,
-            with_members,
-        };
-        self.write(kind, &id, how, audit, |current| {
+        self.update(kind, &id, &how, audit, |current| {
             let mut attributes = current.attributes.clone();
             patch::apply(schemas, kind, current.id.as_str(), &mut attributes, &ops)?;
             let attributes = normalize(kind, &Value::Object(attributes))?;
@@ -314,137 +453,145 @@ impl Resources<'_> {
         })
     }
 
-    /// Read, compute the new attributes, write if still at the version read; on a lost race,
-    /// again (unless the client pinned the version with `If-Match`: then the 412 is the answer).
-    async fn write(
+    /// Attempts until one is not a lost race: on a lost race, again after a jittered wait
+    /// (unless the client pinned the version with `If-Match`: then the 412 is the answer).
+    async fn update(
         &self,
         kind: ResourceKind,
         id: &ResourceId,
-        how: How<'_>,
+        how: &How,
         audit: &AuditEvent,
         compute: impl Fn(&StoredResource) -> Result<(Map<String, Value>, MemberChanges), ScimError>,
-    ) -> Result<Written, ScimError> {
-        let How {
-            change,
-            if_match,
-            with_members,
-        } = how;
-        let mut attempt = 0;
+    ) -> Result<WriteOutcome, ScimError> {
+        let mut retry = Retry::new(WRITE_ATTEMPTS);
         loop {
-            attempt += 1;
-            let current = self.load(kind, id, false).await?;
-            check_if_match(if_match, &current.resource)?;
-            let (attributes, changes) = compute(&current.resource)?;
-            let delta = self.member_delta(&current.resource.id, &changes).await?;
-            let unchanged = attributes == current.resource.attributes
-                && delta.add.is_empty()
-                && delta.remove.is_empty();
-            if unchanged {
-                let related = match kind {
-                    ResourceKind::User => current.related,
-                    ResourceKind::Group if !with_members => None,
-                    ResourceKind::Group => match delta.all {
-                        Some(all) => Some(user_ids(&all)),
-                        None => Some(self.members(&current.resource.id).await?),
-                    },
-                };
-                return Ok(Written {
-                    loaded: Loaded {
-                        resource: current.resource,
-                        related,
-                    },
-                    wrote: false,
-                    members_unread: false,
-                });
+            if let Some(outcome) = self.try_update(kind, id, how, audit, &compute).await? {
+                return Ok(outcome);
             }
-            let revision = Revision {
-                attributes,
-                add: &delta.add,
-                remove: &delta.remove,
-            };
-            let written = self
-                .store
-                .update(
-                    self.tenant,
-                    &current.resource,
-                    revision,
-                    &audit.about(current.resource.id.as_str()),
-                    |updated| {
-                        let added: Vec<String> = delta.add.iter().cloned().collect();
-                        let removed: Vec<String> = delta.remove.iter().cloned().collect();
-                        let related = match kind {
-                            ResourceKind::User => current.related.as_ref(),
-                            ResourceKind::Group => None,
-                        };
-                        self.event(
-                            change,
-                            Some(&current.resource),
-                            updated,
-                            related,
-                            &added,
-                            &removed,
-                        )
-                    },
-                )
-                .await;
-            let resource = match written {
-                Ok(updated) => updated,
-                Err(StoreError::VersionConflict) if if_match.is_none() => {
-                    lost_race(attempt).await?;
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
+            if !retry.again().await {
+                return Err(too_busy());
+            }
+        }
+    }
+
+    /// One attempt: read, compute the new attributes, write if still at the version read.
+    /// `None` when another write got there first.
+    async fn try_update(
+        &self,
+        kind: ResourceKind,
+        id: &ResourceId,
+        how: &How,
+        audit: &AuditEvent,
+        compute: &impl Fn(&StoredResource) -> Result<(Map<String, Value>, MemberChanges), ScimError>,
+    ) -> Result<Option<WriteOutcome>, ScimError> {
+        let current = self.load(kind, id, false).await?;
+        check_if_match(how.if_match.as_ref(), &current.resource)?;
+        let (attributes, changes) = compute(&current.resource)?;
+        let delta = self.member_delta(&current.resource.id, &changes).await?;
+        let unchanged = attributes == current.resource.attributes
+            && delta.add.is_empty()
+            && delta.remove.is_empty();
+        if unchanged {
             let related = match kind {
                 ResourceKind::User => current.related,
-                ResourceKind::Group if !with_members => None,
-                ResourceKind::Group => Some(match delta.all {
-                    Some(all) => user_ids(&all),
-                    // The index may lag the write just made: show this request's own changes.
-                    None => match self.members(&resource.id).await {
-                        Ok(mut ids) => {
-                            ids.extend(user_ids(&delta.add));
-                            for gone in &delta.remove {
-                                ids.remove(gone.as_str());
-                            }
-                            ids
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e.detail, "members not read back after a write");
-                            return Ok(Written {
-                                loaded: Loaded {
-                                    resource,
-                                    related: None,
-                                },
-                                wrote: true,
-                                members_unread: true,
-                            });
-                        }
-                    },
-                }),
+                ResourceKind::Group if !how.show_members => None,
+                ResourceKind::Group => match delta.all {
+                    Some(all) => Some(user_ids(&all)),
+                    None => Some(self.members(&current.resource.id).await?),
+                },
             };
-            return Ok(Written {
-                loaded: Loaded { resource, related },
-                wrote: true,
-                members_unread: false,
-            });
+            return Ok(Some(WriteOutcome::Unchanged(Loaded {
+                resource: current.resource,
+                related,
+            })));
         }
+        let revision = Revision {
+            attributes,
+            add: &delta.add,
+            remove: &delta.remove,
+        };
+        let written = self
+            .store
+            .update(
+                self.tenant,
+                &current.resource,
+                revision,
+                &audit.about(current.resource.id.as_str()),
+                |updated| {
+                    let added: Vec<String> = delta.add.iter().cloned().collect();
+                    let removed: Vec<String> = delta.remove.iter().cloned().collect();
+                    let related = match kind {
+                        ResourceKind::User => current.related.as_ref(),
+                        ResourceKind::Group => None,
+                    };
+                    self.event(
+                        how.change,
+                        Some(&current.resource),
+                        updated,
+                        related,
+                        &added,
+                        &removed,
+                    )
+                },
+            )
+            .await;
+        match written {
+            Ok(resource) => Ok(Some(
+                self.read_back(kind, resource, current.related, &delta, how.show_members)
+                    .await,
+            )),
+            Err(StoreError::VersionConflict) if how.if_match.is_none() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A committed update as its response shows it: a user's groups as read before the write; a
+    /// group's members, when shown, read back, with this request's own changes applied (the
+    /// index may lag the write just made).
+    async fn read_back(
+        &self,
+        kind: ResourceKind,
+        resource: StoredResource,
+        groups: Option<BTreeSet<ResourceId>>,
+        delta: &MemberDelta,
+        show_members: bool,
+    ) -> WriteOutcome {
+        let related = match kind {
+            ResourceKind::User => groups,
+            ResourceKind::Group if !show_members => None,
+            ResourceKind::Group => Some(match &delta.all {
+                Some(all) => user_ids(all),
+                None => match self.members(&resource.id).await {
+                    Ok(mut ids) => {
+                        ids.extend(user_ids(&delta.add));
+                        for gone in &delta.remove {
+                            ids.remove(gone.as_str());
+                        }
+                        ids
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e.detail, "members not read back after a write");
+                        return WriteOutcome::MembersUnread(resource.version);
+                    }
+                },
+            }),
+        };
+        WriteOutcome::Updated(Loaded { resource, related })
     }
 
     /// Deletes a resource and its memberships, as read: while it is still at the version read
     /// (and, with `If-Match`, at the version the client named). A lost race re-reads, unless the
     /// client pinned the version: then the 412 is the answer.
-    pub async fn delete(
+    async fn delete(
         &self,
         kind: ResourceKind,
         id: &str,
-        if_match: Option<&str>,
+        if_match: Option<&Precondition>,
         audit: &AuditEvent,
     ) -> Result<(), ScimError> {
         let id = path_id(id)?;
-        let mut attempt = 0;
+        let mut retry = Retry::new(WRITE_ATTEMPTS);
         loop {
-            attempt += 1;
             let current = self.load(kind, &id, true).await?;
             check_if_match(if_match, &current.resource)?;
             let related = current.related.unwrap_or_default();
@@ -455,12 +602,16 @@ impl Resources<'_> {
                     &current.resource,
                     &related,
                     &audit.about(current.resource.id.as_str()),
-                    |deleted| self.event(Change::Delete, Some(deleted), deleted, None, &[], &[]),
+                    |deleted| {
+                        self.event(EventChange::Delete, Some(deleted), deleted, None, &[], &[])
+                    },
                 )
                 .await;
             match deleted {
                 Err(StoreError::VersionConflict) if if_match.is_none() => {
-                    lost_race(attempt).await?;
+                    if !retry.again().await {
+                        return Err(too_busy());
+                    }
                 }
                 other => return Ok(other?),
             }
@@ -468,26 +619,21 @@ impl Resources<'_> {
     }
 }
 
-/// After a lost write race: waits a jittered, growing moment before the next attempt, or gives
-/// up with 429 (which IdPs retry) after [`WRITE_ATTEMPTS`].
-async fn lost_race(attempt: u32) -> Result<(), ScimError> {
-    if attempt >= WRITE_ATTEMPTS {
-        return Err(ScimError::new(
-            429,
-            None,
-            "the resource is being modified by many requests at once; retry after the Retry-After delay",
-        ));
-    }
-    tokio::time::sleep(crate::store::backoff(attempt)).await;
-    Ok(())
+/// After [`WRITE_ATTEMPTS`] lost races: 429, which IdPs retry.
+fn too_busy() -> ScimError {
+    ScimError::new(
+        429,
+        None,
+        "the resource is being modified by many requests at once; retry after the Retry-After delay",
+    )
 }
 
-/// How a replace or patch writes: which change it is, the version the client pinned, and
-/// whether the response shows a group's members.
-struct How<'a> {
-    change: Change,
-    if_match: Option<&'a str>,
-    with_members: bool,
+/// How a replace or patch writes: which change event it makes, the version the client pinned,
+/// and whether the response shows a group's members.
+struct How {
+    change: EventChange,
+    if_match: Option<Precondition>,
+    show_members: bool,
 }
 
 /// Member ids to add and remove, and the complete new list when the request gave one: as the

@@ -209,8 +209,14 @@ impl Store {
         })
     }
 
-    /// Records an event on its own: one PutItem.
+    /// Records an event on its own: one PutItem. A credential's event (a SCIM write that failed
+    /// or changed nothing) carries the credential check of every SCIM write, in a transaction:
+    /// a request still running when provisioning was turned off or the tenant deleted leaves
+    /// nothing behind (`Revoked`).
     pub async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        if let Some(check) = self.still_authorized(event)? {
+            return self.transact(vec![self.audit_action(event)?, check]).await;
+        }
         self.client
             .put_item()
             .table_name(&self.table)

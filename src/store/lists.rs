@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{KeysAndAttributes, Select, TransactWriteItem, Upda
 
 use super::keys::*;
 use super::resources::{build, key, StoredResource};
-use super::{backoff, get_id, get_s, item_bytes, n, s, Action, Item, Store, StoreError};
+use super::{get_id, get_s, item_bytes, n, s, Action, Item, Retry, Store, StoreError};
 use crate::protocol::planner::{KeyCondition, Source};
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::{ResourceId, TenantId};
@@ -530,15 +530,8 @@ impl Store {
                     .consistent_read(true)
                     .build(),
             )?);
-            let mut attempt = 0;
+            let mut retry = Retry::new(BATCH_ATTEMPTS);
             while let Some(keys) = request.take() {
-                attempt += 1;
-                if attempt > BATCH_ATTEMPTS {
-                    return Err(StoreError::Throttled);
-                }
-                if attempt > 1 {
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
                 let out = self
                     .client
                     .batch_get_item()
@@ -555,6 +548,9 @@ impl Store {
                     .unprocessed_keys
                     .and_then(|mut u| u.remove(&self.table))
                     .filter(|k| !k.keys().is_empty());
+                if request.is_some() && !retry.again().await {
+                    return Err(StoreError::Throttled);
+                }
             }
         }
         Ok(found)

@@ -52,6 +52,9 @@ const MAX_BATCH_WRITE: usize = 25;
 /// DynamoDB allows at most 100 actions in one `TransactWriteItems`.
 const MAX_TRANSACTION_ACTIONS: usize = 100;
 const MAX_TRANSACTION_ATTEMPTS: u32 = 6;
+
+/// Sends of one BatchWriteItem chunk while DynamoDB leaves items unprocessed.
+const BATCH_WRITE_ATTEMPTS: u32 = 10;
 /// Attempts the SDK makes of one DynamoDB call before the error reaches us.
 pub const SDK_ATTEMPTS: u32 = 4;
 
@@ -130,9 +133,8 @@ impl Store {
     /// condition to the error its action declares.
     async fn transact(&self, actions: Vec<Action>) -> Result<(), StoreError> {
         let items: Vec<TransactWriteItem> = actions.iter().map(|a| a.item.clone()).collect();
-        let mut attempt = 0;
+        let mut retry = Retry::new(MAX_TRANSACTION_ATTEMPTS);
         loop {
-            attempt += 1;
             // The SDK gives each call its own ClientRequestToken (an idempotency token) and
             // reuses it on its retries, so a retry after a lost answer is answered "done" by
             // DynamoDB instead of failing its conditions (for 10 minutes).
@@ -146,7 +148,7 @@ impl Store {
                 Ok(_) => return Ok(()),
                 Err(err) => err,
             };
-            let retry = match err.as_service_error() {
+            let conflicted = match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
                     let codes = cancellation_codes(e);
                     if let Some(i) = codes.iter().position(|c| c == "ConditionalCheckFailed") {
@@ -162,13 +164,12 @@ impl Store {
                 Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
                 _ => false,
             };
-            if !retry {
+            if !conflicted {
                 return Err(err.into());
             }
-            if attempt >= MAX_TRANSACTION_ATTEMPTS {
+            if !retry.again().await {
                 return Err(StoreError::TransactionConflict);
             }
-            tokio::time::sleep(backoff(attempt)).await;
         }
     }
 
@@ -215,12 +216,8 @@ impl Store {
     async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
         for chunk in requests.chunks(MAX_BATCH_WRITE) {
             let mut pending = chunk.to_vec();
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                attempt += 1;
-                if attempt > 1 {
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
+            let mut retry = Retry::new(BATCH_WRITE_ATTEMPTS);
+            loop {
                 let out = self
                     .client
                     .batch_write_item()
@@ -231,7 +228,10 @@ impl Store {
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table))
                     .unwrap_or_default();
-                if attempt >= 10 && !pending.is_empty() {
+                if pending.is_empty() {
+                    break;
+                }
+                if !retry.again().await {
                     return Err(StoreError::Throttled);
                 }
             }
@@ -360,9 +360,38 @@ fn cancellation_codes(
         .unwrap_or_default()
 }
 
-/// Exponential backoff with jitter, for retrying writes that lost a race: a random wait between
-/// half and all of 10, 20, 40, 80, then 160 ms, so that racing writers spread out.
-pub fn backoff(attempt: u32) -> Duration {
+/// Bounded retries with exponential backoff and jitter: every loop that retries (a write that
+/// lost a race, a conflicting transaction, a batch's unprocessed items) counts with one.
+#[derive(Debug)]
+pub struct Retry {
+    /// Attempts made so far (the first counts).
+    made: u32,
+    max: u32,
+}
+
+impl Retry {
+    pub fn new(max_attempts: u32) -> Self {
+        Retry {
+            made: 1,
+            max: max_attempts,
+        }
+    }
+
+    /// After a failed attempt: `false` when all are spent; otherwise waits a jittered, growing
+    /// moment before the next.
+    pub async fn again(&mut self) -> bool {
+        if self.made >= self.max {
+            return false;
+        }
+        tokio::time::sleep(backoff(self.made)).await;
+        self.made += 1;
+        true
+    }
+}
+
+/// A random wait between half and all of 10, 20, 40, 80, then 160 ms, so that racing writers
+/// spread out.
+fn backoff(attempt: u32) -> Duration {
     let mut random = [0u8; 2];
     let _ = getrandom::fill(&mut random);
     let cap = 5 * 2u64.pow(attempt.clamp(1, 5));

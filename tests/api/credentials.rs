@@ -412,8 +412,10 @@ async fn disabling_provisioning_revokes_every_token_and_keeps_the_data() {
 #[tokio::test]
 async fn a_write_in_flight_when_provisioning_is_disabled_or_the_tenant_deleted_never_commits() {
     use scim_serverless::protocol::resource::{normalize, ResourceKind};
-    use scim_serverless::service::resources::Resources;
-    use scim_serverless::store::{Actor, AuditEvent};
+    use scim_serverless::service::resources::{
+        Change, Resources, WriteCommand, WriteOp, WriteTarget,
+    };
+    use scim_serverless::store::Actor;
 
     for delete_tenant in [false, true] {
         let t = TestApp::on_table("-revocation").await;
@@ -461,61 +463,65 @@ async fn a_write_in_flight_when_provisioning_is_disabled_or_the_tenant_deleted_n
             tenant: &tenant,
             base_url: "https://example.test/scim/v2",
         };
-        let audit = |method: &str, kind: ResourceKind| {
-            AuditEvent::new(
-                &tenant,
-                Actor::Credential(credential.clone()),
-                method,
-                "write",
-                kind.name(),
-                None,
-                200,
-            )
+        let actor = Actor::Credential(credential.clone());
+        let write = |kind, op, id, change| {
+            let target = WriteTarget {
+                kind,
+                op,
+                id,
+                actor: actor.clone(),
+            };
+            let command = WriteCommand {
+                change,
+                if_match: None,
+                show_members: false,
+            };
+            let resources = &resources;
+            async move { resources.write(&target, Ok(command)).await }
         };
         let attributes = |body: serde_json::Value, kind| normalize(kind, &body).unwrap();
-        let created = resources
-            .create(
+        let created = write(
+            ResourceKind::User,
+            WriteOp::Create,
+            None,
+            Change::Create(attributes(
+                serde_json::json!({"userName": "late"}),
                 ResourceKind::User,
-                attributes(serde_json::json!({"userName": "late"}), ResourceKind::User),
-                &audit("POST", ResourceKind::User),
-            )
-            .await;
+            )),
+        )
+        .await;
         // More than one transaction's worth: every one of them carries the credential check.
         let members: Vec<_> = many
             .iter()
             .map(|id| serde_json::json!({"value": id}))
             .collect();
-        let big = resources
-            .create(
+        let big = write(
+            ResourceKind::Group,
+            WriteOp::Create,
+            None,
+            Change::Create(attributes(
+                serde_json::json!({"displayName": "late", "members": members}),
                 ResourceKind::Group,
-                attributes(
-                    serde_json::json!({"displayName": "late", "members": members}),
-                    ResourceKind::Group,
-                ),
-                &audit("POST", ResourceKind::Group),
-            )
-            .await;
-        let replaced = resources
-            .replace(
+            )),
+        )
+        .await;
+        let replaced = write(
+            ResourceKind::Group,
+            WriteOp::Replace,
+            Some(group.as_str()),
+            Change::Replace(attributes(
+                serde_json::json!({"displayName": "renamed"}),
                 ResourceKind::Group,
-                &group,
-                attributes(
-                    serde_json::json!({"displayName": "renamed"}),
-                    ResourceKind::Group,
-                ),
-                None,
-                false,
-                &audit("PUT", ResourceKind::Group),
-            )
-            .await;
-        let deleted = resources
-            .delete(
-                ResourceKind::User,
-                &user,
-                None,
-                &audit("DELETE", ResourceKind::User),
-            )
-            .await;
+            )),
+        )
+        .await;
+        let deleted = write(
+            ResourceKind::User,
+            WriteOp::Delete,
+            Some(user.as_str()),
+            Change::Delete,
+        )
+        .await;
         for (what, status) in [
             ("create", created.err().map(|e| e.status)),
             ("create of a large group", big.err().map(|e| e.status)),
