@@ -1,6 +1,7 @@
 //! One user or group: read, and write (create, replace, patch, delete). A write is one command in
 //! and one outcome out, and the service audits it whatever the outcome: inside the write's own
-//! transaction when it commits, by one PutItem when it fails or changes nothing.
+//! transaction when it commits, and by an event of its own (with its own time and id) when it
+//! fails or changes nothing.
 
 use std::collections::BTreeSet;
 
@@ -233,7 +234,8 @@ impl Resources<'_> {
             Err(e) if e.status == 401 => return outcome,
             Err(e) => e.status,
         };
-        let event = AuditEvent { status, ..audit };
+        // Recorded anew: a multi-transaction write may have stored `audit` already.
+        let event = audit.answered(status);
         match self.store.record_audit(&event).await {
             // Revoked while it ran: nothing is written in a switched-off tenant.
             Ok(()) | Err(StoreError::Revoked) => {}

@@ -1,6 +1,7 @@
 //! Audit events: who (credential or admin principal) did what to which resource, and the outcome.
 //! A successful SCIM write carries its event inside its own transaction, so auditing costs no extra
-//! round trip; anything else is one PutItem. Events live in the tenant's `{tenant}#AUDIT`
+//! round trip; anything else is one write of its own (a PutItem, or a transaction with the
+//! credential check for a SCIM write that failed). Events live in the tenant's `{tenant}#AUDIT`
 //! partition, sorted by time, and expire through the table's TTL.
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
@@ -91,6 +92,18 @@ impl AuditEvent {
     pub fn about(&self, id: &str) -> Self {
         AuditEvent {
             resource_id: Some(safe_field(id)),
+            ..self.clone()
+        }
+    }
+
+    /// The same action answered with `status`, as an event of its own: a new time and id, so it
+    /// never replaces the event a committed part of the same write stored (a group write that
+    /// commits its first transaction and fails in a later one keeps both).
+    pub fn answered(&self, status: u16) -> Self {
+        AuditEvent {
+            time: now(),
+            event_id: ulid::Ulid::new().to_string(),
+            status,
             ..self.clone()
         }
     }
@@ -209,8 +222,8 @@ impl Store {
         })
     }
 
-    /// Records an event on its own: one PutItem. A credential's event (a SCIM write that failed
-    /// or changed nothing) carries the credential check of every SCIM write, in a transaction:
+    /// Records an event on its own: one PutItem (unconditional, so the SDK's retry of it is
+    /// harmless; its key holds a new ULID). A credential's event (a SCIM write that failed or changed nothing) carries the credential check of every SCIM write, in a transaction:
     /// a request still running when provisioning was turned off or the tenant deleted leaves
     /// nothing behind (`Revoked`).
     pub async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {

@@ -340,3 +340,41 @@ async fn over_a_thousand_member_changes_is_refused_before_anything_is_written() 
         "W/\"1\""
     );
 }
+
+/// A write that commits one transaction (with its audit event) and then fails records its
+/// failure as an event of its own: the committed event is never overwritten.
+#[tokio::test]
+async fn a_failure_record_never_replaces_the_event_a_committed_part_stored() {
+    use scim_serverless::store::{Actor, AuditEvent, AuditQuery};
+    let t = TestApp::new().await;
+    let tenant = t.tenant_id();
+    let committed = AuditEvent::new(
+        &tenant,
+        Actor::Admin("test".into()),
+        "POST",
+        "create",
+        "Group",
+        None,
+        201,
+    );
+    let failed = committed.answered(503);
+    assert_ne!(
+        (&committed.time, &committed.event_id),
+        (&failed.time, &failed.event_id)
+    );
+    t.store().record_audit(&committed).await.unwrap();
+    t.store().record_audit(&failed).await.unwrap();
+    let page = t
+        .store()
+        .list_audit(&tenant, &AuditQuery::default())
+        .await
+        .unwrap();
+    let mut statuses: Vec<u16> = page
+        .events
+        .iter()
+        .filter(|e| e.action == "create")
+        .map(|e| e.status)
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, [201, 503], "{:?}", page.events);
+}
