@@ -43,7 +43,7 @@ use time::OffsetDateTime;
 use super::error::ScimError;
 use super::filter::{AttrPath, CompareOp, Filter};
 use super::resource::{resolve_with, ResourceKind};
-use super::schema::{AttrType, AttributeDef, Mutability, Returned, SchemaSet, Uniqueness};
+use super::schema::{AttrType, AttributeDef, SchemaSet};
 
 /// Whether `resource` (a rendered SCIM resource of kind `kind`, described by `schemas`) passes
 /// `filter`.
@@ -53,7 +53,7 @@ pub fn matches(schemas: &SchemaSet, kind: ResourceKind, filter: &Filter, resourc
 
 /// Whether one element of the complex attribute `attr` passes the value filter `filter`, whose
 /// paths name sub-attributes of `attr` (PATCH paths such as `emails[type eq "work"]`).
-pub fn matches_element(attr: &'static AttributeDef, filter: &Filter, element: &Value) -> bool {
+pub fn matches_element(attr: &AttributeDef, filter: &Filter, element: &Value) -> bool {
     eval(filter, Scope::Element(attr, element))
 }
 
@@ -131,10 +131,10 @@ struct Schemas<'s> {
 // Validation
 
 /// `outer` is set inside `attr[...]`: the attribute's path and definition.
-fn check(
-    s: Schemas<'_>,
+fn check<'s>(
+    s: Schemas<'s>,
     filter: &Filter,
-    outer: Option<(&AttrPath, &'static AttributeDef)>,
+    outer: Option<(&AttrPath, &'s AttributeDef)>,
 ) -> Result<(), ScimError> {
     match filter {
         Filter::Present(path) => definition(s, path, outer).map(|_| ()),
@@ -172,11 +172,11 @@ fn check(
 }
 
 /// The definition `path` names, or the `invalidFilter` error naming it and the resource type.
-fn definition(
-    s: Schemas<'_>,
+fn definition<'s>(
+    s: Schemas<'s>,
     path: &AttrPath,
-    outer: Option<(&AttrPath, &'static AttributeDef)>,
-) -> Result<&'static AttributeDef, ScimError> {
+    outer: Option<(&AttrPath, &'s AttributeDef)>,
+) -> Result<&'s AttributeDef, ScimError> {
     match outer {
         None => resolve_with(s.set, s.kind, path)
             .map(|r| r.sub.unwrap_or(r.attr))
@@ -206,7 +206,7 @@ fn definition(
 
 fn check_comparison(
     path: &str,
-    def: &'static AttributeDef,
+    def: &AttributeDef,
     op: CompareOp,
     value: &Value,
 ) -> Result<(), ScimError> {
@@ -219,7 +219,7 @@ fn check_comparison(
         )));
     }
     let leaf = comparable(def).ok_or_else(|| {
-        let example = def.sub_attributes.first().map_or("", |s| s.name);
+        let example = def.sub_attributes.first().map_or("", |s| s.name.as_str());
         ScimError::invalid_filter(format!(
             "\"{path}\" is a complex attribute without a \"value\"; compare one of its \
              sub-attributes (e.g. {path}.{example}) or test it with pr"
@@ -280,7 +280,7 @@ fn is_text(ty: AttrType) -> bool {
 }
 
 /// What a comparison on an attribute compares: itself, or a complex attribute's `value`.
-fn comparable(def: &'static AttributeDef) -> Option<&'static AttributeDef> {
+fn comparable(def: &AttributeDef) -> Option<&AttributeDef> {
     match def.ty {
         AttrType::Complex => def.sub_attribute("value"),
         _ => Some(def),
@@ -295,7 +295,7 @@ enum Scope<'a> {
     /// A whole resource, and the schemas that describe it.
     Resource(&'a SchemaSet, ResourceKind, &'a Value),
     /// One element of a complex attribute, inside `attr[...]`.
-    Element(&'static AttributeDef, &'a Value),
+    Element(&'a AttributeDef, &'a Value),
 }
 
 fn eval(filter: &Filter, scope: Scope<'_>) -> bool {
@@ -317,10 +317,7 @@ fn eval(filter: &Filter, scope: Scope<'_>) -> bool {
 }
 
 /// The definition `path` names in `scope` and its non-null values, multi-valued ones flattened.
-fn locate<'a>(
-    scope: Scope<'a>,
-    path: &AttrPath,
-) -> Option<(&'static AttributeDef, Vec<&'a Value>)> {
+fn locate<'a>(scope: Scope<'a>, path: &AttrPath) -> Option<(&'a AttributeDef, Vec<&'a Value>)> {
     let (def, values) = match scope {
         Scope::Resource(schemas, kind, resource) => {
             let r = resolve_with(schemas, kind, path)?;
@@ -328,10 +325,10 @@ fn locate<'a>(
                 Some(uri) => member(resource, uri),
                 None => Some(resource),
             };
-            let top = flatten(base.and_then(|b| member(b, r.attr.name)));
+            let top = flatten(base.and_then(|b| member(b, &r.attr.name)));
             match r.sub {
                 None => (r.attr, top),
-                Some(sub) => (sub, sub_values(top, sub.name)),
+                Some(sub) => (sub, sub_values(top, &sub.name)),
             }
         }
         Scope::Element(outer, element) => {
@@ -339,15 +336,23 @@ fn locate<'a>(
                 return None;
             }
             let def = outer.sub_attribute(&path.name)?;
-            (def, flatten(member(element, def.name)))
+            (def, flatten(member(element, &def.name)))
         }
     };
     Some((def, values))
 }
 
 fn compare(scope: Scope<'_>, path: &AttrPath, op: CompareOp, expected: &Value) -> bool {
-    let (def, values) = locate(scope, path).unwrap_or((&UNASSIGNED, Vec::new()));
-    // `null` asks whether the attribute itself is assigned, whatever its type.
+    // `null` asks whether the attribute itself is assigned, whatever its type; a path no schema
+    // defines is never assigned.
+    let Some((def, values)) = locate(scope, path) else {
+        return op
+            == if expected.is_null() {
+                CompareOp::Eq
+            } else {
+                CompareOp::Ne
+            };
+    };
     if expected.is_null() {
         return match op {
             CompareOp::Eq => values.is_empty(),
@@ -356,7 +361,7 @@ fn compare(scope: Scope<'_>, path: &AttrPath, op: CompareOp, expected: &Value) -
         };
     }
     let (leaf, values) = match (def.ty, def.sub_attribute("value")) {
-        (AttrType::Complex, Some(value)) => (value, sub_values(values, value.name)),
+        (AttrType::Complex, Some(value)) => (value, sub_values(values, &value.name)),
         _ => (def, values),
     };
     if values.is_empty() {
@@ -366,22 +371,6 @@ fn compare(scope: Scope<'_>, path: &AttrPath, op: CompareOp, expected: &Value) -
         .into_iter()
         .any(|actual| compare_value(leaf, op, actual, expected))
 }
-
-/// The definition of a path no schema defines; it is never consulted, as there are no values.
-static UNASSIGNED: AttributeDef = AttributeDef {
-    name: "",
-    ty: AttrType::Complex,
-    multi_valued: false,
-    description: "",
-    required: false,
-    case_exact: true,
-    mutability: Mutability::ReadOnly,
-    returned: Returned::Never,
-    uniqueness: Uniqueness::None,
-    canonical_values: &[],
-    reference_types: &[],
-    sub_attributes: &[],
-};
 
 /// One stored value against the filter's value, under the attribute's type. Values that cannot
 /// be compared under that type are "not identical": only `ne` holds.
@@ -523,32 +512,23 @@ mod tests {
     use crate::protocol::filter::parse_filter;
     use crate::protocol::schema::ENTERPRISE_USER;
     use serde_json::json;
+    use std::sync::LazyLock;
 
-    const fn def(ty: AttrType, case_exact: bool) -> AttributeDef {
+    fn def(ty: AttrType, case_exact: bool) -> AttributeDef {
         AttributeDef {
-            name: "x",
-            ty,
-            multi_valued: false,
-            description: "",
-            required: false,
             case_exact,
-            mutability: Mutability::ReadWrite,
-            returned: Returned::Default,
-            uniqueness: Uniqueness::None,
-            canonical_values: &[],
-            reference_types: &[],
-            sub_attributes: &[],
+            ..AttributeDef::new("x", ty, "")
         }
     }
 
-    static INTEGER: AttributeDef = def(AttrType::Integer, false);
-    static DECIMAL: AttributeDef = def(AttrType::Decimal, false);
-    static DATETIME: AttributeDef = def(AttrType::DateTime, false);
-    static BOOLEAN: AttributeDef = def(AttrType::Boolean, false);
-    static BINARY: AttributeDef = def(AttrType::Binary, false);
-    static REFERENCE: AttributeDef = def(AttrType::Reference, false);
-    static STRING: AttributeDef = def(AttrType::String, false);
-    static EXACT: AttributeDef = def(AttrType::String, true);
+    static INTEGER: LazyLock<AttributeDef> = LazyLock::new(|| def(AttrType::Integer, false));
+    static DECIMAL: LazyLock<AttributeDef> = LazyLock::new(|| def(AttrType::Decimal, false));
+    static DATETIME: LazyLock<AttributeDef> = LazyLock::new(|| def(AttrType::DateTime, false));
+    static BOOLEAN: LazyLock<AttributeDef> = LazyLock::new(|| def(AttrType::Boolean, false));
+    static BINARY: LazyLock<AttributeDef> = LazyLock::new(|| def(AttrType::Binary, false));
+    static REFERENCE: LazyLock<AttributeDef> = LazyLock::new(|| def(AttrType::Reference, false));
+    static STRING: LazyLock<AttributeDef> = LazyLock::new(|| def(AttrType::String, false));
+    static EXACT: LazyLock<AttributeDef> = LazyLock::new(|| def(AttrType::String, true));
 
     fn holds(d: &AttributeDef, actual: Value, op: &str, expected: Value) -> bool {
         let op = CompareOp::from_keyword(op).unwrap();
@@ -837,7 +817,10 @@ mod tests {
 
     #[test]
     fn matches_element_uses_the_sub_attribute_definition() {
-        let members = crate::protocol::schema::GROUP.attribute("members").unwrap();
+        let members = SchemaSet::standard()
+            .core(ResourceKind::Group)
+            .attribute("members")
+            .unwrap();
         let f = parse_filter(r#"value eq "ABC" and type eq "user""#).unwrap();
         assert!(matches_element(
             members,

@@ -110,7 +110,7 @@ pub enum Target {
     Attribute(PatchPath),
     /// A whole extension object: only ever removed (a `remove` of its URN, or a `replace` of it
     /// with `null`). Adding to an extension becomes one `Attribute` operation per attribute.
-    Extension(&'static str),
+    Extension(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -225,7 +225,7 @@ fn parse_op(
                 out.push(PatchOp {
                     index,
                     op,
-                    target: Target::Extension(urn),
+                    target: Target::Extension(urn.to_string()),
                     value: None,
                 });
                 Ok(())
@@ -258,7 +258,7 @@ fn expand(
     schemas: &SchemaSet,
     index: usize,
     op: OpKind,
-    schema: Option<&'static str>,
+    schema: Option<&str>,
     value: &Value,
     out: &mut Vec<PatchOp>,
 ) -> Result<(), ScimError> {
@@ -270,7 +270,7 @@ fn expand(
                 out.push(PatchOp {
                     index,
                     op: OpKind::Remove,
-                    target: Target::Extension(urn),
+                    target: Target::Extension(urn.to_string()),
                     value: None,
                 });
             }
@@ -321,8 +321,8 @@ fn expand(
 }
 
 /// The URN of a core or extension schema of the set, in its canonical spelling.
-fn schema_urn(schemas: &SchemaSet, text: &str) -> Option<&'static str> {
-    schemas.schema(text).map(|s| s.id)
+fn schema_urn<'s>(schemas: &'s SchemaSet, text: &str) -> Option<&'s str> {
+    schemas.schema(text).map(|s| s.id.as_str())
 }
 
 /// Whether `urn` (canonical) is the core schema of a resource kind.
@@ -487,16 +487,16 @@ fn apply_op(
 /// One resolved operation on one attribute.
 struct Step<'a> {
     op: OpKind,
-    attr: &'static AttributeDef,
-    sub: Option<&'static AttributeDef>,
+    attr: &'a AttributeDef,
+    sub: Option<&'a AttributeDef>,
     filter: Option<&'a Filter>,
     value: Option<&'a Value>,
     path: &'a PatchPath,
 }
 
-impl Step<'_> {
+impl<'a> Step<'a> {
     /// The definition the value is for: the sub-attribute, or the attribute (one value of it).
-    fn leaf(&self) -> &'static AttributeDef {
+    fn leaf(&self) -> &'a AttributeDef {
         self.sub.unwrap_or(self.attr)
     }
 
@@ -517,14 +517,14 @@ impl Step<'_> {
     }
 
     fn apply_to(&self, container: &mut Map<String, Value>) -> Result<(), ScimError> {
-        let current = take_ci(container, self.attr.name);
+        let current = take_ci(container, &self.attr.name);
         let updated = if self.attr.multi_valued {
             self.multi(current)?
         } else {
             self.single(current)
         };
         if let Some(v) = updated {
-            container.insert(self.attr.name.into(), v);
+            container.insert(self.attr.name.clone(), v);
         }
         Ok(())
     }
@@ -552,10 +552,10 @@ impl Step<'_> {
                     Some(Value::Object(obj)) => obj,
                     _ => Map::new(),
                 };
-                remove_ci(&mut obj, sub.name);
+                remove_ci(&mut obj, &sub.name);
                 if op != OpKind::Remove && !self.clears() {
                     if let Some(v) = value {
-                        obj.insert(sub.name.into(), v);
+                        obj.insert(sub.name.clone(), v);
                     }
                 }
                 non_empty(obj)
@@ -585,7 +585,7 @@ impl Step<'_> {
             (OpKind::Remove, None, Some(sub)) => {
                 for (item, _) in &mut items {
                     if let Value::Object(obj) = item {
-                        remove_ci(obj, sub.name);
+                        remove_ci(obj, &sub.name);
                     }
                 }
             }
@@ -602,7 +602,7 @@ impl Step<'_> {
                     if matches_element(attr, filter, item) {
                         matched = true;
                         if let Value::Object(obj) = item {
-                            remove_ci(obj, sub.name);
+                            remove_ci(obj, &sub.name);
                         }
                     }
                 }
@@ -626,7 +626,7 @@ impl Step<'_> {
                 let value = self.value.map(|v| canonical(sub, v));
                 if items.is_empty() && !clears {
                     if let Some(v) = value {
-                        items.push((Value::Object(Map::from_iter([(sub.name.into(), v)])), true));
+                        items.push((Value::Object(Map::from_iter([(sub.name.clone(), v)])), true));
                     }
                 } else {
                     for (item, touched) in &mut items {
@@ -696,10 +696,10 @@ impl Step<'_> {
         };
         match (self.sub, value) {
             (Some(sub), Some(v)) => {
-                if element.keys().any(|k| k == sub.name) {
+                if element.keys().any(|k| *k == sub.name) {
                     return None;
                 }
-                element.insert(sub.name.into(), v.clone());
+                element.insert(sub.name.clone(), v.clone());
             }
             (None, Some(Value::Object(new))) => merge(&mut element, new.clone(), self.attr),
             _ => {}
@@ -719,10 +719,7 @@ impl Step<'_> {
 
 /// Drops unassigned values and duplicates, applies the `primary` rule, and returns the new
 /// attribute value (`None` when no value is left).
-fn finish(
-    attr: &'static AttributeDef,
-    items: Vec<(Value, bool)>,
-) -> Result<Option<Value>, ScimError> {
+fn finish(attr: &AttributeDef, items: Vec<(Value, bool)>) -> Result<Option<Value>, ScimError> {
     let mut kept: Vec<(Value, bool)> = Vec::with_capacity(items.len());
     let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
     for (item, touched) in items {
@@ -753,7 +750,7 @@ fn finish(
     if let Some(primary) = attr.sub_attribute("primary") {
         let is_primary = |v: &Value| {
             v.as_object()
-                .and_then(|o| get_ci(o, primary.name))
+                .and_then(|o| get_ci(o, &primary.name))
                 .is_some_and(|p| as_bool(p) == Some(true))
         };
         let made_primary = kept.iter().filter(|(v, t)| *t && is_primary(v)).count();
@@ -768,7 +765,7 @@ fn finish(
             for (v, touched) in &mut kept {
                 if !*touched && is_primary(v) {
                     if let Value::Object(obj) = v {
-                        set_ci(obj, primary.name, Value::Bool(false));
+                        set_ci(obj, &primary.name, Value::Bool(false));
                     }
                 }
             }
@@ -811,17 +808,17 @@ fn fingerprint(value: &Value) -> u64 {
 }
 
 /// Sets (`Some`) or unassigns (`None`) a sub-attribute of one value of a multi-valued attribute.
-fn set_sub(item: &mut Value, sub: &'static AttributeDef, value: Option<Value>) {
+fn set_sub(item: &mut Value, sub: &AttributeDef, value: Option<Value>) {
     if let Value::Object(obj) = item {
-        remove_ci(obj, sub.name);
+        remove_ci(obj, &sub.name);
         if let Some(v) = value.filter(|v| !unassigned(sub, v)) {
-            obj.insert(sub.name.into(), v);
+            obj.insert(sub.name.clone(), v);
         }
     }
 }
 
 /// Merges sub-attributes into a complex value: `null` or `""` unassigns, the rest replace.
-fn merge(target: &mut Map<String, Value>, new: Map<String, Value>, attr: &'static AttributeDef) {
+fn merge(target: &mut Map<String, Value>, new: Map<String, Value>, attr: &AttributeDef) {
     for (key, v) in new {
         let def = attr.sub_attribute(&key);
         remove_ci(target, &key);
@@ -832,7 +829,7 @@ fn merge(target: &mut Map<String, Value>, new: Map<String, Value>, attr: &'stati
 }
 
 /// The values a multi-valued `value` holds: an array, or one value alone.
-fn elements(attr: &'static AttributeDef, value: &Value) -> Vec<Value> {
+fn elements(attr: &AttributeDef, value: &Value) -> Vec<Value> {
     match value {
         Value::Array(items) => items.iter().map(|v| element(attr, v)).collect(),
         single => vec![element(attr, single)],
@@ -840,7 +837,7 @@ fn elements(attr: &'static AttributeDef, value: &Value) -> Vec<Value> {
 }
 
 /// One value of a multi-valued attribute, canonical, without unassigned sub-attributes.
-fn element(attr: &'static AttributeDef, value: &Value) -> Value {
+fn element(attr: &AttributeDef, value: &Value) -> Value {
     match canonical(attr, value) {
         Value::Object(obj) => Value::Object(
             obj.into_iter()
@@ -857,7 +854,7 @@ fn element(attr: &'static AttributeDef, value: &Value) -> Value {
 /// sub-attribute names, `"True"`/`"False"` as booleans, a bare value of a complex attribute with
 /// a `value` sub-attribute as `{"value": …}` (Entra's `manager: "id"`). Anything else is left for
 /// `normalize` to accept or refuse.
-fn canonical(def: &'static AttributeDef, value: &Value) -> Value {
+fn canonical(def: &AttributeDef, value: &Value) -> Value {
     match (def.ty, value) {
         (AttrType::Complex, Value::Object(obj)) => Value::Object(
             obj.iter()
@@ -932,13 +929,13 @@ fn selector(listed: &Value) -> Option<Filter> {
     })
 }
 
-fn selects(attr: &'static AttributeDef, selector: &Filter, item: &Value) -> bool {
+fn selects(attr: &AttributeDef, selector: &Filter, item: &Value) -> bool {
     attr.ty == AttrType::Complex && matches_element(attr, selector, item)
 }
 
 /// `type eq "work" and primary eq true` → `{"type":"work","primary":true}`; `None` for any other
 /// shape (the value to create would be a guess).
-fn eq_constraints(attr: &'static AttributeDef, filter: &Filter) -> Option<Map<String, Value>> {
+fn eq_constraints(attr: &AttributeDef, filter: &Filter) -> Option<Map<String, Value>> {
     match filter {
         Filter::Compare(path, CompareOp::Eq, v) if path.uri.is_none() && path.sub.is_none() => {
             let def = attr.sub_attribute(&path.name)?;

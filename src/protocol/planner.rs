@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::error::ScimError;
 use super::filter::{AttrPath, CompareOp, Filter};
 use super::resource::{name_key, resolve_with, ResourceKind, MAX_KEY_VALUE_BYTES};
-use super::schema::SchemaSet;
+use super::schema::{Index, SchemaSet};
 
 /// Most index lookups one filter may plan (the branches of an `or`, after de-duplication): past
 /// it, the filter is checked on the collection, under the examined cap.
@@ -100,44 +100,16 @@ pub struct SortRequest<'a> {
     pub descending: bool,
 }
 
-/// What an indexed attribute a path names, if any.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Indexed {
-    Id,
-    Name,
-    ExternalId,
-    LastModified,
-    Membership,
-}
-
-fn indexed(schemas: &SchemaSet, kind: ResourceKind, path: &AttrPath) -> Option<Indexed> {
+/// The store's index for the attribute a path names, if any: a characteristic of its
+/// definition (`AttributeDef::index`), so a schema that indexes an attribute is all it takes.
+fn indexed(schemas: &SchemaSet, kind: ResourceKind, path: &AttrPath) -> Option<Index> {
     let resolved = resolve_with(schemas, kind, path)?;
-    if resolved.extension.is_some() {
-        return None;
-    }
-    let sub = resolved.sub.map(|s| s.name);
-    match (kind, resolved.attr.name, sub) {
-        (_, "id", None) => Some(Indexed::Id),
-        (ResourceKind::User, "userName", None) | (ResourceKind::Group, "displayName", None) => {
-            Some(Indexed::Name)
-        }
-        (_, "externalId", None) => Some(Indexed::ExternalId),
-        (_, "meta", Some("lastModified")) => Some(Indexed::LastModified),
-        (ResourceKind::Group, "members", None | Some("value"))
-        | (ResourceKind::User, "groups", None | Some("value")) => Some(Indexed::Membership),
-        _ => None,
-    }
+    resolved.sub.unwrap_or(resolved.attr).index
 }
 
 /// Whether the path names a group's members or a user's groups in any form.
 fn is_membership(schemas: &SchemaSet, kind: ResourceKind, path: &AttrPath) -> bool {
-    resolve_with(schemas, kind, path).is_some_and(|r| {
-        r.extension.is_none()
-            && matches!(
-                (kind, r.attr.name),
-                (ResourceKind::Group, "members") | (ResourceKind::User, "groups")
-            )
-    })
+    resolve_with(schemas, kind, path).is_some_and(|r| r.attr.index == Some(Index::Membership))
 }
 
 /// A membership condition the membership items answer: `members eq "u"`, `members.value eq "u"`,
@@ -149,7 +121,7 @@ fn membership_id<'f>(
 ) -> Option<&'f str> {
     match clause {
         Filter::Compare(path, CompareOp::Eq, Value::String(id))
-            if indexed(schemas, kind, path) == Some(Indexed::Membership) =>
+            if indexed(schemas, kind, path) == Some(Index::Membership) =>
         {
             Some(id)
         }
@@ -251,15 +223,15 @@ fn clause_source(schemas: &SchemaSet, kind: ResourceKind, clause: &Filter) -> Op
     }
     let value = value.clone();
     Some(match (indexed, op) {
-        (Indexed::Id, CompareOp::Eq) => (1, Source::Id(value)),
-        (Indexed::Name, CompareOp::Eq) => (2, Source::Name(KeyCondition::Eq(value))),
-        (Indexed::ExternalId, CompareOp::Eq) => (3, Source::ExternalId(value)),
-        (Indexed::Name, CompareOp::Sw) => (4, Source::Name(KeyCondition::Prefix(value))),
-        (Indexed::LastModified, op) => (5, Source::Modified(modified_bound(*op, &value)?)),
-        (Indexed::Name, CompareOp::Gt) => (6, Source::Name(KeyCondition::Gt(value))),
-        (Indexed::Name, CompareOp::Ge) => (6, Source::Name(KeyCondition::Ge(value))),
-        (Indexed::Name, CompareOp::Lt) => (6, Source::Name(KeyCondition::Lt(value))),
-        (Indexed::Name, CompareOp::Le) => (6, Source::Name(KeyCondition::Le(value))),
+        (Index::Id, CompareOp::Eq) => (1, Source::Id(value)),
+        (Index::Name, CompareOp::Eq) => (2, Source::Name(KeyCondition::Eq(value))),
+        (Index::ExternalId, CompareOp::Eq) => (3, Source::ExternalId(value)),
+        (Index::Name, CompareOp::Sw) => (4, Source::Name(KeyCondition::Prefix(value))),
+        (Index::LastModified, op) => (5, Source::Modified(modified_bound(*op, &value)?)),
+        (Index::Name, CompareOp::Gt) => (6, Source::Name(KeyCondition::Gt(value))),
+        (Index::Name, CompareOp::Ge) => (6, Source::Name(KeyCondition::Ge(value))),
+        (Index::Name, CompareOp::Lt) => (6, Source::Name(KeyCondition::Lt(value))),
+        (Index::Name, CompareOp::Le) => (6, Source::Name(KeyCondition::Le(value))),
         _ => return None,
     })
 }
@@ -267,10 +239,10 @@ fn clause_source(schemas: &SchemaSet, kind: ResourceKind, clause: &Filter) -> Op
 /// How a comparison is planned when its value cannot be a stored key: DynamoDB refuses empty
 /// and over-long key values (a 500), so the planner decides here, once, for every caller.
 /// `Some(None)`: use no index for it (the matcher decides, exactly); `None`: an ordinary value.
-fn unstorable(indexed: Indexed, op: CompareOp, value: &str) -> Option<Option<(u8, Source)>> {
+fn unstorable(indexed: Index, op: CompareOp, value: &str) -> Option<Option<(u8, Source)>> {
     let key_len = match indexed {
-        Indexed::Name => name_key(value).len(),
-        Indexed::ExternalId => value.len(),
+        Index::Name => name_key(value).len(),
+        Index::ExternalId => value.len(),
         _ => return None,
     };
     let nothing = Some(Some((0, Source::Nothing)));
@@ -278,7 +250,7 @@ fn unstorable(indexed: Indexed, op: CompareOp, value: &str) -> Option<Option<(u8
         // Stored names and externalIds are never empty.
         return match op {
             CompareOp::Eq | CompareOp::Lt | CompareOp::Le => nothing,
-            CompareOp::Sw | CompareOp::Gt | CompareOp::Ge if indexed == Indexed::Name => {
+            CompareOp::Sw | CompareOp::Gt | CompareOp::Ge if indexed == Index::Name => {
                 Some(Some((6, Source::Name(KeyCondition::Any))))
             }
             _ => Some(None),
@@ -425,15 +397,15 @@ fn order(
     let wanted = indexed(schemas, kind, sort.path);
     let source = match (&source, wanted) {
         // The whole collection in name or modification order is an index of its own.
-        (Source::Collection, Some(Indexed::Name)) => Source::Name(KeyCondition::Any),
-        (Source::Collection, Some(Indexed::LastModified)) => Source::Modified(KeyCondition::Any),
+        (Source::Collection, Some(Index::Name)) => Source::Name(KeyCondition::Any),
+        (Source::Collection, Some(Index::LastModified)) => Source::Modified(KeyCondition::Any),
         _ => source,
     };
     let index_order = matches!(
         (&source, wanted),
-        (Source::Name(_), Some(Indexed::Name))
-            | (Source::Modified(_), Some(Indexed::LastModified))
-            | (Source::Collection, Some(Indexed::Id))
+        (Source::Name(_), Some(Index::Name))
+            | (Source::Modified(_), Some(Index::LastModified))
+            | (Source::Collection, Some(Index::Id))
     );
     Plan {
         descending: index_order && sort.descending,

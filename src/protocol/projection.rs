@@ -53,15 +53,15 @@ pub struct Projection {
 
 /// Where an attribute lives.
 #[derive(Debug, Clone, Copy)]
-enum Place {
+enum Place<'s> {
     /// At the top level of a resource whose core schema has this URN; `None`: of either kind
     /// (for `includes`).
-    Core(Option<&'static str>),
+    Core(Option<&'s str>),
     /// Inside the extension object with this schema URN.
-    Extension(&'static str),
+    Extension(&'s str),
 }
 
-impl Place {
+impl Place<'_> {
     /// Whether a path's URI prefix (or its absence) designates this place.
     fn holds(self, p: &AttrPath) -> bool {
         match (self, p.uri.as_deref()) {
@@ -100,7 +100,7 @@ impl Mention<'_> {
 
 fn mention<'a>(
     list: &'a [Target],
-    place: Place,
+    place: Place<'_>,
     name: &str,
     def: Option<&AttributeDef>,
 ) -> Mention<'a> {
@@ -183,7 +183,11 @@ impl Kept<'_> {
 }
 
 /// The definition of a top-level core (or common) attribute of `kind`.
-fn core_def(schemas: &SchemaSet, kind: ResourceKind, name: &str) -> Option<&'static AttributeDef> {
+fn core_def<'s>(
+    schemas: &'s SchemaSet,
+    kind: ResourceKind,
+    name: &str,
+) -> Option<&'s AttributeDef> {
     let path = AttrPath {
         uri: None,
         name: name.to_string(),
@@ -193,7 +197,7 @@ fn core_def(schemas: &SchemaSet, kind: ResourceKind, name: &str) -> Option<&'sta
 }
 
 /// The definition of a core attribute of either kind, for the kind-less `includes`.
-fn any_core_def(schemas: &SchemaSet, name: &str) -> Option<&'static AttributeDef> {
+fn any_core_def<'s>(schemas: &'s SchemaSet, name: &str) -> Option<&'s AttributeDef> {
     [ResourceKind::User, ResourceKind::Group]
         .into_iter()
         .find_map(|k| core_def(schemas, k, name))
@@ -252,7 +256,7 @@ impl Projection {
     }
 
     /// Whether the attribute `name` at `place` is returned, and how much of it.
-    fn decide(&self, place: Place, name: &str, def: Option<&AttributeDef>) -> Option<Kept<'_>> {
+    fn decide(&self, place: Place<'_>, name: &str, def: Option<&AttributeDef>) -> Option<Kept<'_>> {
         let asked = mention(&self.attributes, place, name, def);
         let excluded = mention(&self.excluded, place, name, def);
         let whole = match def.map_or(Returned::Default, |d| d.returned) {
@@ -276,7 +280,7 @@ impl Projection {
     /// The part of one attribute's value that is returned; `None` when nothing is.
     fn keep(
         &self,
-        place: Place,
+        place: Place<'_>,
         name: &str,
         def: Option<&AttributeDef>,
         value: Value,
@@ -299,7 +303,7 @@ impl Projection {
             }
             let kept = match (schemas.extension(kind, &key), value) {
                 (Some(ext), Value::Object(attrs)) => {
-                    let place = Place::Extension(ext.id);
+                    let place = Place::Extension(&ext.id);
                     let kept: Map<String, Value> = attrs
                         .into_iter()
                         .filter_map(|(name, v)| {
@@ -312,7 +316,7 @@ impl Projection {
                 // An extension must be an object; rendering never produces anything else.
                 (Some(_), _) => None,
                 (None, value) => self.keep(
-                    Place::Core(Some(schemas.core(kind).id)),
+                    Place::Core(Some(&schemas.core(kind).id)),
                     &key,
                     core_def(schemas, kind, &key),
                     value,
@@ -344,9 +348,10 @@ fn is_known_extension(schemas: &SchemaSet, raw: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::schema::{AttrType, Mutability, Uniqueness};
+    use crate::protocol::schema::AttrType;
     use serde_json::json;
     use std::collections::BTreeSet;
+    use std::sync::LazyLock;
 
     const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -644,36 +649,20 @@ mod tests {
         assert_eq!(out["id"], "g");
     }
 
-    const fn def(name: &'static str, returned: Returned) -> AttributeDef {
-        AttributeDef {
-            name,
-            ty: AttrType::String,
-            multi_valued: false,
-            description: "",
-            required: false,
-            case_exact: false,
-            mutability: Mutability::ReadWrite,
-            returned,
-            uniqueness: Uniqueness::None,
-            canonical_values: &[],
-            reference_types: &[],
-            sub_attributes: &[],
-        }
+    fn def(name: &str, returned: Returned) -> AttributeDef {
+        AttributeDef::new(name, AttrType::String, "").returned(returned)
     }
 
-    static SUBS: [AttributeDef; 4] = [
-        def("plain", Returned::Default),
-        def("asked", Returned::Request),
-        def("fixed", Returned::Always),
-        def("hidden", Returned::Never),
-    ];
-    static COMPLEX: AttributeDef = AttributeDef {
-        ty: AttrType::Complex,
-        sub_attributes: &SUBS,
-        ..def("thing", Returned::Default)
-    };
-    static REQUESTED: AttributeDef = def("extra", Returned::Request);
-    static ALWAYS: AttributeDef = def("key", Returned::Always);
+    static COMPLEX: LazyLock<AttributeDef> = LazyLock::new(|| {
+        def("thing", Returned::Default).with_sub_attributes(vec![
+            def("plain", Returned::Default),
+            def("asked", Returned::Request),
+            def("fixed", Returned::Always),
+            def("hidden", Returned::Never),
+        ])
+    });
+    static REQUESTED: LazyLock<AttributeDef> = LazyLock::new(|| def("extra", Returned::Request));
+    static ALWAYS: LazyLock<AttributeDef> = LazyLock::new(|| def("key", Returned::Always));
 
     fn keep(attrs: Option<&str>, excluded: Option<&str>, d: &AttributeDef) -> Option<Value> {
         let value = match d.ty {
@@ -682,7 +671,7 @@ mod tests {
         };
         Projection::parse(SchemaSet::standard(), attrs, excluded)
             .unwrap()
-            .keep(Place::Core(Some(CORE)), d.name, Some(d), value)
+            .keep(Place::Core(Some(CORE)), &d.name, Some(d), value)
     }
 
     #[test]

@@ -50,67 +50,22 @@ use serde_json::{Map, Value};
 
 use super::error::ScimError;
 use super::filter::AttrPath;
-use super::schema::{
-    AttrType, AttributeDef, Mutability, Returned, SchemaDef, SchemaSet, Uniqueness,
-};
+use super::schema::{AttrType, AttributeDef, Mutability, SchemaDef, SchemaSet};
 
 pub use super::kind::ResourceKind;
 
-const fn common(name: &'static str, mutability: Mutability, returned: Returned) -> AttributeDef {
-    AttributeDef {
-        name,
-        ty: AttrType::String,
-        multi_valued: false,
-        description: "",
-        required: false,
-        case_exact: true,
-        mutability,
-        returned,
-        uniqueness: Uniqueness::None,
-        canonical_values: &[],
-        reference_types: &[],
-        sub_attributes: &[],
-    }
-}
-
-/// RFC 7643 §3.1 common attributes: not part of any schema, but paths and filters may name them.
-/// Ids are ULIDs, whose letters are case-insensitive.
-static ID: AttributeDef = AttributeDef {
-    case_exact: false,
-    ..common("id", Mutability::ReadOnly, Returned::Always)
-};
-static EXTERNAL_ID: AttributeDef = common("externalId", Mutability::ReadWrite, Returned::Default);
-static META_SUBS: [AttributeDef; 5] = [
-    common("resourceType", Mutability::ReadOnly, Returned::Default),
-    dated("created"),
-    dated("lastModified"),
-    common("location", Mutability::ReadOnly, Returned::Default),
-    common("version", Mutability::ReadOnly, Returned::Default),
-];
-static META: AttributeDef = AttributeDef {
-    ty: AttrType::Complex,
-    sub_attributes: &META_SUBS,
-    ..common("meta", Mutability::ReadOnly, Returned::Default)
-};
-
-const fn dated(name: &'static str) -> AttributeDef {
-    AttributeDef {
-        ty: AttrType::DateTime,
-        ..common(name, Mutability::ReadOnly, Returned::Default)
-    }
-}
-
 /// Where an attribute lives: at the top level (`extension == None`) or inside an extension object.
+/// It borrows its definitions from the schema set that resolved it.
 #[derive(Debug, Clone, Copy)]
-pub struct Resolved {
-    pub extension: Option<&'static str>,
-    pub attr: &'static AttributeDef,
-    pub sub: Option<&'static AttributeDef>,
+pub struct Resolved<'s> {
+    pub extension: Option<&'s str>,
+    pub attr: &'s AttributeDef,
+    pub sub: Option<&'s AttributeDef>,
 }
 
-impl Resolved {
+impl<'s> Resolved<'s> {
     /// The definition that a comparison on this path compares against.
-    pub fn leaf(&self) -> &'static AttributeDef {
+    pub fn leaf(&self) -> &'s AttributeDef {
         match self.sub {
             Some(sub) => sub,
             None if self.attr.ty == AttrType::Complex => {
@@ -122,19 +77,25 @@ impl Resolved {
 }
 
 /// Resolves a path against the kind's standard schemas; `None` when no schema defines it.
-pub fn resolve(kind: ResourceKind, path: &AttrPath) -> Option<Resolved> {
+pub fn resolve(kind: ResourceKind, path: &AttrPath) -> Option<Resolved<'static>> {
     resolve_with(SchemaSet::standard(), kind, path)
 }
 
 /// Resolves a path against the kind's schemas in `schemas`; `None` when no schema defines it.
-pub fn resolve_with(schemas: &SchemaSet, kind: ResourceKind, path: &AttrPath) -> Option<Resolved> {
+pub fn resolve_with<'s>(
+    schemas: &'s SchemaSet,
+    kind: ResourceKind,
+    path: &AttrPath,
+) -> Option<Resolved<'s>> {
     let core = schemas.core(kind);
     let (extension, attr) = match path.uri.as_deref() {
-        None => (None, core_attribute(core, &path.name)?),
-        Some(uri) if uri.eq_ignore_ascii_case(core.id) => (None, core_attribute(core, &path.name)?),
+        None => (None, core_attribute(schemas, kind, &path.name)?),
+        Some(uri) if uri.eq_ignore_ascii_case(&core.id) => {
+            (None, core_attribute(schemas, kind, &path.name)?)
+        }
         Some(uri) => {
             let ext = schemas.extension(kind, uri)?;
-            (Some(ext.id), ext.attribute(&path.name)?)
+            (Some(ext.id.as_str()), ext.attribute(&path.name)?)
         }
     };
     let sub = match &path.sub {
@@ -149,11 +110,14 @@ pub fn resolve_with(schemas: &SchemaSet, kind: ResourceKind, path: &AttrPath) ->
 }
 
 /// A common attribute (`id`, `externalId`, `meta`) or an attribute of the core schema.
-fn core_attribute(core: &'static SchemaDef, name: &str) -> Option<&'static AttributeDef> {
-    [&ID, &EXTERNAL_ID, &META]
-        .into_iter()
-        .find(|a| a.name.eq_ignore_ascii_case(name))
-        .or_else(|| core.attribute(name))
+fn core_attribute<'s>(
+    schemas: &'s SchemaSet,
+    kind: ResourceKind,
+    name: &str,
+) -> Option<&'s AttributeDef> {
+    schemas
+        .common(name)
+        .or_else(|| schemas.core(kind).attribute(name))
 }
 
 /// Longest `userName`, group `displayName` or `externalId`, in bytes, and longest lower-cased
@@ -196,23 +160,23 @@ pub fn normalize_with(
         if key.eq_ignore_ascii_case("schemas") {
             check_schemas(schemas, kind, value)?;
         } else if let Some(ext) = schemas.extension(kind, key) {
-            claim(&mut seen, ext.id, ext.id)?;
+            claim(&mut seen, &ext.id, &ext.id)?;
             if let Some(attrs) = normalize_extension(ext, value)? {
-                out.insert(ext.id.into(), Value::Object(attrs));
+                out.insert(ext.id.clone(), Value::Object(attrs));
             }
-        } else if let Some(attr) = core_attribute(core, key) {
+        } else if let Some(attr) = core_attribute(schemas, kind, key) {
             if attr.mutability == Mutability::ReadOnly {
                 // Ignored on input, whatever the value (RFC 7644 §3.5.1).
                 continue;
             }
-            claim(&mut seen, attr.name, attr.name)?;
-            let cap = match (kind, attr.name) {
+            claim(&mut seen, &attr.name, &attr.name)?;
+            let cap = match (kind, attr.name.as_str()) {
                 // Stored as their own items, up to far larger numbers.
                 (ResourceKind::Group, "members") => None,
                 _ => Some(MAX_VALUES_PER_ATTRIBUTE),
             };
-            if let Some(v) = normalize_value(attr, value, attr.name, cap)? {
-                out.insert(attr.name.into(), v);
+            if let Some(v) = normalize_value(attr, value, &attr.name, cap)? {
+                out.insert(attr.name.clone(), v);
             }
         } else {
             return Err(ScimError::invalid_value(format!(
@@ -221,12 +185,12 @@ pub fn normalize_with(
             )));
         }
     }
-    check_required(core.attributes, &out, "")?;
-    let mut listed = vec![Value::String(core.id.into())];
+    check_required(&core.attributes, &out, "")?;
+    let mut listed = vec![Value::String(core.id.clone())];
     for ext in schemas.extensions(kind) {
-        if let Some(Value::Object(attrs)) = out.get(ext.id) {
-            check_required(ext.attributes, attrs, &format!("{}:", ext.id))?;
-            listed.push(Value::String(ext.id.into()));
+        if let Some(Value::Object(attrs)) = out.get(&ext.id) {
+            check_required(&ext.attributes, attrs, &format!("{}:", ext.id))?;
+            listed.push(Value::String(ext.id.clone()));
         }
     }
     out.insert("schemas".into(), Value::Array(listed));
@@ -236,7 +200,7 @@ pub fn normalize_with(
 
 /// Records a canonical name as given; the same attribute twice (`userName` and `USERNAME`) is
 /// ambiguous, so it is refused.
-fn claim(seen: &mut Vec<&'static str>, name: &'static str, path: &str) -> Result<(), ScimError> {
+fn claim<'s>(seen: &mut Vec<&'s str>, name: &'s str, path: &str) -> Result<(), ScimError> {
     if seen.contains(&name) {
         return Err(ScimError::invalid_value(format!(
             "attribute \"{path}\" is given more than once (under names that differ only in case)"
@@ -248,7 +212,7 @@ fn claim(seen: &mut Vec<&'static str>, name: &'static str, path: &str) -> Result
 
 /// An extension object's attributes; `None` when it holds nothing to store.
 fn normalize_extension(
-    ext: &'static SchemaDef,
+    ext: &SchemaDef,
     value: &Value,
 ) -> Result<Option<Map<String, Value>>, ScimError> {
     match value {
@@ -259,7 +223,7 @@ fn normalize_extension(
                 .iter()
                 .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"));
             let out = normalize_members(
-                ext.attributes,
+                &ext.attributes,
                 attrs,
                 &format!("{}:", ext.id),
                 Some(MAX_VALUES_PER_ATTRIBUTE),
@@ -278,7 +242,7 @@ fn normalize_extension(
 /// required sub-attribute of each complex value present. Read-only and write-only attributes are
 /// never stored, so they are not checked.
 fn check_required(
-    defs: &'static [AttributeDef],
+    defs: &[AttributeDef],
     object: &Map<String, Value>,
     prefix: &str,
 ) -> Result<(), ScimError> {
@@ -290,7 +254,7 @@ fn check_required(
             continue;
         }
         let path = format!("{prefix}{}", attr.name);
-        let value = object.get(attr.name);
+        let value = object.get(&attr.name);
         if attr.required && value.is_none_or(is_blank) {
             return Err(ScimError::invalid_value(format!(
                 "attribute \"{path}\" is required and must not be empty"
@@ -306,7 +270,7 @@ fn check_required(
         };
         for item in items {
             if let Value::Object(obj) = item {
-                check_required(attr.sub_attributes, obj, &format!("{path}."))?;
+                check_required(&attr.sub_attributes, obj, &format!("{path}."))?;
             }
         }
     }
@@ -384,7 +348,7 @@ fn check_schemas(schemas: &SchemaSet, kind: ResourceKind, value: &Value) -> Resu
         let uri = uri
             .as_str()
             .ok_or_else(|| ScimError::invalid_value("\"schemas\" must contain strings"))?;
-        if !uri.eq_ignore_ascii_case(schemas.core(kind).id)
+        if !uri.eq_ignore_ascii_case(&schemas.core(kind).id)
             && schemas.extension(kind, uri).is_none()
         {
             return Err(ScimError::invalid_value(format!(
@@ -400,7 +364,7 @@ fn check_schemas(schemas: &SchemaSet, kind: ResourceKind, value: &Value) -> Resu
 /// write-only). `path` names the attribute in error messages. A multi-valued attribute holds at
 /// most [`MAX_VALUES_PER_ATTRIBUTE`] values.
 pub fn normalize_attribute(
-    attr: &'static AttributeDef,
+    attr: &AttributeDef,
     value: &Value,
     path: &str,
 ) -> Result<Option<Value>, ScimError> {
@@ -408,7 +372,7 @@ pub fn normalize_attribute(
 }
 
 fn normalize_value(
-    attr: &'static AttributeDef,
+    attr: &AttributeDef,
     value: &Value,
     path: &str,
     cap: Option<usize>,
@@ -443,7 +407,7 @@ fn normalize_value(
 }
 
 fn normalize_single(
-    attr: &'static AttributeDef,
+    attr: &AttributeDef,
     value: &Value,
     path: &str,
     cap: Option<usize>,
@@ -460,7 +424,7 @@ fn normalize_single(
         AttrType::Complex => match value {
             Value::Object(obj) => {
                 let members =
-                    normalize_members(attr.sub_attributes, obj.iter(), &format!("{path}."), cap)?;
+                    normalize_members(&attr.sub_attributes, obj.iter(), &format!("{path}."), cap)?;
                 if members.is_empty() {
                     return Ok(None);
                 }
@@ -510,7 +474,7 @@ fn normalize_single(
 /// The members of a complex value (or of an extension object), each checked against its
 /// definition in `defs`; `prefix` is the path of the enclosing value, separator included.
 fn normalize_members<'a>(
-    defs: &'static [AttributeDef],
+    defs: &[AttributeDef],
     members: impl Iterator<Item = (&'a String, &'a Value)>,
     prefix: &str,
     cap: Option<usize>,
@@ -528,9 +492,9 @@ fn normalize_members<'a>(
         if def.mutability == Mutability::ReadOnly {
             continue;
         }
-        claim(&mut seen, def.name, &path)?;
+        claim(&mut seen, &def.name, &path)?;
         if let Some(v) = normalize_value(def, v, &path, cap)? {
-            out.insert(def.name.into(), v);
+            out.insert(def.name.clone(), v);
         }
     }
     Ok(out)
@@ -583,32 +547,32 @@ pub fn check_immutable_with(
     old: &Map<String, Value>,
     new: &Map<String, Value>,
 ) -> Result<(), ScimError> {
-    immutable_unchanged(schemas.core(kind).attributes, old, new, "")?;
+    immutable_unchanged(&schemas.core(kind).attributes, old, new, "")?;
     let empty = Map::new();
     for ext in schemas.extensions(kind) {
-        if let Some(Value::Object(before)) = get_ci(old, ext.id) {
-            let after = match get_ci(new, ext.id) {
+        if let Some(Value::Object(before)) = get_ci(old, &ext.id) {
+            let after = match get_ci(new, &ext.id) {
                 Some(Value::Object(after)) => after,
                 _ => &empty,
             };
-            immutable_unchanged(ext.attributes, before, after, &format!("{}:", ext.id))?;
+            immutable_unchanged(&ext.attributes, before, after, &format!("{}:", ext.id))?;
         }
     }
     Ok(())
 }
 
 fn immutable_unchanged(
-    defs: &'static [AttributeDef],
+    defs: &[AttributeDef],
     old: &Map<String, Value>,
     new: &Map<String, Value>,
     prefix: &str,
 ) -> Result<(), ScimError> {
     let empty = Map::new();
     for attr in defs {
-        let Some(before) = get_ci(old, attr.name).filter(|v| !is_blank(v)) else {
+        let Some(before) = get_ci(old, &attr.name).filter(|v| !is_blank(v)) else {
             continue;
         };
-        let after = get_ci(new, attr.name);
+        let after = get_ci(new, &attr.name);
         let path = format!("{prefix}{}", attr.name);
         if attr.mutability == Mutability::Immutable {
             if !after.is_some_and(|after| same_value(attr, before, after)) {
@@ -622,7 +586,7 @@ fn immutable_unchanged(
                     Some(Value::Object(after)) => after,
                     _ => &empty,
                 };
-                immutable_unchanged(attr.sub_attributes, before, after, &format!("{path}."))?;
+                immutable_unchanged(&attr.sub_attributes, before, after, &format!("{path}."))?;
             }
         }
     }
@@ -826,7 +790,7 @@ mod tests {
 
     #[test]
     fn a_required_read_only_or_write_only_attribute_is_not_demanded() {
-        static DEFS: [AttributeDef; 2] = [
+        let defs = [
             AttributeDef::new("ro", AttrType::String, "d")
                 .required()
                 .read_only(),
@@ -834,7 +798,7 @@ mod tests {
                 .required()
                 .write_only(),
         ];
-        assert!(check_required(&DEFS, &Map::new(), "").is_ok());
+        assert!(check_required(&defs, &Map::new(), "").is_ok());
     }
 
     #[test]
@@ -858,7 +822,7 @@ mod tests {
         };
         let r = resolve(ResourceKind::User, &p).unwrap();
         assert_eq!(r.extension, Some(ENT));
-        assert_eq!(r.sub.map(|s| s.name), Some("value"));
+        assert_eq!(r.sub.map(|s| s.name.as_str()), Some("value"));
         let p = AttrPath {
             uri: None,
             name: "externalid".into(),

@@ -1,5 +1,5 @@
 //! RFC 7643 resource schemas (core User, core Group, enterprise User extension)
-//! as static data, plus their `/Schemas` JSON representation (RFC 7643 §7).
+//! as data, plus their `/Schemas` JSON representation (RFC 7643 §7).
 //!
 //! The definitions follow RFC 7643 §8.7.1 with these deliberate choices:
 //! - the common attributes `id`, `externalId` and `meta` (§3.1) are not listed;
@@ -13,7 +13,7 @@
 //!   sub-attribute is read-only;
 //! - `caseExact` is rendered for every attribute (false where it does not apply).
 
-use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
 
 use serde_json::{json, Map, Value};
 
@@ -118,46 +118,65 @@ impl Uniqueness {
     }
 }
 
-/// One attribute (or sub-attribute) definition (RFC 7643 §7 "attributes").
-#[derive(Debug)]
+/// An index the store keeps for an attribute, so the query planner can read it instead of
+/// examining every resource. A characteristic of this service, not of RFC 7643: it is not
+/// rendered in `/Schemas`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    /// The resource's own key (`id`).
+    Id,
+    /// The unique name: `userName` of a User, `displayName` of a Group.
+    Name,
+    ExternalId,
+    /// `meta.lastModified`.
+    LastModified,
+    /// A group's `members` and a user's `groups`, with their `value`: the membership items.
+    Membership,
+}
+
+/// One attribute (or sub-attribute) definition (RFC 7643 §7 "attributes"). Owned data: the
+/// standard schemas are built from the builders below, and a tenant's from what it stored.
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttributeDef {
     /// Canonical case, e.g. `"userName"`.
-    pub name: &'static str,
+    pub name: String,
     pub ty: AttrType,
     pub multi_valued: bool,
-    pub description: &'static str,
+    pub description: String,
     pub required: bool,
     pub case_exact: bool,
     pub mutability: Mutability,
     pub returned: Returned,
     pub uniqueness: Uniqueness,
-    pub canonical_values: &'static [&'static str],
-    pub reference_types: &'static [&'static str],
-    pub sub_attributes: &'static [AttributeDef],
+    pub canonical_values: Vec<String>,
+    pub reference_types: Vec<String>,
+    pub sub_attributes: Vec<AttributeDef>,
+    /// The store's index for this attribute, if it has one.
+    pub index: Option<Index>,
 }
 
 /// One resource schema (RFC 7643 §7).
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SchemaDef {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub description: &'static str,
-    pub attributes: &'static [AttributeDef],
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub attributes: Vec<AttributeDef>,
 }
 
 /// Find a definition by name, ignoring ASCII case.
-fn find(defs: &'static [AttributeDef], name: &str) -> Option<&'static AttributeDef> {
+fn find<'s>(defs: &'s [AttributeDef], name: &str) -> Option<&'s AttributeDef> {
     defs.iter().find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
 impl SchemaDef {
     /// The top-level attribute called `name` (case-insensitive).
-    pub fn attribute(&self, name: &str) -> Option<&'static AttributeDef> {
-        find(self.attributes, name)
+    pub fn attribute(&self, name: &str) -> Option<&AttributeDef> {
+        find(&self.attributes, name)
     }
 
     /// The attribute at a dotted path such as `"name.givenName"` (case-insensitive).
-    pub fn attribute_path(&self, path: &str) -> Option<&'static AttributeDef> {
+    pub fn attribute_path(&self, path: &str) -> Option<&AttributeDef> {
         let mut parts = path.split('.');
         let mut current = self.attribute(parts.next()?)?;
         for part in parts {
@@ -185,27 +204,30 @@ impl SchemaDef {
 
 impl AttributeDef {
     /// The sub-attribute called `name` (case-insensitive).
-    pub fn sub_attribute(&self, name: &str) -> Option<&'static AttributeDef> {
-        find(self.sub_attributes, name)
+    pub fn sub_attribute(&self, name: &str) -> Option<&AttributeDef> {
+        find(&self.sub_attributes, name)
     }
 
     /// The RFC 7643 §7 representation of this attribute.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
-        m.insert("name".into(), self.name.into());
+        m.insert("name".into(), self.name.as_str().into());
         m.insert("type".into(), self.ty.as_str().into());
         m.insert("multiValued".into(), self.multi_valued.into());
-        m.insert("description".into(), self.description.into());
+        m.insert("description".into(), self.description.as_str().into());
         m.insert("required".into(), self.required.into());
         m.insert("caseExact".into(), self.case_exact.into());
         m.insert("mutability".into(), self.mutability.as_str().into());
         m.insert("returned".into(), self.returned.as_str().into());
         m.insert("uniqueness".into(), self.uniqueness.as_str().into());
         if !self.canonical_values.is_empty() {
-            m.insert("canonicalValues".into(), self.canonical_values.into());
+            m.insert(
+                "canonicalValues".into(),
+                self.canonical_values.clone().into(),
+            );
         }
         if self.ty == AttrType::Reference {
-            m.insert("referenceTypes".into(), self.reference_types.into());
+            m.insert("referenceTypes".into(), self.reference_types.clone().into());
         }
         if self.ty == AttrType::Complex {
             let subs: Vec<Value> = self.sub_attributes.iter().map(Self::to_json).collect();
@@ -214,144 +236,128 @@ impl AttributeDef {
         Value::Object(m)
     }
 
-    // Const builders: the static definitions below use them, and so can an extension schema
-    // defined elsewhere (a tenant's, or a test's).
+    // Builders: the standard definitions below use them, and so can an extension schema defined
+    // elsewhere (a tenant's, or a test's).
 
-    /// A single-valued, optional, readWrite attribute of type `ty` with the RFC 7643 §7 defaults.
-    pub const fn new(name: &'static str, ty: AttrType, description: &'static str) -> Self {
+    /// A single-valued, optional, readWrite attribute of type `ty` with the RFC 7643 §7 defaults:
+    /// caseExact false, returned default, uniqueness none.
+    pub fn new(name: &str, ty: AttrType, description: &str) -> Self {
         AttributeDef {
-            name,
+            name: name.to_string(),
             ty,
-            description,
-            ..BASE
+            multi_valued: false,
+            description: description.to_string(),
+            required: false,
+            case_exact: false,
+            mutability: Mutability::ReadWrite,
+            returned: Returned::Default,
+            uniqueness: Uniqueness::None,
+            canonical_values: Vec::new(),
+            reference_types: Vec::new(),
+            sub_attributes: Vec::new(),
+            index: None,
         }
     }
 
     /// This attribute as a complex one with the given sub-attributes.
-    pub const fn with_sub_attributes(mut self, subs: &'static [AttributeDef]) -> Self {
+    pub fn with_sub_attributes(mut self, subs: Vec<AttributeDef>) -> Self {
         self.ty = AttrType::Complex;
         self.sub_attributes = subs;
         self
     }
 
-    pub const fn required(mut self) -> Self {
+    pub fn required(mut self) -> Self {
         self.required = true;
         self
     }
 
-    pub const fn multi(mut self) -> Self {
+    pub fn multi(mut self) -> Self {
         self.multi_valued = true;
         self
     }
 
-    pub const fn read_only(mut self) -> Self {
+    pub fn case_exact(mut self) -> Self {
+        self.case_exact = true;
+        self
+    }
+
+    pub fn read_only(mut self) -> Self {
         self.mutability = Mutability::ReadOnly;
         self
     }
 
-    pub const fn immutable(mut self) -> Self {
+    pub fn immutable(mut self) -> Self {
         self.mutability = Mutability::Immutable;
         self
     }
 
-    pub const fn write_only(mut self) -> Self {
+    pub fn write_only(mut self) -> Self {
         self.mutability = Mutability::WriteOnly;
         self
     }
 
-    pub const fn never_returned(mut self) -> Self {
-        self.returned = Returned::Never;
+    pub fn returned(mut self, returned: Returned) -> Self {
+        self.returned = returned;
         self
     }
 
-    pub const fn server_unique(mut self) -> Self {
+    pub fn never_returned(self) -> Self {
+        self.returned(Returned::Never)
+    }
+
+    pub fn server_unique(mut self) -> Self {
         self.uniqueness = Uniqueness::Server;
         self
     }
 
-    pub const fn canonical(mut self, values: &'static [&'static str]) -> Self {
-        self.canonical_values = values;
+    pub fn canonical(mut self, values: &[&str]) -> Self {
+        self.canonical_values = values.iter().map(|v| v.to_string()).collect();
+        self
+    }
+
+    pub fn indexed(mut self, index: Index) -> Self {
+        self.index = Some(index);
         self
     }
 }
 
-/// RFC 7643 §7 defaults: single-valued, optional, caseExact false,
-/// readWrite, returned default, uniqueness none.
-const BASE: AttributeDef = AttributeDef {
-    name: "",
-    ty: AttrType::String,
-    multi_valued: false,
-    description: "",
-    required: false,
-    case_exact: false,
-    mutability: Mutability::ReadWrite,
-    returned: Returned::Default,
-    uniqueness: Uniqueness::None,
-    canonical_values: &[],
-    reference_types: &[],
-    sub_attributes: &[],
-};
+fn string(name: &str, description: &str) -> AttributeDef {
+    AttributeDef::new(name, AttrType::String, description)
+}
 
-const fn string(name: &'static str, description: &'static str) -> AttributeDef {
+fn boolean(name: &str, description: &str) -> AttributeDef {
+    AttributeDef::new(name, AttrType::Boolean, description)
+}
+
+fn binary(name: &str, description: &str) -> AttributeDef {
+    AttributeDef::new(name, AttrType::Binary, description)
+}
+
+fn reference(name: &str, types: &[&str], description: &str) -> AttributeDef {
     AttributeDef {
-        name,
-        description,
-        ..BASE
+        reference_types: types.iter().map(|t| t.to_string()).collect(),
+        ..AttributeDef::new(name, AttrType::Reference, description)
     }
 }
 
-const fn boolean(name: &'static str, description: &'static str) -> AttributeDef {
-    AttributeDef {
-        ty: AttrType::Boolean,
-        ..string(name, description)
-    }
-}
-
-const fn binary(name: &'static str, description: &'static str) -> AttributeDef {
-    AttributeDef {
-        ty: AttrType::Binary,
-        ..string(name, description)
-    }
-}
-
-const fn reference(
-    name: &'static str,
-    types: &'static [&'static str],
-    description: &'static str,
-) -> AttributeDef {
-    AttributeDef {
-        ty: AttrType::Reference,
-        reference_types: types,
-        ..string(name, description)
-    }
-}
-
-const fn complex(
-    name: &'static str,
-    description: &'static str,
-    subs: &'static [AttributeDef],
-) -> AttributeDef {
-    AttributeDef {
-        ty: AttrType::Complex,
-        sub_attributes: subs,
-        ..string(name, description)
-    }
+fn complex(name: &str, description: &str, subs: Vec<AttributeDef>) -> AttributeDef {
+    string(name, description).with_sub_attributes(subs)
 }
 
 // Sub-attributes shared by the multi-valued attributes (RFC 7643 §2.4).
 
-const fn display() -> AttributeDef {
+fn display() -> AttributeDef {
     string(
         "display",
         "A human-readable name, primarily used for display purposes.",
     )
 }
 
-const fn label(description: &'static str, values: &'static [&'static str]) -> AttributeDef {
+fn label(description: &str, values: &[&str]) -> AttributeDef {
     string("type", description).canonical(values)
 }
 
-const fn primary(description: &'static str) -> AttributeDef {
+fn primary(description: &str) -> AttributeDef {
     boolean("primary", description)
 }
 
@@ -362,11 +368,12 @@ const FUNCTION: &str = "A label indicating the attribute's function.";
 const WORK_HOME: &str = "A label indicating the attribute's function, e.g., 'work' or 'home'.";
 
 /// The core User schema (RFC 7643 §4.1, §8.7.1).
-pub static USER: SchemaDef = SchemaDef {
-    id: CORE_USER,
-    name: "User",
-    description: "User Account",
-    attributes: &[
+fn user() -> SchemaDef {
+    SchemaDef {
+        id: CORE_USER.into(),
+        name: "User".into(),
+        description: "User Account".into(),
+        attributes: vec![
         string(
             "userName",
             "Unique identifier for the User, typically used by the user to directly \
@@ -375,11 +382,12 @@ pub static USER: SchemaDef = SchemaDef {
              entire set of Users. REQUIRED.",
         )
         .required()
-        .server_unique(),
+        .server_unique()
+        .indexed(Index::Name),
         complex(
             "name",
             "The components of the user's real name.",
-            &[
+            vec![
                 string(
                     "formatted",
                     "The full name, including all middle names, titles, and suffixes as \
@@ -452,7 +460,7 @@ pub static USER: SchemaDef = SchemaDef {
         complex(
             "emails",
             "Email addresses for the user. Canonical type values of 'work', 'home', and 'other'.",
-            &[
+            vec![
                 string("value", "Email address for the User."),
                 display(),
                 label(WORK_HOME, &["work", "home", "other"]),
@@ -464,7 +472,7 @@ pub static USER: SchemaDef = SchemaDef {
             "phoneNumbers",
             "Phone numbers for the User, e.g., 'tel:+1-201-555-0123'. Canonical type values \
              of 'work', 'home', 'mobile', 'fax', 'pager', and 'other'.",
-            &[
+            vec![
                 string("value", "Phone number of the User."),
                 display(),
                 label(
@@ -478,7 +486,7 @@ pub static USER: SchemaDef = SchemaDef {
         complex(
             "ims",
             "Instant messaging addresses for the User.",
-            &[
+            vec![
                 string("value", "Instant messaging address for the User."),
                 display(),
                 label(
@@ -492,7 +500,7 @@ pub static USER: SchemaDef = SchemaDef {
         complex(
             "photos",
             "URLs of photos of the User.",
-            &[
+            vec![
                 reference("value", &["external"], "URL of a photo of the User."),
                 display(),
                 label(
@@ -507,7 +515,7 @@ pub static USER: SchemaDef = SchemaDef {
             "addresses",
             "A physical mailing address for this User. Canonical type values of 'work', \
              'home', and 'other'.",
-            &[
+            vec![
                 string(
                     "formatted",
                     "The full mailing address, formatted for display or use with a mailing \
@@ -532,8 +540,10 @@ pub static USER: SchemaDef = SchemaDef {
             "groups",
             "A list of groups to which the user belongs, either through direct membership, \
              through nested groups, or dynamically calculated.",
-            &[
-                string("value", "The identifier of the User's group.").read_only(),
+            vec![
+                string("value", "The identifier of the User's group.")
+                    .read_only()
+                    .indexed(Index::Membership),
                 reference(
                     "$ref",
                     &["User", "Group"],
@@ -549,11 +559,12 @@ pub static USER: SchemaDef = SchemaDef {
             ],
         )
         .multi()
-        .read_only(),
+        .read_only()
+        .indexed(Index::Membership),
         complex(
             "entitlements",
             "A list of entitlements for the User that represent a thing the User has.",
-            &[
+            vec![
                 string("value", "The value of an entitlement."),
                 display(),
                 string("type", FUNCTION),
@@ -565,7 +576,7 @@ pub static USER: SchemaDef = SchemaDef {
             "roles",
             "A list of roles for the User that collectively represent who the User is, \
              e.g., 'Student', 'Faculty'.",
-            &[
+            vec![
                 string("value", "The value of a role."),
                 display(),
                 string("type", FUNCTION),
@@ -576,7 +587,7 @@ pub static USER: SchemaDef = SchemaDef {
         complex(
             "x509Certificates",
             "A list of certificates issued to the User.",
-            &[
+            vec![
                 binary("value", "The value of an X.509 certificate."),
                 display(),
                 string("type", FUNCTION),
@@ -585,112 +596,149 @@ pub static USER: SchemaDef = SchemaDef {
         )
         .multi(),
     ],
-};
+    }
+}
 
 /// The core Group schema (RFC 7643 §4.2, §8.7.1).
-pub static GROUP: SchemaDef = SchemaDef {
-    id: CORE_GROUP,
-    name: "Group",
-    description: "Group",
-    attributes: &[
-        string(
-            "displayName",
-            "A human-readable name for the Group. REQUIRED.",
-        )
-        .required()
-        .server_unique(),
-        complex(
-            "members",
-            "A list of members of the Group.",
-            &[
-                string("value", "Identifier of the member of this Group.").immutable(),
-                reference(
-                    "$ref",
-                    &["User", "Group"],
-                    "The URI corresponding to a SCIM resource that is a member of this Group.",
-                )
-                .immutable(),
-                string("display", "A human-readable name for the member.").read_only(),
-                label(
-                    "A label indicating the type of resource, e.g., 'User' or 'Group'.",
-                    &["User", "Group"],
-                )
-                .immutable(),
-            ],
-        )
-        .multi(),
-    ],
-};
+fn group() -> SchemaDef {
+    SchemaDef {
+        id: CORE_GROUP.into(),
+        name: "Group".into(),
+        description: "Group".into(),
+        attributes: vec![
+            string(
+                "displayName",
+                "A human-readable name for the Group. REQUIRED.",
+            )
+            .required()
+            .server_unique()
+            .indexed(Index::Name),
+            complex(
+                "members",
+                "A list of members of the Group.",
+                vec![
+                    string("value", "Identifier of the member of this Group.")
+                        .immutable()
+                        .indexed(Index::Membership),
+                    reference(
+                        "$ref",
+                        &["User", "Group"],
+                        "The URI corresponding to a SCIM resource that is a member of this Group.",
+                    )
+                    .immutable(),
+                    string("display", "A human-readable name for the member.").read_only(),
+                    label(
+                        "A label indicating the type of resource, e.g., 'User' or 'Group'.",
+                        &["User", "Group"],
+                    )
+                    .immutable(),
+                ],
+            )
+            .multi()
+            .indexed(Index::Membership),
+        ],
+    }
+}
 
 /// The enterprise User extension schema (RFC 7643 §4.3, §8.7.1).
-pub static ENTERPRISE: SchemaDef = SchemaDef {
-    id: ENTERPRISE_USER,
-    name: "EnterpriseUser",
-    description: "Enterprise User",
-    attributes: &[
-        string(
-            "employeeNumber",
-            "Numeric or alphanumeric identifier assigned to a person, typically based on \
+fn enterprise() -> SchemaDef {
+    SchemaDef {
+        id: ENTERPRISE_USER.into(),
+        name: "EnterpriseUser".into(),
+        description: "Enterprise User".into(),
+        attributes: vec![
+            string(
+                "employeeNumber",
+                "Numeric or alphanumeric identifier assigned to a person, typically based on \
              order of hire or association with an organization.",
-        ),
-        string("costCenter", "Identifies the name of a cost center."),
-        string("organization", "Identifies the name of an organization."),
-        string("division", "Identifies the name of a division."),
-        string("department", "Identifies the name of a department."),
-        complex(
-            "manager",
-            "The User's manager. A complex type that optionally allows service providers to \
+            ),
+            string("costCenter", "Identifies the name of a cost center."),
+            string("organization", "Identifies the name of an organization."),
+            string("division", "Identifies the name of a division."),
+            string("department", "Identifies the name of a department."),
+            complex(
+                "manager",
+                "The User's manager. A complex type that optionally allows service providers to \
              represent organizational hierarchy by referencing the 'id' attribute of another \
              User.",
-            &[
-                string(
-                    "value",
-                    "The id of the SCIM resource representing the User's manager.",
-                ),
-                reference(
-                    "$ref",
-                    &["User"],
-                    "The URI of the SCIM resource representing the User's manager.",
-                ),
-                string("displayName", "The displayName of the User's manager.").read_only(),
-            ],
-        ),
-    ],
-};
+                vec![
+                    string(
+                        "value",
+                        "The id of the SCIM resource representing the User's manager.",
+                    ),
+                    reference(
+                        "$ref",
+                        &["User"],
+                        "The URI of the SCIM resource representing the User's manager.",
+                    ),
+                    string("displayName", "The displayName of the User's manager.").read_only(),
+                ],
+            ),
+        ],
+    }
+}
 
 /// Why a schema cannot join a [`SchemaSet`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaSetError {
     #[error("schema {0} is already in the set")]
-    Duplicate(&'static str),
+    Duplicate(String),
 }
 
 /// The schemas one service provider serves: a core schema per resource kind, plus the extension
-/// schemas each kind accepts. Every rule that depends on a schema takes it as a value: validation
-/// (`resource::normalize_with`, `resource::check_immutable_with`), path resolution
-/// (`resource::resolve_with`), PATCH (`patch::parse_request`, `patch::apply`, `members::split`),
-/// filters (`matcher::validate`, `matcher::matches`), sorting (`sort`), projection
-/// (`projection::Projection`), list queries (`list::ListQuery`), the query planner
-/// (`planner::plan`) and discovery (`/Schemas`, `/ResourceTypes`). So a per-tenant extension
-/// schema is data handed to them, not code, and the `/Schemas` documents describe exactly the
-/// rules applied.
+/// schemas each kind accepts, and the common attributes every resource has. Every rule that
+/// depends on a schema takes it as a value: validation (`resource::normalize_with`,
+/// `resource::check_immutable_with`), path resolution (`resource::resolve_with`), PATCH
+/// (`patch::parse_request`, `patch::apply`, `members::split`), filters (`matcher::validate`,
+/// `matcher::matches`), sorting (`sort`), projection (`projection::Projection`), list queries
+/// (`list::ListQuery`), the query planner (`planner::plan`, which reads each attribute's
+/// [`Index`]) and discovery (`/Schemas`, `/ResourceTypes`). So a per-tenant extension schema is
+/// data handed to them, not code, and the `/Schemas` documents describe exactly the rules
+/// applied.
 ///
-/// The definitions themselves stay `'static` (the standard ones are the statics in this module);
-/// a set only chooses among them.
-#[derive(Debug, Clone)]
+/// The set owns its definitions. The application holds one `Arc<SchemaSet>` ([`SchemaSet::shared`])
+/// and hands it to request handling, lists, writes and discovery.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SchemaSet {
-    user: &'static SchemaDef,
-    group: &'static SchemaDef,
-    user_extensions: Cow<'static, [&'static SchemaDef]>,
-    group_extensions: Cow<'static, [&'static SchemaDef]>,
+    common: Vec<AttributeDef>,
+    user: SchemaDef,
+    group: SchemaDef,
+    user_extensions: Vec<SchemaDef>,
+    group_extensions: Vec<SchemaDef>,
 }
 
-static STANDARD: SchemaSet = SchemaSet {
-    user: &USER,
-    group: &GROUP,
-    user_extensions: Cow::Borrowed(&[&ENTERPRISE]),
-    group_extensions: Cow::Borrowed(&[]),
-};
+static STANDARD: LazyLock<Arc<SchemaSet>> = LazyLock::new(|| {
+    Arc::new(SchemaSet {
+        common: common_attributes(),
+        user: user(),
+        group: group(),
+        user_extensions: vec![enterprise()],
+        group_extensions: Vec::new(),
+    })
+});
+
+/// RFC 7643 §3.1 common attributes: not part of any schema, but paths and filters may name them.
+/// Ids are ULIDs, whose letters are case-insensitive; the rest are caseExact.
+fn common_attributes() -> Vec<AttributeDef> {
+    let read_only = |name: &str, ty| AttributeDef::new(name, ty, "").case_exact().read_only();
+    let meta = vec![
+        read_only("resourceType", AttrType::String),
+        read_only("created", AttrType::DateTime),
+        read_only("lastModified", AttrType::DateTime).indexed(Index::LastModified),
+        read_only("location", AttrType::String),
+        read_only("version", AttrType::String),
+    ];
+    vec![
+        AttributeDef::new("id", AttrType::String, "")
+            .read_only()
+            .returned(Returned::Always)
+            .indexed(Index::Id),
+        AttributeDef::new("externalId", AttrType::String, "")
+            .case_exact()
+            .indexed(Index::ExternalId),
+        read_only("meta", AttrType::Complex).with_sub_attributes(meta),
+    ]
+}
 
 impl SchemaSet {
     /// RFC 7643 as this service implements it: core User with the enterprise extension, core Group.
@@ -698,33 +746,43 @@ impl SchemaSet {
         &STANDARD
     }
 
+    /// The standard set, shared: what the application holds and hands to every request.
+    pub fn shared() -> Arc<SchemaSet> {
+        Arc::clone(&STANDARD)
+    }
+
     /// This set plus `extension` for resources of `kind`. Refused when a schema of the set
     /// already has the URI (ignoring case).
     pub fn with_extension(
         mut self,
         kind: ResourceKind,
-        extension: &'static SchemaDef,
+        extension: SchemaDef,
     ) -> Result<SchemaSet, SchemaSetError> {
-        if self.schema(extension.id).is_some() {
+        if self.schema(&extension.id).is_some() {
             return Err(SchemaSetError::Duplicate(extension.id));
         }
         match kind {
-            ResourceKind::User => self.user_extensions.to_mut().push(extension),
-            ResourceKind::Group => self.group_extensions.to_mut().push(extension),
+            ResourceKind::User => self.user_extensions.push(extension),
+            ResourceKind::Group => self.group_extensions.push(extension),
         }
         Ok(self)
     }
 
+    /// A common attribute (`id`, `externalId`, `meta`) by name (case-insensitive).
+    pub fn common(&self, name: &str) -> Option<&AttributeDef> {
+        find(&self.common, name)
+    }
+
     /// The core schema of `kind`.
-    pub fn core(&self, kind: ResourceKind) -> &'static SchemaDef {
+    pub fn core(&self, kind: ResourceKind) -> &SchemaDef {
         match kind {
-            ResourceKind::User => self.user,
-            ResourceKind::Group => self.group,
+            ResourceKind::User => &self.user,
+            ResourceKind::Group => &self.group,
         }
     }
 
     /// The extension schemas resources of `kind` may carry.
-    pub fn extensions(&self, kind: ResourceKind) -> &[&'static SchemaDef] {
+    pub fn extensions(&self, kind: ResourceKind) -> &[SchemaDef] {
         match kind {
             ResourceKind::User => &self.user_extensions,
             ResourceKind::Group => &self.group_extensions,
@@ -732,23 +790,22 @@ impl SchemaSet {
     }
 
     /// The extension of `kind` with URI `urn` (case-insensitive).
-    pub fn extension(&self, kind: ResourceKind, urn: &str) -> Option<&'static SchemaDef> {
+    pub fn extension(&self, kind: ResourceKind, urn: &str) -> Option<&SchemaDef> {
         self.extensions(kind)
             .iter()
-            .copied()
             .find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 
     /// Every schema of the set: the core schemas, then the extensions, in `/Schemas` order.
-    pub fn all(&self) -> impl Iterator<Item = &'static SchemaDef> + '_ {
-        [self.user, self.group]
+    pub fn all(&self) -> impl Iterator<Item = &SchemaDef> + '_ {
+        [&self.user, &self.group]
             .into_iter()
-            .chain(self.user_extensions.iter().copied())
-            .chain(self.group_extensions.iter().copied())
+            .chain(self.user_extensions.iter())
+            .chain(self.group_extensions.iter())
     }
 
     /// Any schema of the set by URI (case-insensitive).
-    pub fn schema(&self, urn: &str) -> Option<&'static SchemaDef> {
+    pub fn schema(&self, urn: &str) -> Option<&SchemaDef> {
         self.all().find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 }
@@ -758,6 +815,16 @@ mod tests {
     use super::*;
 
     const BASE_URL: &str = "https://scim.example.com/v2";
+
+    static USER: LazyLock<&SchemaDef> =
+        LazyLock::new(|| SchemaSet::standard().core(ResourceKind::User));
+    static GROUP: LazyLock<&SchemaDef> =
+        LazyLock::new(|| SchemaSet::standard().core(ResourceKind::Group));
+    static ENTERPRISE: LazyLock<&SchemaDef> = LazyLock::new(|| {
+        SchemaSet::standard()
+            .extension(ResourceKind::User, ENTERPRISE_USER)
+            .expect("the standard set has the enterprise extension")
+    });
 
     /// The standard set's schemas, in `/Schemas` order.
     fn schemas() -> Vec<&'static SchemaDef> {
@@ -769,11 +836,11 @@ mod tests {
     }
 
     /// Every attribute and sub-attribute of a schema, with its dotted path.
-    fn walk(schema: &SchemaDef) -> Vec<(String, &'static AttributeDef)> {
+    fn walk(schema: &SchemaDef) -> Vec<(String, &AttributeDef)> {
         let mut out = Vec::new();
-        for attr in schema.attributes {
+        for attr in &schema.attributes {
             out.push((attr.name.to_string(), attr));
-            for sub in attr.sub_attributes {
+            for sub in &attr.sub_attributes {
                 out.push((format!("{}.{}", attr.name, sub.name), sub));
             }
         }
@@ -817,7 +884,7 @@ mod tests {
 
     #[test]
     fn schemas_are_listed_as_user_group_enterprise_with_the_published_uris() {
-        let ids: Vec<&str> = schemas().iter().map(|s| s.id).collect();
+        let ids: Vec<&str> = schemas().iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, [CORE_USER, CORE_GROUP, ENTERPRISE_USER]);
         assert_eq!(USER.name, "User");
         assert_eq!(GROUP.name, "Group");
@@ -826,14 +893,14 @@ mod tests {
 
     #[test]
     fn schema_lookup_ignores_case_and_rejects_unknown_uris() {
-        assert!(std::ptr::eq(schema(CORE_USER).unwrap(), &USER));
+        assert!(std::ptr::eq(schema(CORE_USER).unwrap(), *USER));
         assert!(std::ptr::eq(
             schema(&CORE_GROUP.to_uppercase()).unwrap(),
-            &GROUP
+            *GROUP
         ));
         assert!(std::ptr::eq(
             schema(&ENTERPRISE_USER.to_lowercase()).unwrap(),
-            &ENTERPRISE
+            *ENTERPRISE
         ));
         assert!(schema("urn:ietf:params:scim:schemas:core:2.0:Schema").is_none());
         assert!(schema("").is_none());
@@ -842,12 +909,12 @@ mod tests {
     #[test]
     fn the_standard_set_holds_user_with_enterprise_and_group() {
         let set = SchemaSet::standard();
-        assert!(std::ptr::eq(set.core(ResourceKind::User), &USER));
-        assert!(std::ptr::eq(set.core(ResourceKind::Group), &GROUP));
+        assert!(std::ptr::eq(set.core(ResourceKind::User), *USER));
+        assert!(std::ptr::eq(set.core(ResourceKind::Group), *GROUP));
         let user_ext: Vec<&str> = set
             .extensions(ResourceKind::User)
             .iter()
-            .map(|s| s.id)
+            .map(|s| s.id.as_str())
             .collect();
         assert_eq!(user_ext, [ENTERPRISE_USER]);
         assert!(set.extensions(ResourceKind::Group).is_empty());
@@ -858,40 +925,46 @@ mod tests {
             .extension(ResourceKind::Group, ENTERPRISE_USER)
             .is_none());
         assert!(set.extension(ResourceKind::User, CORE_USER).is_none());
-        let all: Vec<&str> = set.all().map(|s| s.id).collect();
+        let all: Vec<&str> = set.all().map(|s| s.id.as_str()).collect();
         assert_eq!(all, [CORE_USER, CORE_GROUP, ENTERPRISE_USER]);
     }
 
-    static BADGE_ATTRS: [AttributeDef; 1] =
-        [AttributeDef::new("badge", AttrType::String, "A badge number.").immutable()];
-    static BADGE: SchemaDef = SchemaDef {
-        id: "urn:example:params:scim:schemas:extension:badge:2.0:Group",
-        name: "Badge",
-        description: "A test extension",
-        attributes: &BADGE_ATTRS,
-    };
+    const BADGE_URN: &str = "urn:example:params:scim:schemas:extension:badge:2.0:Group";
+
+    fn badge() -> SchemaDef {
+        SchemaDef {
+            id: BADGE_URN.into(),
+            name: "Badge".into(),
+            description: "A test extension".into(),
+            attributes: vec![
+                AttributeDef::new("badge", AttrType::String, "A badge number.").immutable(),
+            ],
+        }
+    }
 
     #[test]
     fn an_extension_is_data_added_to_a_set_without_touching_the_standard_one() {
         let set = SchemaSet::standard()
             .clone()
-            .with_extension(ResourceKind::Group, &BADGE)
+            .with_extension(ResourceKind::Group, badge())
             .unwrap();
-        assert!(std::ptr::eq(
-            set.extension(ResourceKind::Group, BADGE.id).unwrap(),
-            &BADGE
-        ));
-        assert!(set.extension(ResourceKind::User, BADGE.id).is_none());
-        assert!(set.schema(BADGE.id).is_some());
+        assert_eq!(
+            set.extension(ResourceKind::Group, BADGE_URN),
+            Some(&badge())
+        );
+        assert!(set.extension(ResourceKind::User, BADGE_URN).is_none());
+        assert!(set.schema(BADGE_URN).is_some());
         assert_eq!(set.all().count(), 4);
-        assert!(SchemaSet::standard().schema(BADGE.id).is_none());
+        assert!(SchemaSet::standard().schema(BADGE_URN).is_none());
         assert_eq!(
             set.clone()
-                .with_extension(ResourceKind::User, &BADGE)
+                .with_extension(ResourceKind::User, badge())
                 .unwrap_err(),
-            SchemaSetError::Duplicate(BADGE.id)
+            SchemaSetError::Duplicate(BADGE_URN.into())
         );
-        assert!(set.with_extension(ResourceKind::User, &ENTERPRISE).is_err());
+        assert!(set
+            .with_extension(ResourceKind::User, ENTERPRISE.clone())
+            .is_err());
     }
 
     #[test]
@@ -902,7 +975,7 @@ mod tests {
         assert_eq!(a.returned, Returned::Default);
         assert_eq!(a.uniqueness, Uniqueness::None);
         let c = AttributeDef::new("c", AttrType::String, "d")
-            .with_sub_attributes(&[])
+            .with_sub_attributes(Vec::new())
             .multi()
             .required();
         assert_eq!(c.ty, AttrType::Complex);
@@ -937,6 +1010,43 @@ mod tests {
     }
 
     #[test]
+    fn the_indexed_attributes_are_those_the_store_keys_and_none_is_rendered() {
+        let set = SchemaSet::standard();
+        let mut indexed = Vec::new();
+        for name in ["id", "externalId", "meta"] {
+            let attr = set.common(name).unwrap();
+            indexed.extend(attr.index.map(|i| (name.to_string(), i)));
+            for sub in &attr.sub_attributes {
+                indexed.extend(sub.index.map(|i| (format!("{name}.{}", sub.name), i)));
+            }
+        }
+        for s in schemas() {
+            for (path, a) in walk(s) {
+                indexed.extend(a.index.map(|i| (format!("{}:{path}", s.name), i)));
+            }
+            assert!(
+                !s.to_json(BASE_URL).to_string().contains("index"),
+                "{}",
+                s.id
+            );
+        }
+        let expected = [
+            ("id", Index::Id),
+            ("externalId", Index::ExternalId),
+            ("meta.lastModified", Index::LastModified),
+            ("User:userName", Index::Name),
+            ("User:groups", Index::Membership),
+            ("User:groups.value", Index::Membership),
+            ("Group:displayName", Index::Name),
+            ("Group:members", Index::Membership),
+            ("Group:members.value", Index::Membership),
+        ];
+        let expected: Vec<(String, Index)> =
+            expected.iter().map(|(p, i)| (p.to_string(), *i)).collect();
+        assert_eq!(indexed, expected);
+    }
+
+    #[test]
     fn common_attributes_are_not_listed_in_any_schema() {
         for s in schemas() {
             for common in ["id", "externalId", "meta", "schemas"] {
@@ -960,9 +1070,13 @@ mod tests {
         let groups = USER.attribute("groups").unwrap();
         assert!(groups.multi_valued);
         assert_eq!(groups.mutability, Mutability::ReadOnly);
-        let names: Vec<&str> = groups.sub_attributes.iter().map(|a| a.name).collect();
+        let names: Vec<&str> = groups
+            .sub_attributes
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
         assert_eq!(names, ["value", "$ref", "display", "type"]);
-        for sub in groups.sub_attributes {
+        for sub in &groups.sub_attributes {
             assert_eq!(sub.mutability, Mutability::ReadOnly, "groups.{}", sub.name);
         }
         assert_eq!(
@@ -1002,7 +1116,7 @@ mod tests {
         for s in schemas() {
             for (path, a) in walk(s) {
                 let expected = matches!(
-                    (s.id, path.as_str()),
+                    (s.id.as_str(), path.as_str()),
                     (CORE_USER, "userName") | (CORE_GROUP, "displayName")
                 );
                 assert_eq!(a.required, expected, "{}:{path}", s.id);
@@ -1035,7 +1149,11 @@ mod tests {
 
     #[test]
     fn enterprise_schema_has_the_rfc_attributes_and_a_manager_reference() {
-        let names: Vec<&str> = ENTERPRISE.attributes.iter().map(|a| a.name).collect();
+        let names: Vec<&str> = ENTERPRISE
+            .attributes
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
         assert_eq!(
             names,
             [
@@ -1086,7 +1204,7 @@ mod tests {
                 match rendered.get("canonicalValues") {
                     Some(values) => {
                         assert_eq!(values, &json!(a.canonical_values));
-                        found.push((s.id, path, a.canonical_values.to_vec()));
+                        found.push((s.id.clone(), path, a.canonical_values.clone()));
                     }
                     None => assert!(a.canonical_values.is_empty(), "{path}"),
                 }
@@ -1094,7 +1212,10 @@ mod tests {
         }
         let expected: Vec<_> = expected
             .into_iter()
-            .map(|(id, path, values)| (id, path.to_string(), values))
+            .map(|(id, path, values)| {
+                let values = values.into_iter().map(String::from).collect();
+                (id.to_string(), path.to_string(), values)
+            })
             .collect();
         assert_eq!(found, expected);
     }
@@ -1138,7 +1259,7 @@ mod tests {
         for s in schemas() {
             for a in s.attributes.iter().filter(|a| a.ty == AttrType::Complex) {
                 assert!(!a.sub_attributes.is_empty(), "{}", a.name);
-                for sub in a.sub_attributes {
+                for sub in &a.sub_attributes {
                     assert_ne!(sub.ty, AttrType::Complex, "{}.{}", a.name, sub.name);
                     assert!(sub.sub_attributes.is_empty());
                     assert!(!sub.multi_valued, "{}.{}", a.name, sub.name);
@@ -1155,11 +1276,11 @@ mod tests {
                 let lower = a.name.to_ascii_lowercase();
                 assert!(!seen.contains(&lower), "{context}: duplicate {}", a.name);
                 seen.push(lower);
-                assert_unique(a.sub_attributes, a.name);
+                assert_unique(&a.sub_attributes, &a.name);
             }
         }
         for s in schemas() {
-            assert_unique(s.attributes, s.id);
+            assert_unique(&s.attributes, &s.id);
         }
     }
 
@@ -1220,7 +1341,7 @@ mod tests {
                 .unwrap()
                 .sub_attributes
                 .iter()
-                .map(|a| a.name)
+                .map(|a| a.name.as_str())
                 .collect()
         };
         assert_eq!(
@@ -1289,7 +1410,7 @@ mod tests {
                     assert_eq!(a.returned, Returned::Default, "{path}");
                 }
                 let server_unique = matches!(
-                    (s.id, path.as_str()),
+                    (s.id.as_str(), path.as_str()),
                     (CORE_USER, "userName") | (CORE_GROUP, "displayName")
                 );
                 let expected = if server_unique {

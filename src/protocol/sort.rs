@@ -84,7 +84,9 @@ impl SortSpec {
                 "cannot sort by \"{raw}\": it is a complex attribute; name one of its \
                  sub-attributes, e.g. \"{}.{}\"",
                 resolved.attr.name,
-                leaf.sub_attributes.first().map_or("value", |s| s.name)
+                leaf.sub_attributes
+                    .first()
+                    .map_or("value", |s| s.name.as_str())
             )));
         }
         if resolved.attr.returned == Returned::Never || leaf.returned == Returned::Never {
@@ -230,10 +232,10 @@ fn sort_key(r: &Resolved, resource: &Value) -> Option<Key> {
         None => top,
         Some(ext) => get_ci(top, ext)?.as_object()?,
     };
-    let value = get_ci(container, r.attr.name)?;
+    let value = get_ci(container, &r.attr.name)?;
     let leaf = r.leaf();
     // The sub-attribute compared inside a complex value: the named one, or `value`.
-    let sub = (r.attr.ty == AttrType::Complex).then_some(leaf.name);
+    let sub = (r.attr.ty == AttrType::Complex).then_some(leaf.name.as_str());
     let pick = |item: &Value| -> Option<Key> {
         match sub {
             Some(name) => typed(leaf.ty, leaf.case_exact, get_ci(item.as_object()?, name)?),

@@ -22,27 +22,28 @@ const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const BADGE: &str = "urn:example:params:scim:schemas:extension:badge:2.0:User";
 const BASE_URL: &str = "https://scim.example.com/t/scim/v2";
 
-static TEST_ATTRIBUTES: [AttributeDef; 2] = [
-    // caseExact false, as every `AttributeDef::new` string is.
-    AttributeDef::new(
-        "badge",
-        AttrType::String,
-        "The badge printed on the user's pass.",
-    ),
-    AttributeDef::new("level", AttrType::Integer, "The user's clearance level."),
-];
-
-static TEST_EXTENSION: SchemaDef = SchemaDef {
-    id: BADGE,
-    name: "Badge",
-    description: "A tenant's badge extension, given as data",
-    attributes: &TEST_ATTRIBUTES,
-};
+/// A tenant's extension, given as data: no code of its own.
+fn test_extension() -> SchemaDef {
+    SchemaDef {
+        id: BADGE.into(),
+        name: "Badge".into(),
+        description: "A tenant's badge extension, given as data".into(),
+        attributes: vec![
+            // caseExact false, as every `AttributeDef::new` string is.
+            AttributeDef::new(
+                "badge",
+                AttrType::String,
+                "The badge printed on the user's pass.",
+            ),
+            AttributeDef::new("level", AttrType::Integer, "The user's clearance level."),
+        ],
+    }
+}
 
 fn extended() -> SchemaSet {
     SchemaSet::standard()
         .clone()
-        .with_extension(User, &TEST_EXTENSION)
+        .with_extension(User, test_extension())
         .expect("the badge URN is not in the standard set")
 }
 
@@ -297,7 +298,7 @@ fn every_attribute_that_schemas_serves_is_usable_as_its_type_says() {
     let set = extended();
     let doc = schema_json(&set, BADGE, BASE_URL).expect("served");
     let attributes = doc["attributes"].as_array().expect("a list");
-    assert_eq!(attributes.len(), TEST_ATTRIBUTES.len());
+    assert_eq!(attributes.len(), test_extension().attributes.len());
     for attr in attributes {
         let name = attr["name"].as_str().expect("a name");
         let sample = match attr["type"].as_str() {

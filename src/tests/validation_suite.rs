@@ -678,35 +678,35 @@ fn group_validation_follows_every_rule() {
 // ---------------------------------------------------------------------------------------------
 // A tenant-style extension, as data
 
-static CLEARANCE: [AttributeDef; 3] = [
-    AttributeDef::new("code", AttrType::String, "Clearance code.").required(),
-    AttributeDef::new("grantedAt", AttrType::DateTime, "When granted."),
-    AttributeDef::new("issuer", AttrType::String, "Who granted it.").immutable(),
-];
-
-static TEST_ATTRIBUTES: [AttributeDef; 8] = [
-    AttributeDef::new("site", AttrType::String, "Required site.").required(),
-    AttributeDef::new("badgeId", AttrType::String, "Set once.").immutable(),
-    AttributeDef::new("level", AttrType::Integer, "An integer."),
-    AttributeDef::new("score", AttrType::Decimal, "A decimal."),
-    AttributeDef::new("hiredAt", AttrType::DateTime, "A dateTime."),
-    AttributeDef::new("photo", AttrType::Binary, "A binary."),
-    AttributeDef::new("tags", AttrType::String, "Multi-valued strings.").multi(),
-    AttributeDef::new("clearance", AttrType::String, "Single-valued complex.")
-        .with_sub_attributes(&CLEARANCE),
-];
-
-static TEST_SCHEMA: SchemaDef = SchemaDef {
-    id: TEST,
-    name: "Test",
-    description: "A test extension",
-    attributes: &TEST_ATTRIBUTES,
-};
+/// The test extension, as a tenant would define it: data only.
+fn test_schema() -> SchemaDef {
+    let clearance = vec![
+        AttributeDef::new("code", AttrType::String, "Clearance code.").required(),
+        AttributeDef::new("grantedAt", AttrType::DateTime, "When granted."),
+        AttributeDef::new("issuer", AttrType::String, "Who granted it.").immutable(),
+    ];
+    SchemaDef {
+        id: TEST.into(),
+        name: "Test".into(),
+        description: "A test extension".into(),
+        attributes: vec![
+            AttributeDef::new("site", AttrType::String, "Required site.").required(),
+            AttributeDef::new("badgeId", AttrType::String, "Set once.").immutable(),
+            AttributeDef::new("level", AttrType::Integer, "An integer."),
+            AttributeDef::new("score", AttrType::Decimal, "A decimal."),
+            AttributeDef::new("hiredAt", AttrType::DateTime, "A dateTime."),
+            AttributeDef::new("photo", AttrType::Binary, "A binary."),
+            AttributeDef::new("tags", AttrType::String, "Multi-valued strings.").multi(),
+            AttributeDef::new("clearance", AttrType::String, "Single-valued complex.")
+                .with_sub_attributes(clearance),
+        ],
+    }
+}
 
 fn extended() -> SchemaSet {
     SchemaSet::standard()
         .clone()
-        .with_extension(User, &TEST_SCHEMA)
+        .with_extension(User, test_schema())
         .unwrap()
 }
 
