@@ -7,24 +7,23 @@ use super::request::Target;
 use super::{response, Ctx};
 use crate::protocol::discovery::*;
 use crate::protocol::list::{list_response, ListPageBody};
-use crate::protocol::schema::SchemaSet;
 use crate::protocol::ScimError;
 
 pub(super) fn handle(ctx: &Ctx<'_>, target: &Target) -> Result<Response<Body>, ScimError> {
     let base = ctx.base_url.as_str();
     let body = match target {
         Target::ServiceProviderConfig => service_provider_config(base),
-        Target::Schemas => listed(all_schemas_json(SchemaSet::standard(), base)),
-        Target::Schema(id) => schema_json(SchemaSet::standard(), id, base)
+        Target::Schemas => listed(all_schemas_json(ctx.schemas, base)),
+        Target::Schema(id) => schema_json(ctx.schemas, id, base)
             .ok_or_else(|| ScimError::not_found(format!("no schema \"{id}\"")))?,
         Target::ResourceTypes => listed(
             resource_types()
                 .into_iter()
-                .map(|k| resource_type(SchemaSet::standard(), k, base))
+                .map(|k| resource_type(ctx.schemas, k, base))
                 .collect(),
         ),
         Target::ResourceType(name) => find_resource_type(name)
-            .map(|k| resource_type(SchemaSet::standard(), k, base))
+            .map(|k| resource_type(ctx.schemas, k, base))
             .ok_or_else(|| ScimError::not_found(format!("no resource type \"{name}\"")))?,
         _ => return Err(ScimError::not_found("not a discovery endpoint")),
     };

@@ -10,6 +10,7 @@ mod resources;
 pub mod response;
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use lambda_http::http::Method;
@@ -17,6 +18,7 @@ use lambda_http::{Body, Request, Response};
 
 use crate::auth;
 use crate::protocol::resource::ResourceKind;
+use crate::protocol::schema::SchemaSet;
 use crate::protocol::{CredentialId, ScimError, TenantId};
 use crate::service::list::Limits;
 use crate::service::resources::WriteOp;
@@ -74,11 +76,14 @@ pub struct App {
     pub store: Store,
     pub function: Function,
     pub limits: Limits,
+    /// The schemas every request is served with.
+    pub schemas: Arc<SchemaSet>,
 }
 
 /// A request that passed routing and authentication.
 pub(crate) struct Ctx<'a> {
     pub store: &'a Store,
+    pub schemas: &'a SchemaSet,
     pub tenant: TenantId,
     pub base_url: String,
     pub request: &'a Request,
@@ -93,12 +98,18 @@ impl App {
             store,
             function,
             limits: Limits::default(),
+            schemas: SchemaSet::shared(),
         }
     }
 
     /// The same app with other list limits (tests reach them without seeding 10,000 users).
     pub fn with_limits(self, limits: Limits) -> Self {
         App { limits, ..self }
+    }
+
+    /// The same app serving other schemas (the standard set with a tenant's extensions).
+    pub fn with_schemas(self, schemas: Arc<SchemaSet>) -> Self {
+        App { schemas, ..self }
     }
 
     /// Handles one request. Never fails: every error becomes a SCIM error response.
@@ -173,6 +184,7 @@ impl App {
         let tenant = credential.tenant_id.clone();
         let ctx = Ctx {
             store: &self.store,
+            schemas: &self.schemas,
             base_url: request::base_url(request, &tenant),
             tenant,
             request,

@@ -10,8 +10,7 @@ use super::{response, Ctx};
 use crate::protocol::list::{list_response, ListPageBody, ListQuery};
 use crate::protocol::patch;
 use crate::protocol::projection::Projection;
-use crate::protocol::resource::{normalize, ResourceKind};
-use crate::protocol::schema::SchemaSet;
+use crate::protocol::resource::{normalize_with, ResourceKind};
 use crate::protocol::Precondition;
 use crate::protocol::ScimError;
 use crate::service::list::Lists;
@@ -29,16 +28,12 @@ fn projection(ctx: &Ctx<'_>) -> Result<Projection, ScimError> {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     };
-    Projection::parse(
-        SchemaSet::standard(),
-        get("attributes"),
-        get("excludedAttributes"),
-    )
+    Projection::parse(ctx.schemas, get("attributes"), get("excludedAttributes"))
 }
 
 fn respond(ctx: &Ctx<'_>, status: u16, loaded: &Loaded, projection: &Projection) -> Response<Body> {
     let body = projection.apply(
-        SchemaSet::standard(),
+        ctx.schemas,
         loaded.resource.kind,
         to_scim(&ctx.base_url, &loaded.resource, loaded.related.as_ref()),
     );
@@ -55,6 +50,7 @@ fn resources<'a>(ctx: &'a Ctx<'_>) -> Resources<'a> {
     Resources {
         store: ctx.store,
         tenant: &ctx.tenant,
+        schemas: ctx.schemas,
         base_url: &ctx.base_url,
     }
 }
@@ -69,7 +65,7 @@ pub(super) async fn get(
         .load(
             kind,
             &path_id(id)?,
-            projection.includes(SchemaSet::standard(), "members"),
+            projection.includes(ctx.schemas, "members"),
         )
         .await?;
     // RFC 7644 §3.14: unchanged since the version the client holds.
@@ -88,8 +84,8 @@ pub(super) async fn list(
     search: Option<&Value>,
 ) -> Result<Response<Body>, ScimError> {
     let query = match search {
-        Some(body) => ListQuery::from_search_body(SchemaSet::standard(), kind, body)?,
-        None => ListQuery::from_params(SchemaSet::standard(), kind, &query_params(ctx.request))?,
+        Some(body) => ListQuery::from_search_body(ctx.schemas, kind, body)?,
+        None => ListQuery::from_params(ctx.schemas, kind, &query_params(ctx.request))?,
     };
     respond_list(ctx, &[kind], &query).await
 }
@@ -101,7 +97,7 @@ pub(super) async fn search_all(ctx: &Ctx<'_>, body: &Value) -> Result<Response<B
     let mut query = None;
     let mut first_error = None;
     for kind in ResourceKind::ALL {
-        match ListQuery::search_across(SchemaSet::standard(), kind, &ResourceKind::ALL, body) {
+        match ListQuery::search_across(ctx.schemas, kind, &ResourceKind::ALL, body) {
             Ok((q, can_match)) => {
                 if can_match {
                     kinds.push(kind);
@@ -128,6 +124,7 @@ async fn respond_list(
     let lists = Lists {
         store: ctx.store,
         tenant: &ctx.tenant,
+        schemas: ctx.schemas,
         base_url: &ctx.base_url,
         limits: ctx.limits,
     };
@@ -137,7 +134,7 @@ async fn respond_list(
         .iter()
         .map(|l| {
             query.projection.apply(
-                SchemaSet::standard(),
+                ctx.schemas,
                 l.resource.kind,
                 to_scim(&ctx.base_url, &l.resource, l.related.as_ref()),
             )
@@ -197,18 +194,21 @@ fn parse_write(
         _ => projection(ctx)?,
     };
     let change = match op {
-        WriteOp::Create => Change::Create(normalize(kind, &json_body(ctx.request)?)?),
-        WriteOp::Replace => Change::Replace(normalize(kind, &json_body(ctx.request)?)?),
-        WriteOp::Patch => Change::Patch(patch::parse_request(
-            SchemaSet::standard(),
-            &json_body(ctx.request)?,
-        )?),
+        WriteOp::Create => {
+            Change::Create(normalize_with(ctx.schemas, kind, &json_body(ctx.request)?)?)
+        }
+        WriteOp::Replace => {
+            Change::Replace(normalize_with(ctx.schemas, kind, &json_body(ctx.request)?)?)
+        }
+        WriteOp::Patch => {
+            Change::Patch(patch::parse_request(ctx.schemas, &json_body(ctx.request)?)?)
+        }
         WriteOp::Delete => Change::Delete,
     };
     let command = WriteCommand {
         change,
         if_match: header(ctx.request, "if-match").map(Precondition::parse),
-        show_members: projection.includes(SchemaSet::standard(), "members"),
+        show_members: projection.includes(ctx.schemas, "members"),
     };
     Ok((projection, command))
 }

@@ -122,6 +122,8 @@ impl KindPage {
 pub struct Lists<'a> {
     pub store: &'a Store,
     pub tenant: &'a TenantId,
+    /// The tenant's schemas: what filters are planned and candidates matched against.
+    pub schemas: &'a SchemaSet,
     /// The tenant's SCIM base URL, for rendering candidates the residual filter checks.
     pub base_url: &'a str,
     pub limits: Limits,
@@ -139,7 +141,7 @@ impl Lists<'_> {
         kinds: &[ResourceKind],
         query: &ListQuery,
     ) -> Result<ListPage, ScimError> {
-        let schemas = SchemaSet::standard();
+        let schemas = self.schemas;
         let sort = query.sort.as_ref().map(|s| SortRequest {
             path: &s.path,
             descending: s.order == SortOrder::Descending,
@@ -444,7 +446,7 @@ impl Lists<'_> {
         want: Want,
         budget: &mut Budget,
     ) -> Result<KindPage, ScimError> {
-        let schemas = SchemaSet::standard();
+        let schemas = self.schemas;
         let cap = ReadCap {
             items: self.limits.max_examined,
             bytes: self.limits.max_examined_bytes,
@@ -505,7 +507,7 @@ impl Lists<'_> {
         resources: Vec<StoredResource>,
         budget: &mut Budget,
     ) -> Result<(Vec<Loaded>, bool), ScimError> {
-        let schemas = SchemaSet::standard();
+        let schemas = self.schemas;
         let wanted = resources.len();
         let mut kept = Vec::with_capacity(wanted);
         let mut pending = resources.into_iter();
@@ -540,8 +542,8 @@ impl Lists<'_> {
         query: &ListQuery,
         page: Vec<StoredResource>,
     ) -> Result<Vec<Loaded>, ScimError> {
-        let members = query.projection.includes(SchemaSet::standard(), "members");
-        let groups = query.projection.requests(SchemaSet::standard(), "groups");
+        let members = query.projection.includes(self.schemas, "members");
+        let groups = query.projection.requests(self.schemas, "groups");
         let reads = page.into_iter().map(|resource| async move {
             let related = match resource.kind {
                 ResourceKind::Group if members => Some(

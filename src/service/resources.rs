@@ -11,7 +11,7 @@ use super::Loaded;
 use crate::protocol::events::{Change as EventChange, Envelope, Event};
 use crate::protocol::members::{self, MemberChanges};
 use crate::protocol::patch::{self, PatchOp};
-use crate::protocol::resource::{check_immutable, normalize, ResourceKind};
+use crate::protocol::resource::{check_immutable_with, normalize_with, ResourceKind};
 use crate::protocol::schema::SchemaSet;
 use crate::protocol::{Precondition, ResourceId, ScimError, TenantId, Version};
 use crate::store::{
@@ -121,6 +121,8 @@ pub enum WriteOutcome {
 pub struct Resources<'a> {
     pub store: &'a Store,
     pub tenant: &'a TenantId,
+    /// The tenant's schemas: what writes are validated and patched against.
+    pub schemas: &'a SchemaSet,
     /// The tenant's SCIM base URL: the `iss` of its change events and their resources' `$ref`s.
     pub base_url: &'a str,
 }
@@ -389,7 +391,7 @@ impl Resources<'_> {
         };
         let id = path_id(id)?;
         self.update(kind, &id, &how, audit, |current| {
-            check_immutable(kind, &current.attributes, &attributes)?;
+            check_immutable_with(self.schemas, kind, &current.attributes, &attributes)?;
             Ok((attributes.clone(), changes.clone()))
         })
         .await
@@ -405,7 +407,7 @@ impl Resources<'_> {
         how: How,
         audit: &AuditEvent,
     ) -> Result<WriteOutcome, ScimError> {
-        let schemas = SchemaSet::standard();
+        let schemas = self.schemas;
         let (changes, ops) = match kind {
             ResourceKind::Group => members::split(schemas, ops)?,
             ResourceKind::User => (MemberChanges::default(), ops),
@@ -414,8 +416,8 @@ impl Resources<'_> {
         self.update(kind, &id, &how, audit, |current| {
             let mut attributes = current.attributes.clone();
             patch::apply(schemas, kind, current.id.as_str(), &mut attributes, &ops)?;
-            let attributes = normalize(kind, &Value::Object(attributes))?;
-            check_immutable(kind, &current.attributes, &attributes)?;
+            let attributes = normalize_with(schemas, kind, &Value::Object(attributes))?;
+            check_immutable_with(schemas, kind, &current.attributes, &attributes)?;
             Ok((attributes, changes.clone()))
         })
         .await

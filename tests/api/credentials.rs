@@ -6,6 +6,7 @@ use crate::common::{assert_scim_error, new_credential, resource_id, TestApp, Wir
 use lambda_http::Body;
 
 use scim_serverless::auth;
+use scim_serverless::protocol::schema::SchemaSet;
 use scim_serverless::protocol::CredentialId;
 use scim_serverless::service::admin::{
     AdminError, ErrorKind, IssuedCredential, NewCredential, ProvisioningState,
@@ -461,6 +462,7 @@ async fn a_write_in_flight_when_provisioning_is_disabled_or_the_tenant_deleted_n
         let resources = Resources {
             store: t.store(),
             tenant: &tenant,
+            schemas: SchemaSet::standard(),
             base_url: "https://example.test/scim/v2",
         };
         let actor = Actor::Credential(credential.clone());

@@ -356,3 +356,61 @@ async fn concurrent_patches_all_land() {
         5
     );
 }
+
+/// The schemas are the app's value: an app holding an extension (given as data) serves it on
+/// every path, and the standard app, on the same table, refuses it.
+#[tokio::test]
+async fn an_app_serves_the_schemas_it_holds() {
+    use scim_serverless::protocol::kind::ResourceKind;
+    use scim_serverless::protocol::schema::{
+        AttrType, AttributeDef, SchemaDef, SchemaSet, CORE_USER,
+    };
+    use std::sync::Arc;
+
+    const BADGE: &str = "urn:example:params:scim:schemas:extension:badge:2.0:User";
+    let extension = SchemaDef {
+        id: BADGE.into(),
+        name: "Badge".into(),
+        description: "A tenant's badge".into(),
+        attributes: vec![AttributeDef::new("badge", AttrType::String, "The badge.")],
+    };
+    let schemas = SchemaSet::standard()
+        .clone()
+        .with_extension(ResourceKind::User, extension)
+        .unwrap();
+    let standard = TestApp::new().await;
+    let t = TestApp {
+        app: standard.app.clone().with_schemas(Arc::new(schemas)),
+        ..standard
+    };
+    let standard = TestApp {
+        app: t.app.clone().with_schemas(SchemaSet::shared()),
+        tenant: t.tenant.clone(),
+        token: t.token.clone(),
+    };
+
+    let schema = t.get(&format!("/Schemas/{BADGE}")).await;
+    assert_eq!(schema.status, 200, "{}", schema.body);
+    assert_eq!(schema.body["attributes"][0]["name"], "badge");
+    let types = t.get("/ResourceTypes/User").await;
+    assert_eq!(types.body["schemaExtensions"][1]["schema"], BADGE);
+    assert_eq!(standard.get(&format!("/Schemas/{BADGE}")).await.status, 404);
+
+    let user = json!({"userName": "ann", BADGE: {"badge": "B-7"}});
+    let refused = standard.post("/Users", user.clone()).await;
+    assert_scim_error(&refused, 400, Some("invalidValue"));
+    let created = t.post("/Users", user).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    let read = t.get(&format!("/Users/{id}")).await;
+    assert_eq!(read.body[BADGE]["badge"], "B-7");
+    assert_eq!(read.body["schemas"], json!([CORE_USER, BADGE]));
+    let found = t
+        .get(&format!("/Users?filter={BADGE}:badge eq \"b-7\""))
+        .await;
+    assert_eq!(found.body["totalResults"], 1, "{}", found.body);
+    let filter = standard
+        .get(&format!("/Users?filter={BADGE}:badge eq \"b-7\""))
+        .await;
+    assert_scim_error(&filter, 400, Some("invalidFilter"));
+}
