@@ -5,8 +5,9 @@
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::domain::Timestamp;
 use crate::protocol::{CredentialId, ScimError, TenantId};
-use crate::store::{self, Credential, CredentialStatus, Store, StoreError};
+use crate::store::{Credential, CredentialStatus, Store, StoreError};
 
 pub const TOKEN_PREFIX: &str = "scimv2_";
 const SECRET_BYTES: usize = 32;
@@ -105,12 +106,8 @@ pub async fn authenticate(
         std::hint::black_box(verify(std::hint::black_box(secret), DECOY_HASH));
         return Err(ScimError::unauthorized());
     };
-    let now = time::OffsetDateTime::now_utc();
-    let now_text = store::timestamp(now);
-    let expired = credential
-        .expires
-        .as_deref()
-        .is_some_and(|e| e <= now_text.as_str());
+    let now = Timestamp::now();
+    let expired = credential.expires.is_some_and(|e| e <= now);
     // The hash is checked first and whatever the status, so every rejection costs the same.
     let secret_matches = verify(secret, &credential.secret_hash);
     if !secret_matches
@@ -120,17 +117,10 @@ pub async fn authenticate(
     {
         return Err(ScimError::unauthorized());
     }
-    let cutoff = store::timestamp(now - time::Duration::seconds(LAST_USED_RESOLUTION_SECONDS));
-    if credential
-        .last_used
-        .as_deref()
-        .is_none_or(|t| t < cutoff.as_str())
-    {
+    let cutoff = now.minus(time::Duration::seconds(LAST_USED_RESOLUTION_SECONDS));
+    if credential.last_used.is_none_or(|t| t < cutoff) {
         // Best effort: a failure to record the use must not fail the request.
-        if let Err(e) = store
-            .touch_credential(&credential, &now_text, &cutoff)
-            .await
-        {
+        if let Err(e) = store.touch_credential(&credential, now, cutoff).await {
             tracing::warn!(error = %e, credential = %credential.id, "could not record last use");
         }
     }

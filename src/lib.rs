@@ -1,7 +1,7 @@
 //! A multi-tenant SCIM 2.0 service provider (RFC 7643, RFC 7644) for AWS Lambda and DynamoDB.
 //!
 //! Layers, each using only those above it in this list:
-//! - [`domain`]: the domain's states as types (provisioning, credential status);
+//! - [`domain`]: the domain's states as types (provisioning, credential status) and timestamps;
 //! - [`protocol`]: SCIM itself, pure (schemas, filters, PATCH, projection, cursors, errors);
 //! - [`store`]: DynamoDB, single-table, one key design per access pattern (no HTTP);
 //! - [`auth`]: bearer tokens: issuing and authenticating them;

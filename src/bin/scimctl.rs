@@ -18,6 +18,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use serde_json::json;
 
+use scim_serverless::domain::Timestamp;
 use scim_serverless::protocol::{CredentialId, TenantId};
 use scim_serverless::service::admin::{
     self, Admin, AdminError, AuditPage, CredentialView, NewCredential, TenantDetail, TenantView,
@@ -254,7 +255,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                             "{}  {:<8}  {}  {}",
                             t.tenant_id,
                             t.provisioning.as_str(),
-                            cell(&t.created),
+                            t.created,
                             cell(&t.name)
                         )
                     })
@@ -452,7 +453,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     for e in &page.events {
                         println!(
                             "{}  {:<45}  {:<6}  {}  v{}",
-                            cell(&e.time),
+                            e.time,
                             cell(&e.uri),
                             cell(&e.resource_type),
                             e.resource_id,
@@ -567,6 +568,11 @@ fn maybe(raw: Option<&str>) -> String {
     raw.map_or_else(|| "-".into(), cell)
 }
 
+/// A time, or `-` for none (never expires, never used).
+fn when(at: Option<Timestamp>) -> String {
+    at.map_or_else(|| "-".into(), |t| t.to_string())
+}
+
 fn tenant_text(t: &TenantView) -> String {
     format!(
         "tenant {} ({})\nprovisioning {}\nSCIM base path {}",
@@ -589,7 +595,7 @@ fn token_text(credential: &CredentialView, token: &str) -> String {
     format!(
         "credential {}\nexpires {}\ntoken {}\n(shown once: store it now)",
         credential.id,
-        maybe(credential.expires.as_deref()),
+        when(credential.expires),
         token
     )
 }
@@ -610,9 +616,9 @@ fn credential_table(credentials: &[CredentialView]) -> String {
             } else {
                 c.status.as_str()
             },
-            cell(&c.created),
-            maybe(c.expires.as_deref()),
-            maybe(c.last_used.as_deref()),
+            c.created.to_string(),
+            when(c.expires),
+            when(c.last_used),
             c.days_until_expiry
                 .map_or_else(|| "-".into(), |d| d.to_string()),
             cell(&c.description)
@@ -633,7 +639,7 @@ fn audit_table(page: &AuditPage) -> String {
         };
         out.push_str(&format!(
             "{:<24}  {:<40}  {:<6}  {:<20}  {:<10}  {:<26}  {}\n",
-            cell(&e.time),
+            e.time,
             actor,
             cell(&e.method),
             cell(&e.action),

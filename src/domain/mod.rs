@@ -1,7 +1,11 @@
 //! The domain's own types, below every layer that stores, serves or renders them: states as
-//! enums, not strings and booleans. The store converts them at its edge.
+//! enums, not strings and booleans, and instants as [`Timestamp`]s, not text. The store converts
+//! them at its edge.
 
 use serde::Serialize;
+
+mod timestamp;
+pub use timestamp::{InvalidTimestamp, Timestamp};
 
 /// Where a tenant's SCIM provisioning stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -188,9 +188,8 @@ fn and_all(clauses: Vec<&Filter>) -> Option<Filter> {
 /// they compare as strings. Stored times have millisecond precision: a bound with a finer fraction
 /// is rounded down, and `ge` of such a bound becomes `gt` of the rounded value.
 fn modified_bound(op: CompareOp, value: &str) -> Option<KeyCondition> {
-    let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(super::resource::to_utc)?;
+    let at =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339).ok()?;
     let sub_milli = at.nanosecond() % 1_000_000 != 0;
     let text = super::resource::timestamp(at);
     // Stored times are whole milliseconds: with a finer bound b, `t > b` and `t >= b` are both

@@ -51,6 +51,7 @@ use serde_json::{Map, Value};
 use super::error::ScimError;
 use super::filter::AttrPath;
 use super::schema::{AttrType, AttributeDef, Mutability, SchemaDef, SchemaSet};
+use crate::domain::Timestamp;
 
 pub use super::kind::ResourceKind;
 
@@ -609,31 +610,10 @@ fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
         .map(|(_, v)| v)
 }
 
-/// The instant in UTC. An instant past the year 9999 or before 0000 in UTC (a far offset on the
-/// edge year: `9999-12-31T23:59:59-23:00`) is clamped to the edge, rather than panic: no stored
-/// time comes near it.
-pub fn to_utc(at: time::OffsetDateTime) -> time::OffsetDateTime {
-    at.checked_to_offset(time::UtcOffset::UTC)
-        .unwrap_or_else(|| match at.year() >= 9999 {
-            true => time::PrimitiveDateTime::MAX.assume_utc(),
-            false => time::PrimitiveDateTime::MIN.assume_utc(),
-        })
-}
-
 /// RFC 3339 UTC with millisecond precision (truncated): one fixed width, so stored timestamps
-/// compare as strings, and a filter's bound can be put in the same form.
+/// compare as strings, and a filter's bound can be put in the same form ([`Timestamp`]'s text).
 pub fn timestamp(at: time::OffsetDateTime) -> String {
-    let at = to_utc(at);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
+    Timestamp::from(at).to_string()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::auth;
+use crate::domain::Timestamp;
 use crate::protocol::{CredentialId, TenantId};
 use crate::service::feed::{self, EventsPage, EventsRequest};
 use crate::store::{
@@ -137,7 +138,7 @@ impl Default for NewCredential {
 pub struct TenantView {
     pub tenant_id: TenantId,
     pub name: String,
-    pub created: String,
+    pub created: Timestamp,
     pub provisioning: ProvisioningState,
     pub scim_base_path: String,
 }
@@ -147,7 +148,7 @@ impl From<&Tenant> for TenantView {
         TenantView {
             tenant_id: tenant.id.clone(),
             name: tenant.name.clone(),
-            created: tenant.created.clone(),
+            created: tenant.created,
             provisioning: tenant.state,
             scim_base_path: scim_base_path(&tenant.id),
         }
@@ -175,9 +176,9 @@ pub struct CredentialView {
     pub tenant_id: TenantId,
     pub status: CredentialStatus,
     pub description: String,
-    pub created: String,
-    pub expires: Option<String>,
-    pub last_used: Option<String>,
+    pub created: Timestamp,
+    pub expires: Option<Timestamp>,
+    pub last_used: Option<Timestamp>,
     pub days_until_expiry: Option<i64>,
     pub expiring_soon: bool,
     /// An expired credential fails authentication whatever its status.
@@ -186,21 +187,19 @@ pub struct CredentialView {
 
 impl From<&Credential> for CredentialView {
     fn from(credential: &Credential) -> Self {
-        let days_left = credential.expires.as_deref().and_then(days_until);
+        let now = Timestamp::now();
+        let days_left = credential.expires.map(|e| days_between(now, e));
         CredentialView {
             id: credential.id.clone(),
             tenant_id: credential.tenant_id.clone(),
             status: credential.status,
             description: credential.description.clone(),
-            created: credential.created.clone(),
-            expires: credential.expires.clone(),
-            last_used: credential.last_used.clone(),
+            created: credential.created,
+            expires: credential.expires,
+            last_used: credential.last_used,
             days_until_expiry: days_left,
             expiring_soon: days_left.is_some_and(|d| d <= EXPIRY_WARNING_DAYS),
-            expired: credential
-                .expires
-                .as_deref()
-                .is_some_and(|e| e <= store::now().as_str()),
+            expired: credential.expires.is_some_and(|e| e <= now),
         }
     }
 }
@@ -299,7 +298,7 @@ impl DeletionReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditView {
-    pub time: String,
+    pub time: Timestamp,
     pub event_id: String,
     pub tenant_id: TenantId,
     pub credential_id: Option<CredentialId>,
@@ -314,7 +313,7 @@ pub struct AuditView {
 impl From<&AuditEvent> for AuditView {
     fn from(event: &AuditEvent) -> Self {
         AuditView {
-            time: event.time.clone(),
+            time: event.time,
             event_id: event.event_id.clone(),
             tenant_id: event.tenant_id.clone(),
             credential_id: event.credential_id().cloned(),
@@ -742,10 +741,9 @@ impl Admin {
                      identity provider still uses the old token. Switch it to the new token \
                      first, or pass --force (API: \"force\": true) to remove the old one anyway",
                     old.id,
-                    old.last_used.as_deref().unwrap_or("-"),
+                    old.last_used.map_or("-".to_string(), |t| t.to_string()),
                     new.id,
                     new.last_used
-                        .as_deref()
                         .map_or("never used".to_string(), |t| format!("last used at {t}")),
                 )));
             }
@@ -995,17 +993,15 @@ fn new_credential(tenant_id: &TenantId, new: &NewCredential) -> Result<(Credenti
     }
     let issued =
         auth::issue().map_err(|e| AdminError::Internal(format!("OS random source failed: {e}")))?;
-    let expires = (new.expires_in_days > 0).then(|| {
-        store::timestamp(
-            time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(new.expires_in_days)),
-        )
-    });
+    let created = Timestamp::now();
+    let expires = (new.expires_in_days > 0)
+        .then(|| created.plus(time::Duration::days(i64::from(new.expires_in_days))));
     let credential = Credential {
         tenant_id: tenant_id.clone(),
         id: issued.credential_id.clone(),
         status: CredentialStatus::Enabled,
         description: new.description.clone(),
-        created: store::now(),
+        created,
         expires,
         last_used: None,
         secret_hash: issued.secret_hash.clone(),
@@ -1013,10 +1009,9 @@ fn new_credential(tenant_id: &TenantId, new: &NewCredential) -> Result<(Credenti
     Ok((credential, issued.token))
 }
 
-fn days_until(timestamp: &str) -> Option<i64> {
-    let at = time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
-        .ok()?;
-    Some((at - time::OffsetDateTime::now_utc()).whole_days())
+/// Whole days from `now` to `at` (negative once past).
+fn days_between(now: Timestamp, at: Timestamp) -> i64 {
+    (at.as_datetime() - now.as_datetime()).whole_days()
 }
 
 /// `--since` / `since=`: an RFC 3339 time, or a span back from now such as `30m`, `12h`, `7d`.
@@ -1067,13 +1062,13 @@ pub fn parse_since(raw: &str) -> Result<String> {
 mod tests {
     use super::*;
 
-    fn credential(expires: Option<String>) -> Credential {
+    fn credential(expires: Option<Timestamp>) -> Credential {
         Credential {
             tenant_id: TenantId::generate(),
             id: CredentialId::generate(),
             status: CredentialStatus::Enabled,
             description: "d".into(),
-            created: store::now(),
+            created: Timestamp::now(),
             expires,
             last_used: None,
             secret_hash: "secret-hash".into(),
@@ -1083,11 +1078,7 @@ mod tests {
     #[test]
     fn credentials_expiring_within_90_days_are_flagged() {
         let in_days = |d: i64| {
-            Some(store::timestamp(
-                time::OffsetDateTime::now_utc()
-                    + time::Duration::days(d)
-                    + time::Duration::hours(1),
-            ))
+            Some(Timestamp::now().plus(time::Duration::days(d) + time::Duration::hours(1)))
         };
         let soon = CredentialView::from(&credential(in_days(30)));
         assert_eq!(

@@ -12,10 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::domain::Timestamp;
 use crate::protocol::{cursor, ResourceId, ScimType, TenantId};
 use crate::service::admin::{check_page_limit, parse_since, AdminError, DEFAULT_AUDIT_PAGE};
 use crate::service::list::PAGE_BYTES;
-use crate::store::{self, Store, StoredEvent};
+use crate::store::{Store, StoredEvent};
 
 /// An event older than this cannot be overtaken by a late commit: a write ends within the
 /// functions' 29 s timeout; the rest is margin for clocks and the Query's eventual consistency.
@@ -80,13 +81,13 @@ impl Walk {
 
     /// Serves a page from `read` (the events after the position, oldest first, possibly cut
     /// short by the store's byte budget) and returns it with the walk after it. `horizon` is
-    /// the settle horizon as an RFC 3339 time; the page's SETs stop before `max_bytes` (its
+    /// the settle horizon; the page's SETs stop before `max_bytes` (its
     /// first event is served whatever its size).
     pub fn page(
         &self,
         read: Vec<StoredEvent>,
         limit: usize,
-        horizon: &str,
+        horizon: Timestamp,
         max_bytes: usize,
     ) -> FeedPage {
         // The events covered: a prefix of `read` served now or before.
@@ -99,7 +100,7 @@ impl Walk {
         let mut behind = false;
         for event in read {
             let seen = self.seen.contains(&tag(&event));
-            let unsettled = event.time.as_str() > horizon;
+            let unsettled = event.time > horizon;
             if seen {
                 beyond = beyond.saturating_sub(1);
             } else {
@@ -125,7 +126,7 @@ impl Walk {
         let beyond: BTreeSet<String> = self.seen.difference(&covered_tags).cloned().collect();
         let settled = covered
             .iter()
-            .rposition(|e| e.time.as_str() <= horizon)
+            .rposition(|e| e.time <= horizon)
             .map_or(0, |i| i + 1);
         let position = match settled.checked_sub(1).and_then(|i| covered.get(i)) {
             Some(event) => Some(event.sort_key()),
@@ -172,7 +173,7 @@ impl Default for EventsRequest {
 #[serde(rename_all = "camelCase")]
 pub struct ChangeEventView {
     pub id: String,
-    pub time: String,
+    pub time: Timestamp,
     #[serde(rename = "type")]
     pub uri: String,
     pub resource_type: String,
@@ -185,7 +186,7 @@ impl From<&StoredEvent> for ChangeEventView {
     fn from(event: &StoredEvent) -> Self {
         ChangeEventView {
             id: event.jti.clone(),
-            time: event.time.clone(),
+            time: event.time,
             uri: event.uri.clone(),
             resource_type: event.resource_type.clone(),
             resource_id: event.resource_id.clone(),
@@ -267,12 +268,12 @@ pub async fn read(
             (walk.read_size(limit), 2 * PAGE_BYTES),
         )
         .await?;
-    let horizon = store::timestamp(now - time::Duration::seconds(SETTLE_SECONDS));
+    let horizon = Timestamp::from(now - time::Duration::seconds(SETTLE_SECONDS));
     let FeedPage {
         events,
         walk,
         behind,
-    } = walk.page(read.events, limit, &horizon, PAGE_BYTES);
+    } = walk.page(read.events, limit, horizon, PAGE_BYTES);
     let mut position = BTreeMap::new();
     match (walk.position.clone(), since) {
         (Some(after), _) => position.insert("after".to_string(), after),
@@ -311,7 +312,7 @@ mod tests {
     fn event(time: &str, n: u32) -> StoredEvent {
         StoredEvent {
             jti: format!("01J0000000000000000{n:07}"),
-            time: time.into(),
+            time: Timestamp::parse(time).unwrap(),
             uri: "u".into(),
             resource_type: "User".into(),
             resource_id: ResourceId::parse("01J0000000000000000000000A").unwrap(),
@@ -328,6 +329,10 @@ mod tests {
     const NEW: &str = "2026-01-01T00:10:00.000Z";
     const HORIZON: &str = "2026-01-01T00:05:00.000Z";
 
+    fn horizon() -> Timestamp {
+        Timestamp::parse(HORIZON).unwrap()
+    }
+
     #[test]
     fn settled_events_move_the_position_and_new_ones_are_named() {
         let read = vec![event(OLD, 1), event(OLD, 2), event(NEW, 3)];
@@ -335,7 +340,7 @@ mod tests {
             events: served,
             walk,
             ..
-        } = Walk::default().page(read.clone(), 10, HORIZON, usize::MAX);
+        } = Walk::default().page(read.clone(), 10, horizon(), usize::MAX);
         assert_eq!(jtis(&served), jtis(&read));
         assert_eq!(walk.position, Some(read[1].sort_key()));
         assert_eq!(walk.seen, BTreeSet::from([tag(&read[2])]));
@@ -345,18 +350,22 @@ mod tests {
     #[test]
     fn a_late_commit_behind_served_events_is_served_once() {
         let FeedPage { walk, .. } =
-            Walk::default().page(vec![event(NEW, 3)], 10, HORIZON, usize::MAX);
+            Walk::default().page(vec![event(NEW, 3)], 10, horizon(), usize::MAX);
         // Event 2 commits late with an earlier time than 3: the next page has it, and not 3.
         let read = vec![event(NEW, 2), event(NEW, 3)];
         let FeedPage {
             events: served,
             walk,
             ..
-        } = walk.page(read, 10, HORIZON, usize::MAX);
+        } = walk.page(read, 10, horizon(), usize::MAX);
         assert_eq!(jtis(&served), jtis(&[event(NEW, 2)]));
         assert_eq!(walk.seen.len(), 2);
-        let FeedPage { events: served, .. } =
-            walk.page(vec![event(NEW, 2), event(NEW, 3)], 10, HORIZON, usize::MAX);
+        let FeedPage { events: served, .. } = walk.page(
+            vec![event(NEW, 2), event(NEW, 3)],
+            10,
+            horizon(),
+            usize::MAX,
+        );
         assert!(served.is_empty());
     }
 
@@ -367,39 +376,39 @@ mod tests {
             events: served,
             walk,
             ..
-        } = Walk::default().page(read.clone(), 2, HORIZON, usize::MAX);
+        } = Walk::default().page(read.clone(), 2, horizon(), usize::MAX);
         assert_eq!(served.len(), 2);
         assert_eq!(walk.position, None);
         let FeedPage {
             events: served,
             walk,
             ..
-        } = walk.page(read.clone(), 2, HORIZON, usize::MAX);
+        } = walk.page(read.clone(), 2, horizon(), usize::MAX);
         assert_eq!(jtis(&served), jtis(&read[2..4]));
         let FeedPage {
             events: served,
             walk,
             ..
-        } = walk.page(read.clone(), 2, HORIZON, usize::MAX);
+        } = walk.page(read.clone(), 2, horizon(), usize::MAX);
         assert_eq!(jtis(&served), jtis(&read[4..]));
-        let FeedPage { events: served, .. } = walk.page(read, 2, HORIZON, usize::MAX);
+        let FeedPage { events: served, .. } = walk.page(read, 2, horizon(), usize::MAX);
         assert!(served.is_empty());
     }
 
     #[test]
     fn past_max_seen_unsettled_events_a_page_says_behind_and_skips_nothing() {
         let burst: Vec<_> = (0..(MAX_SEEN as u32 + 30)).map(|n| event(NEW, n)).collect();
-        let page = Walk::default().page(burst.clone(), 1000, HORIZON, usize::MAX);
+        let page = Walk::default().page(burst.clone(), 1000, horizon(), usize::MAX);
         assert_eq!(jtis(&page.events), jtis(&burst[..MAX_SEEN]));
         assert!(page.behind);
         assert_eq!(page.walk.seen.len(), MAX_SEEN);
         assert_eq!(page.walk.position, None);
         // Still unsettled: nothing more yet, and nothing skipped.
-        let again = page.walk.page(burst.clone(), 1000, HORIZON, usize::MAX);
+        let again = page.walk.page(burst.clone(), 1000, horizon(), usize::MAX);
         assert!(again.events.is_empty() && again.behind);
         assert_eq!(again.walk, page.walk);
         // Once they settle, the rest come, each once.
-        let later = "2026-01-01T00:20:00.000Z";
+        let later = Timestamp::parse("2026-01-01T00:20:00.000Z").unwrap();
         let rest = again.walk.page(burst.clone(), 1000, later, usize::MAX);
         assert_eq!(jtis(&rest.events), jtis(&burst[MAX_SEEN..]));
         assert!(!rest.behind);
@@ -413,12 +422,12 @@ mod tests {
         for e in &mut read {
             e.set = json!({"data": "x".repeat(1000)});
         }
-        let page = Walk::default().page(read.clone(), 10, HORIZON, 2500);
+        let page = Walk::default().page(read.clone(), 10, horizon(), 2500);
         assert_eq!(jtis(&page.events), jtis(&read[..2]));
-        let next = page.walk.page(read[2..].to_vec(), 10, HORIZON, 2500);
+        let next = page.walk.page(read[2..].to_vec(), 10, horizon(), 2500);
         assert_eq!(jtis(&next.events), jtis(&read[2..4]));
         // One event larger than the budget still makes a page.
-        let one = Walk::default().page(read.clone(), 10, HORIZON, 10);
+        let one = Walk::default().page(read.clone(), 10, horizon(), 10);
         assert_eq!(one.events.len(), 1);
     }
 

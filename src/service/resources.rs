@@ -367,8 +367,8 @@ impl Resources<'_> {
             version: after.version,
             // A delete happens after the resource's last change.
             time: match change {
-                EventChange::Delete => crate::store::now_after(&after.last_modified),
-                _ => after.last_modified.clone(),
+                EventChange::Delete => crate::store::now_after(after.last_modified),
+                _ => after.last_modified,
             },
             jti,
         }

@@ -7,7 +7,10 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::keys::*;
-use super::{get_id, get_n, get_s, kind_attr, n, now, opt_s, s, Action, Item, Store, StoreError};
+use super::{
+    get_id, get_n, get_s, get_time, kind_attr, n, opt_s, s, Action, Item, Store, StoreError,
+};
+use crate::domain::Timestamp;
 use crate::protocol::{CredentialId, TenantId};
 
 /// Days an audit event is kept unless `AUDIT_RETENTION_DAYS` says otherwise (0 keeps them forever).
@@ -23,8 +26,7 @@ pub enum Actor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
     pub tenant_id: TenantId,
-    /// RFC 3339, millisecond precision.
-    pub time: String,
+    pub time: Timestamp,
     /// Unique per event (a ULID), so two events in one millisecond both survive.
     pub event_id: String,
     pub actor: Actor,
@@ -77,7 +79,7 @@ impl AuditEvent {
     ) -> Self {
         AuditEvent {
             tenant_id: tenant_id.clone(),
-            time: now(),
+            time: Timestamp::now(),
             event_id: ulid::Ulid::new().to_string(),
             actor,
             method: method.to_string(),
@@ -101,7 +103,7 @@ impl AuditEvent {
     /// commits its first transaction and fails in a later one keeps both).
     pub fn answered(&self, status: u16) -> Self {
         AuditEvent {
-            time: now(),
+            time: Timestamp::now(),
             event_id: ulid::Ulid::new().to_string(),
             status,
             ..self.clone()
@@ -132,7 +134,7 @@ impl AuditEvent {
             (SK.into(), s(self.sort_key())),
             kind_attr(ItemKind::AuditEvent),
             ("tenantId".into(), s(self.tenant_id.as_str())),
-            ("time".into(), s(&self.time)),
+            ("time".into(), s(self.time.to_string())),
             ("eventId".into(), s(&self.event_id)),
             ("method".into(), s(&self.method)),
             ("action".into(), s(&self.action)),
@@ -160,7 +162,7 @@ impl AuditEvent {
         };
         Ok(AuditEvent {
             tenant_id: get_id(item, "tenantId")?,
-            time: get_s(item, "time")?.into(),
+            time: get_time(item, "time")?,
             event_id: get_s(item, "eventId")?.into(),
             actor,
             method: get_s(item, "method")?.into(),

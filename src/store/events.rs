@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::keys::*;
 use super::{get_s, kind_attr, n, s, Action, Item, Store, StoreError};
+use crate::domain::Timestamp;
 use crate::protocol::{ResourceId, TenantId, Version};
 
 /// Days events are kept before the table's TTL removes them.
@@ -20,8 +21,8 @@ pub const DEFAULT_EVENT_RETENTION_DAYS: u32 = 30;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
     pub jti: String,
-    /// RFC 3339, milliseconds: the resource's `lastModified` after the write.
-    pub time: String,
+    /// The resource's `lastModified` after the write.
+    pub time: Timestamp,
     /// The first event URI of the SET (the write's own).
     pub uri: String,
     pub resource_type: String,
@@ -42,7 +43,7 @@ impl StoredEvent {
             (SK.into(), s(self.sort_key())),
             kind_attr(ItemKind::Event),
             ("jti".into(), s(&self.jti)),
-            ("time".into(), s(&self.time)),
+            ("time".into(), s(self.time.to_string())),
             ("type".into(), s(&self.uri)),
             ("resourceType".into(), s(&self.resource_type)),
             ("resourceId".into(), s(self.resource_id.as_str())),
@@ -60,7 +61,7 @@ impl StoredEvent {
             .map_err(|e| StoreError::Corrupt(format!("event set: {e}")))?;
         Ok(StoredEvent {
             jti: get_s(item, "jti")?.to_string(),
-            time: get_s(item, "time")?.to_string(),
+            time: super::get_time(item, "time")?,
             uri: get_s(item, "type")?.to_string(),
             resource_type: get_s(item, "resourceType")?.to_string(),
             resource_id: super::get_id(item, "resourceId")?,
@@ -163,7 +164,7 @@ mod tests {
         let tenant = TenantId::parse("01J0000000000000000000000T").unwrap();
         let event = StoredEvent {
             jti: "01J00000000000000000000EVT".into(),
-            time: "2026-11-30T12:00:00.000Z".into(),
+            time: Timestamp::parse("2026-11-30T12:00:00.000Z").unwrap(),
             uri: crate::protocol::events::CREATE_FULL.into(),
             resource_type: "User".into(),
             resource_id: ResourceId::parse("01J0000000000000000000000A").unwrap(),

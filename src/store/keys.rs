@@ -2,6 +2,7 @@
 //! they serve. All resource keys start with the tenant id, so no key built here can reach another
 //! tenant's items.
 
+use crate::domain::Timestamp;
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::{CredentialId, ResourceId, TenantId};
 
@@ -152,7 +153,7 @@ pub fn no_members_pk(tenant: &TenantId) -> String {
 pub use crate::protocol::resource::name_key;
 
 /// GSI4 sort key: the last modification time (fixed-width UTC), then the id to make it unique.
-pub fn modified_sk(last_modified: &str, id: &ResourceId) -> String {
+pub fn modified_sk(last_modified: Timestamp, id: &ResourceId) -> String {
     format!("{last_modified}#{id}")
 }
 

@@ -807,7 +807,7 @@ mod tests {
         let (_, gt) = sort_condition(GSI4SK, &KeyCondition::Gt(t.into()), true);
         let (_, ge) = sort_condition(GSI4SK, &KeyCondition::Ge(t.into()), true);
         let id = ResourceId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap();
-        let key = modified_sk(t, &id);
+        let key = modified_sk(crate::domain::Timestamp::parse(t).unwrap(), &id);
         assert!(key.as_str() < gt.unwrap().as_str());
         assert!(key.as_str() >= ge.unwrap().as_str());
     }

@@ -28,6 +28,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
+use crate::domain::Timestamp;
 use crate::protocol::Version;
 
 pub use audit::{
@@ -469,20 +470,29 @@ fn opt_s(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
 
+fn get_time(item: &Item, name: &str) -> Result<Timestamp, StoreError> {
+    Timestamp::parse(get_s(item, name)?)
+        .map_err(|_| StoreError::Corrupt(format!("malformed time attribute {name}")))
+}
+
+fn opt_time(item: &Item, name: &str) -> Result<Option<Timestamp>, StoreError> {
+    item.contains_key(name)
+        .then(|| get_time(item, name))
+        .transpose()
+}
+
 /// Current time as RFC 3339 UTC with millisecond precision.
 pub fn now() -> String {
-    timestamp(time::OffsetDateTime::now_utc())
+    Timestamp::now().to_string()
 }
 
 /// Now, or 1 ms after `previous` if the clock is not past it: a resource's `lastModified` (and
 /// so its events' order) strictly increases with its version, whatever the skew between instances.
-pub fn now_after(previous: &str) -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let previous =
-        time::OffsetDateTime::parse(previous, &time::format_description::well_known::Rfc3339);
-    match previous {
-        Ok(previous) if previous >= now => timestamp(previous + time::Duration::milliseconds(1)),
-        _ => timestamp(now),
+pub fn now_after(previous: Timestamp) -> Timestamp {
+    let now = Timestamp::now();
+    match previous >= now {
+        true => previous.plus(time::Duration::milliseconds(1)),
+        false => now,
     }
 }
 

@@ -11,10 +11,11 @@ use serde_json::{Map, Value};
 
 use super::keys::*;
 use super::{
-    get_id, get_s, get_version, kind_attr, n, now, query_all, s, Action, Item, Store, StoreError,
+    get_id, get_s, get_version, kind_attr, n, query_all, s, Action, Item, Store, StoreError,
     MAX_TRANSACTION_ACTIONS,
 };
 use super::{AuditEvent, StoredEvent};
+use crate::domain::Timestamp;
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::{ResourceId, TenantId, Version};
 
@@ -23,8 +24,8 @@ pub struct StoredResource {
     pub kind: ResourceKind,
     pub id: ResourceId,
     pub version: Version,
-    pub created: String,
-    pub last_modified: String,
+    pub created: Timestamp,
+    pub last_modified: Timestamp,
     /// The SCIM attributes, as `resource::normalize` produced them.
     pub attributes: Map<String, Value>,
 }
@@ -72,8 +73,8 @@ impl StoredResource {
             kind_attr(self.kind.into()),
             ("id".into(), s(self.id.as_str())),
             ("version".into(), n(self.version)),
-            ("created".into(), s(&self.created)),
-            ("lastModified".into(), s(&self.last_modified)),
+            ("created".into(), s(self.created.to_string())),
+            ("lastModified".into(), s(self.last_modified.to_string())),
             (
                 "attributes".into(),
                 serde_dynamo::to_attribute_value(&self.attributes)?,
@@ -84,7 +85,7 @@ impl StoredResource {
         if let Some(name) = self.unique_name() {
             item.insert(GSI2SK.into(), s(name_key(name)));
         }
-        item.insert(GSI4SK.into(), s(modified_sk(&self.last_modified, &self.id)));
+        item.insert(GSI4SK.into(), s(modified_sk(self.last_modified, &self.id)));
         if let Some(external_id) = self.external_id() {
             item.insert(
                 GSI3PK.into(),
@@ -107,8 +108,8 @@ impl StoredResource {
             kind,
             id: get_id(item, "id")?,
             version: get_version(item, "version")?,
-            created: get_s(item, "created")?.to_string(),
-            last_modified: get_s(item, "lastModified")?.to_string(),
+            created: super::get_time(item, "created")?,
+            last_modified: super::get_time(item, "lastModified")?,
             attributes: serde_dynamo::from_attribute_value(attributes)?,
         })
     }
@@ -326,12 +327,12 @@ impl Store {
         audit: &AuditEvent,
         event: impl FnOnce(&StoredResource) -> StoredEvent,
     ) -> Result<StoredResource, StoreError> {
-        let at = now();
+        let at = Timestamp::now();
         let resource = StoredResource {
             kind,
             id: ResourceId::generate(),
             version: Version::FIRST,
-            created: at.clone(),
+            created: at,
             last_modified: at,
             attributes,
         };
@@ -370,7 +371,7 @@ impl Store {
         } = revision;
         let updated = StoredResource {
             version: current.version.next(),
-            last_modified: super::now_after(&current.last_modified),
+            last_modified: super::now_after(current.last_modified),
             attributes,
             ..current.clone()
         };
@@ -482,7 +483,7 @@ impl Store {
         kind: ResourceKind,
         attributes: Vec<Map<String, Value>>,
     ) -> Result<Vec<StoredResource>, StoreError> {
-        let at = now();
+        let at = Timestamp::now();
         let mut requests = Vec::with_capacity(attributes.len() * 2);
         let mut imported = Vec::with_capacity(attributes.len());
         for attributes in attributes {
@@ -490,8 +491,8 @@ impl Store {
                 kind,
                 id: ResourceId::generate(),
                 version: Version::FIRST,
-                created: at.clone(),
-                last_modified: at.clone(),
+                created: at,
+                last_modified: at,
                 attributes,
             };
             let mut items = vec![resource.to_item(tenant)?];

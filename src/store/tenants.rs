@@ -7,8 +7,10 @@ use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 use super::audit::{Actor, AuditEvent};
 use super::keys::*;
 use super::{
-    get_id, get_s, kind_attr, n, now, opt_s, query_all, s, Action, Item, Store, StoreError,
+    get_id, get_s, get_time, kind_attr, n, opt_s, opt_time, query_all, s, Action, Item, Store,
+    StoreError,
 };
+use crate::domain::Timestamp;
 pub use crate::domain::{CredentialStatus, ProvisioningState};
 use crate::protocol::{CredentialId, TenantId};
 
@@ -19,7 +21,7 @@ pub const MAX_CREDENTIALS: u64 = 2;
 pub struct Tenant {
     pub id: TenantId,
     pub name: String,
-    pub created: String,
+    pub created: Timestamp,
     pub state: ProvisioningState,
 }
 
@@ -28,7 +30,7 @@ impl Tenant {
         Ok(Tenant {
             id: get_id(item, "id")?,
             name: get_s(item, "name")?.into(),
-            created: get_s(item, "created")?.into(),
+            created: get_time(item, "created")?,
             state: ProvisioningState::parse(opt_s(item, "provisioningState").as_deref()),
         })
     }
@@ -44,10 +46,10 @@ pub struct Credential {
     pub id: CredentialId,
     pub status: CredentialStatus,
     pub description: String,
-    pub created: String,
-    /// RFC 3339; `None` never expires.
-    pub expires: Option<String>,
-    pub last_used: Option<String>,
+    pub created: Timestamp,
+    /// `None` never expires.
+    pub expires: Option<Timestamp>,
+    pub last_used: Option<Timestamp>,
     /// Hex SHA-256 of the token's secret part.
     pub secret_hash: String,
 }
@@ -62,14 +64,14 @@ impl Credential {
             ("id".into(), s(self.id.as_str())),
             ("status".into(), s(self.status.as_str())),
             ("description".into(), s(&self.description)),
-            ("created".into(), s(&self.created)),
+            ("created".into(), s(self.created.to_string())),
             ("secretHash".into(), s(&self.secret_hash)),
         ]);
-        if let Some(expires) = &self.expires {
-            item.insert("expires".into(), s(expires));
+        if let Some(expires) = self.expires {
+            item.insert("expires".into(), s(expires.to_string()));
         }
-        if let Some(last_used) = &self.last_used {
-            item.insert("lastUsed".into(), s(last_used));
+        if let Some(last_used) = self.last_used {
+            item.insert("lastUsed".into(), s(last_used.to_string()));
         }
         item
     }
@@ -83,9 +85,9 @@ impl Credential {
                 _ => CredentialStatus::Disabled,
             },
             description: opt_s(item, "description").unwrap_or_default(),
-            created: get_s(item, "created")?.into(),
-            expires: opt_s(item, "expires"),
-            last_used: opt_s(item, "lastUsed"),
+            created: get_time(item, "created")?,
+            expires: opt_time(item, "expires")?,
+            last_used: opt_time(item, "lastUsed")?,
             secret_hash: get_s(item, "secretHash")?.into(),
         })
     }
@@ -96,7 +98,7 @@ impl Store {
         let tenant = Tenant {
             id: TenantId::generate(),
             name: name.to_string(),
-            created: now(),
+            created: Timestamp::now(),
             state: ProvisioningState::Enabled,
         };
         let item = Item::from([
@@ -105,7 +107,7 @@ impl Store {
             kind_attr(ItemKind::Tenant),
             ("id".into(), s(tenant.id.as_str())),
             ("name".into(), s(&tenant.name)),
-            ("created".into(), s(&tenant.created)),
+            ("created".into(), s(tenant.created.to_string())),
             ("credentialCount".into(), n(0)),
             ("provisioningState".into(), s(ENABLED)),
             (GSI1PK.into(), s(TENANTS_PK)),
@@ -362,8 +364,8 @@ impl Store {
     pub async fn touch_credential(
         &self,
         credential: &Credential,
-        now: &str,
-        cutoff: &str,
+        now: Timestamp,
+        cutoff: Timestamp,
     ) -> Result<bool, StoreError> {
         let result = self
             .client
@@ -375,8 +377,9 @@ impl Store {
             .condition_expression(
                 "attribute_exists(PK) AND (attribute_not_exists(lastUsed) OR lastUsed < :cutoff)",
             )
-            .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":cutoff", s(cutoff))
+            // Stored text sorts as the instants do (`Timestamp`'s fixed width).
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":cutoff", s(cutoff.to_string()))
             .send()
             .await;
         match result {

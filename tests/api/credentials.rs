@@ -6,6 +6,7 @@ use crate::common::{assert_scim_error, new_credential, resource_id, TestApp, Wir
 use lambda_http::Body;
 
 use scim_serverless::auth;
+use scim_serverless::domain::Timestamp;
 use scim_serverless::protocol::schema::SchemaSet;
 use scim_serverless::protocol::CredentialId;
 use scim_serverless::service::admin::{
@@ -211,10 +212,8 @@ async fn expired_credentials_get_401_and_no_expiry_is_allowed() {
         id: issued.credential_id.clone(),
         status: CredentialStatus::Enabled,
         description: "expired".into(),
-        created: scim_serverless::store::now(),
-        expires: Some(scim_serverless::store::timestamp(
-            time::OffsetDateTime::now_utc() - time::Duration::seconds(1),
-        )),
+        created: Timestamp::now(),
+        expires: Some(Timestamp::now().minus(time::Duration::seconds(1))),
         last_used: None,
         secret_hash: issued.secret_hash.clone(),
     };
