@@ -200,9 +200,11 @@ fn parse_write(
         WriteOp::Replace => {
             Change::Replace(normalize_with(ctx.schemas, kind, &json_body(ctx.request)?)?)
         }
-        WriteOp::Patch => {
-            Change::Patch(patch::parse_request(ctx.schemas, &json_body(ctx.request)?)?)
-        }
+        WriteOp::Patch => Change::Patch(patch::parse_request(
+            ctx.schemas,
+            kind,
+            &json_body(ctx.request)?,
+        )?),
         WriteOp::Delete => Change::Delete,
     };
     let command = WriteCommand {

@@ -5,8 +5,8 @@
 //! `urn:ietf:params:scim:schemas:core:2.0:Group:` prefix), `members[value eq "x"]`, and the
 //! `members` key of a path-less value (bare or URN-qualified, or inside a
 //! `urn:…:core:2.0:Group` object): `patch::parse_request` has already split path-less values into
-//! one operation per key, and `split` recognises members by resolving the path against the Group
-//! schema of the set it is given, exactly as `patch::apply` would (which refuses them).
+//! one operation per key, resolved against the Group schema, and `split` takes the operations
+//! whose attribute is the membership (`ResolvedPath::is_membership`); `patch::apply` refuses them.
 //!
 //! Decisions:
 //! - Member ids are canonicalised once, here: a ULID in its canonical (upper-case) spelling, any
@@ -27,10 +27,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::error::ScimError;
-use super::filter::{CompareOp, Filter, PatchPath};
+use super::filter::{CompareOp, Filter};
 use super::patch::{get_ci, OpKind, PatchOp, Target};
-use super::resource::{resolve_with, ResourceKind};
-use super::schema::SchemaSet;
 
 /// Most members added or removed by one PATCH request (the distinct ids, after canonicalisation).
 pub const MAX_MEMBER_CHANGES: usize = 1000;
@@ -113,22 +111,14 @@ fn member_id(item: &Value) -> Result<String, ScimError> {
     }
 }
 
-/// Whether a PATCH path names a Group's `members` (in any spelling the schema accepts).
-fn is_members(schemas: &SchemaSet, path: &PatchPath) -> bool {
-    resolve_with(schemas, ResourceKind::Group, &path.attr)
-        .is_some_and(|r| r.extension.is_none() && r.attr.name == "members")
-}
-
-/// Splits group PATCH operations into member changes and the operations on other attributes.
-pub fn split(
-    schemas: &SchemaSet,
-    ops: Vec<PatchOp>,
-) -> Result<(MemberChanges, Vec<PatchOp>), ScimError> {
+/// Splits group PATCH operations (parsed for `ResourceKind::Group`) into member changes and the
+/// operations on other attributes.
+pub fn split(ops: Vec<PatchOp>) -> Result<(MemberChanges, Vec<PatchOp>), ScimError> {
     let mut changes = MemberChanges::default();
     let mut rest = Vec::new();
     for op in ops {
         let path = match &op.target {
-            Target::Attribute(path) if is_members(schemas, path) => path,
+            Target::Attribute(target) if target.is_membership() => &target.path,
             _ => {
                 rest.push(op);
                 continue;
@@ -210,17 +200,16 @@ fn filtered_ids(filter: &Filter) -> Result<Vec<String>, ScimError> {
 mod tests {
     use super::*;
     use crate::protocol::patch::{parse_request, PATCH_OP_SCHEMA};
+    use crate::protocol::resource::ResourceKind;
+    use crate::protocol::schema::SchemaSet;
     use serde_json::json;
 
     fn changes(ops: Value) -> Result<(MemberChanges, Vec<PatchOp>), ScimError> {
-        let standard = SchemaSet::standard();
-        split(
-            standard,
-            parse_request(
-                standard,
-                &json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops}),
-            )?,
-        )
+        split(parse_request(
+            SchemaSet::standard(),
+            ResourceKind::Group,
+            &json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops}),
+        )?)
     }
 
     fn set(ids: &[&str]) -> BTreeSet<String> {

@@ -72,7 +72,7 @@ use super::error::ScimError;
 use super::filter::{parse_patch_path, AttrPath, CompareOp, Filter, PatchPath};
 use super::matcher::{matches_element, validate};
 use super::resource::{resolve_with, ResourceKind};
-use super::schema::{AttrType, AttributeDef, Mutability, SchemaSet};
+use super::schema::{AttrType, AttributeDef, Index, Mutability, SchemaSet};
 
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -107,10 +107,35 @@ impl OpKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     /// An attribute, a sub-attribute, or values selected by a filter.
-    Attribute(PatchPath),
+    Attribute(Box<ResolvedPath>),
     /// A whole extension object: only ever removed (a `remove` of its URN, or a `replace` of it
     /// with `null`). Adding to an extension becomes one `Attribute` operation per attribute.
     Extension(String),
+}
+
+/// A path with the definitions it names, resolved against the schemas once, when the request is
+/// parsed: applying the operation (again, on every retry of a conflicting write) looks nothing up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedPath {
+    pub path: PatchPath,
+    /// The extension holding the attribute, by its canonical URN; `None` at the top level.
+    pub extension: Option<String>,
+    pub attr: AttributeDef,
+    /// The sub-attribute the path names (`name.givenName`, `emails[…].value`), if any.
+    pub sub: Option<AttributeDef>,
+}
+
+impl ResolvedPath {
+    /// A group's `members` or a user's `groups`, in any form: what the membership items hold.
+    pub fn is_membership(&self) -> bool {
+        self.extension.is_none() && self.attr.index == Some(Index::Membership)
+    }
+}
+
+impl std::fmt::Display for ResolvedPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.path.fmt(f)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -125,10 +150,16 @@ pub struct PatchOp {
     pub value: Option<Value>,
 }
 
-/// Parses a PatchOp request body. Keys and `op` values are matched case-insensitively
-/// (Entra sends `"op": "Replace"`). `schemas` says which URNs name a whole schema (a path or a
-/// path-less key such as `urn:…:enterprise:2.0:User`).
-pub fn parse_request(schemas: &SchemaSet, body: &Value) -> Result<Vec<PatchOp>, ScimError> {
+/// Parses a PatchOp request body for a resource of `kind`. Keys and `op` values are matched
+/// case-insensitively (Entra sends `"op": "Replace"`). `schemas` says which URNs name a whole
+/// schema (a path or a path-less key such as `urn:…:enterprise:2.0:User`), and every path is
+/// resolved against the schemas of `kind` here, once: an unknown attribute or a bad [filter] is
+/// refused before the resource is read.
+pub fn parse_request(
+    schemas: &SchemaSet,
+    kind: ResourceKind,
+    body: &Value,
+) -> Result<Vec<PatchOp>, ScimError> {
     let body = body
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("the PATCH body must be a JSON object"))?;
@@ -159,7 +190,7 @@ pub fn parse_request(schemas: &SchemaSet, body: &Value) -> Result<Vec<PatchOp>, 
     }
     let mut out = Vec::with_capacity(operations.len());
     for (index, op) in operations.iter().enumerate() {
-        parse_op(schemas, index, op, &mut out)?;
+        parse_op(schemas, kind, index, op, &mut out)?;
         if out.len() > MAX_OPERATIONS {
             return Err(ScimError::invalid_value(format!(
                 "Operations[{index}]: more than {MAX_OPERATIONS} operations in one PATCH, \
@@ -172,6 +203,7 @@ pub fn parse_request(schemas: &SchemaSet, body: &Value) -> Result<Vec<PatchOp>, 
 
 fn parse_op(
     schemas: &SchemaSet,
+    kind: ResourceKind,
     index: usize,
     raw: &Value,
     out: &mut Vec<PatchOp>,
@@ -214,7 +246,7 @@ fn parse_op(
     };
     let Some(path) = path else {
         let attributes = value.unwrap_or(Value::Null);
-        return expand(schemas, index, op, None, &attributes, out);
+        return expand(schemas, kind, index, op, None, &attributes, out);
     };
     if let Some(urn) = schema_urn(schemas, path) {
         return match op {
@@ -225,13 +257,14 @@ fn parse_op(
                 out.push(PatchOp {
                     index,
                     op,
-                    target: Target::Extension(urn.to_string()),
+                    target: extension_target(schemas, kind, urn).map_err(|e| at_op(index, e))?,
                     value: None,
                 });
                 Ok(())
             }
             _ => expand(
                 schemas,
+                kind,
                 index,
                 op,
                 Some(urn),
@@ -243,10 +276,11 @@ fn parse_op(
     let path = parse_patch_path(path).map_err(|e| {
         ScimError::invalid_path(format!("Operations[{index}]: invalid path \"{path}\": {e}"))
     })?;
+    let target = resolve_path(schemas, kind, path, value.as_ref()).map_err(|e| at_op(index, e))?;
     out.push(PatchOp {
         index,
         op,
-        target: Target::Attribute(path),
+        target: Target::Attribute(Box::new(target)),
         value,
     });
     Ok(())
@@ -256,6 +290,7 @@ fn parse_op(
 /// value of a path naming a whole schema: one operation per attribute it names.
 fn expand(
     schemas: &SchemaSet,
+    kind: ResourceKind,
     index: usize,
     op: OpKind,
     schema: Option<&str>,
@@ -270,7 +305,7 @@ fn expand(
                 out.push(PatchOp {
                     index,
                     op: OpKind::Remove,
-                    target: Target::Extension(urn.to_string()),
+                    target: extension_target(schemas, kind, urn).map_err(|e| at_op(index, e))?,
                     value: None,
                 });
             }
@@ -293,7 +328,7 @@ fn expand(
             continue;
         }
         if let (None, Some(urn)) = (schema, schema_urn(schemas, key)) {
-            expand(schemas, index, op, Some(urn), v, out)?;
+            expand(schemas, kind, index, op, Some(urn), v, out)?;
             continue;
         }
         let mut path = parse_patch_path(key).map_err(|e| {
@@ -310,70 +345,49 @@ fn expand(
             }
             path.attr.uri = Some(urn.to_string());
         }
+        let target = resolve_path(schemas, kind, path, Some(v)).map_err(|e| at_op(index, e))?;
         out.push(PatchOp {
             index,
             op,
-            target: Target::Attribute(path),
+            target: Target::Attribute(Box::new(target)),
             value: Some(v.clone()),
         });
     }
     Ok(())
 }
 
-/// The URN of a core or extension schema of the set, in its canonical spelling.
-fn schema_urn<'s>(schemas: &'s SchemaSet, text: &str) -> Option<&'s str> {
-    schemas.schema(text).map(|s| s.id.as_str())
-}
-
-/// Whether `urn` (canonical) is the core schema of a resource kind.
-fn is_core(schemas: &SchemaSet, urn: &str) -> bool {
-    [ResourceKind::User, ResourceKind::Group]
-        .into_iter()
-        .any(|k| schemas.core(k).id == urn)
-}
-
-/// Applies operations to a resource's stored (normalised) attributes, all or none: on an error
-/// `doc` is left as it was. `resource_id` is the resource's own `id`, which a client may echo
-/// (Okta does) but not change. Group `members` must have been taken out by `members::split`.
-/// Paths resolve against the schemas of `kind` in `schemas`.
-pub fn apply(
-    schemas: &SchemaSet,
-    kind: ResourceKind,
-    resource_id: &str,
-    doc: &mut Map<String, Value>,
-    ops: &[PatchOp],
-) -> Result<(), ScimError> {
-    let mut work = doc.clone();
-    for op in ops {
-        apply_op(schemas, kind, resource_id, &mut work, op).map_err(|e| ScimError {
-            detail: format!("Operations[{}]: {}", op.index, e.detail),
-            ..e
-        })?;
+/// An error of the operation at `index`, saying so.
+fn at_op(index: usize, e: ScimError) -> ScimError {
+    ScimError {
+        detail: format!("Operations[{index}]: {}", e.detail),
+        ..e
     }
-    *doc = work;
-    Ok(())
 }
 
-fn apply_op(
+/// The removal of a whole extension object, which must be an extension of `kind`.
+fn extension_target(
     schemas: &SchemaSet,
     kind: ResourceKind,
-    resource_id: &str,
-    doc: &mut Map<String, Value>,
-    op: &PatchOp,
-) -> Result<(), ScimError> {
-    let path = match &op.target {
-        Target::Extension(urn) => {
-            if schemas.extension(kind, urn).is_none() {
-                return Err(ScimError::invalid_path(format!(
-                    "\"{urn}\" is not a schema extension of {}",
-                    kind.name()
-                )));
-            }
-            remove_ci(doc, urn);
-            return Ok(());
-        }
-        Target::Attribute(path) => path,
-    };
+    urn: &str,
+) -> Result<Target, ScimError> {
+    match schemas.extension(kind, urn) {
+        Some(extension) => Ok(Target::Extension(extension.id.clone())),
+        None => Err(ScimError::invalid_path(format!(
+            "\"{urn}\" is not a schema extension of {}",
+            kind.name()
+        ))),
+    }
+}
+
+/// Resolves `path` against the schemas of `kind`, and checks what does not depend on the
+/// resource: the attribute and sub-attribute exist, a [filter] is on a multi-valued complex
+/// attribute and names its sub-attributes, and an array `value` is within the limit.
+fn resolve_path(
+    schemas: &SchemaSet,
+    kind: ResourceKind,
+    path: PatchPath,
+    value: Option<&Value>,
+) -> Result<ResolvedPath, ScimError> {
     let resolved = resolve_with(schemas, kind, &path.attr).ok_or_else(|| {
         ScimError::invalid_path(format!(
             "\"{}\" is not an attribute of {}",
@@ -382,6 +396,16 @@ fn apply_op(
         ))
     })?;
     let attr = resolved.attr;
+    let extension = resolved.extension.map(str::to_string);
+    if kind == ResourceKind::Group && extension.is_none() && attr.index == Some(Index::Membership) {
+        // Group members: `members::split` takes these out, and refuses sub-attribute paths.
+        return Ok(ResolvedPath {
+            path,
+            extension,
+            attr: attr.clone(),
+            sub: None,
+        });
+    }
     let sub = match (resolved.sub, &path.sub) {
         (Some(sub), None) => Some(sub),
         (None, None) => None,
@@ -397,33 +421,6 @@ fn apply_op(
             )))
         }
     };
-    if kind == ResourceKind::Group && resolved.extension.is_none() && attr.name == "members" {
-        return Err(ScimError::new(
-            500,
-            None,
-            "group members reached the attribute PATCH; they go through members::split",
-        ));
-    }
-    let read_only = attr.mutability == Mutability::ReadOnly
-        || sub.is_some_and(|s| s.mutability == Mutability::ReadOnly);
-    if read_only {
-        let own_id = resolved.extension.is_none()
-            && attr.name == "id"
-            && sub.is_none()
-            && path.value_filter.is_none()
-            && op.op != OpKind::Remove
-            && op
-                .value
-                .as_ref()
-                .and_then(Value::as_str)
-                .is_some_and(|v| same_id(v, resource_id));
-        if own_id {
-            return Ok(());
-        }
-        return Err(ScimError::mutability(format!(
-            "\"{path}\" is read-only (RFC 7644 §3.5.2)"
-        )));
-    }
     if let Some(filter) = &path.value_filter {
         if !(attr.multi_valued && attr.ty == AttrType::Complex) {
             return Err(ScimError::invalid_path(format!(
@@ -442,7 +439,7 @@ fn apply_op(
             &Filter::ValuePath(outer, Box::new(filter.clone())),
         )?;
     }
-    if let Some(Value::Array(values)) = &op.value {
+    if let Some(Value::Array(values)) = value {
         if values.len() > MAX_VALUES_PER_OPERATION {
             return Err(ScimError::invalid_value(format!(
                 "{} values for \"{path}\" in one operation; at most {MAX_VALUES_PER_OPERATION} \
@@ -450,6 +447,85 @@ fn apply_op(
                 values.len()
             )));
         }
+    }
+    Ok(ResolvedPath {
+        extension,
+        attr: attr.clone(),
+        sub: sub.cloned(),
+        path,
+    })
+}
+
+/// The URN of a core or extension schema of the set, in its canonical spelling.
+fn schema_urn<'s>(schemas: &'s SchemaSet, text: &str) -> Option<&'s str> {
+    schemas.schema(text).map(|s| s.id.as_str())
+}
+
+/// Whether `urn` (canonical) is the core schema of a resource kind.
+fn is_core(schemas: &SchemaSet, urn: &str) -> bool {
+    [ResourceKind::User, ResourceKind::Group]
+        .into_iter()
+        .any(|k| schemas.core(k).id == urn)
+}
+
+/// Applies operations to a resource's stored (normalised) attributes, all or none: on an error
+/// `doc` is left as it was. `resource_id` is the resource's own `id`, which a client may echo
+/// (Okta does) but not change. Group `members` must have been taken out by `members::split`.
+/// The operations' paths were resolved by `parse_request` for resources of `kind`.
+pub fn apply(
+    kind: ResourceKind,
+    resource_id: &str,
+    doc: &mut Map<String, Value>,
+    ops: &[PatchOp],
+) -> Result<(), ScimError> {
+    let mut work = doc.clone();
+    for op in ops {
+        apply_op(kind, resource_id, &mut work, op).map_err(|e| at_op(op.index, e))?;
+    }
+    *doc = work;
+    Ok(())
+}
+
+fn apply_op(
+    kind: ResourceKind,
+    resource_id: &str,
+    doc: &mut Map<String, Value>,
+    op: &PatchOp,
+) -> Result<(), ScimError> {
+    let target = match &op.target {
+        Target::Extension(urn) => {
+            remove_ci(doc, urn);
+            return Ok(());
+        }
+        Target::Attribute(target) => target,
+    };
+    let (path, attr, sub) = (&target.path, &target.attr, target.sub.as_ref());
+    if kind == ResourceKind::Group && target.is_membership() {
+        return Err(ScimError::new(
+            500,
+            None,
+            "group members reached the attribute PATCH; they go through members::split",
+        ));
+    }
+    let read_only = attr.mutability == Mutability::ReadOnly
+        || sub.is_some_and(|s| s.mutability == Mutability::ReadOnly);
+    if read_only {
+        let own_id = target.extension.is_none()
+            && attr.name == "id"
+            && sub.is_none()
+            && path.value_filter.is_none()
+            && op.op != OpKind::Remove
+            && op
+                .value
+                .as_ref()
+                .and_then(Value::as_str)
+                .is_some_and(|v| same_id(v, resource_id));
+        if own_id {
+            return Ok(());
+        }
+        return Err(ScimError::mutability(format!(
+            "\"{path}\" is read-only (RFC 7644 §3.5.2)"
+        )));
     }
     let step = Step {
         op: op.op,
@@ -468,7 +544,7 @@ fn apply_op(
             "\"{path}\" is required: it cannot be removed or cleared (RFC 7644 §3.5.2.2)"
         )));
     }
-    match resolved.extension {
+    match &target.extension {
         None => step.apply_to(doc),
         Some(urn) => {
             let mut extension = match take_ci(doc, urn) {
@@ -477,7 +553,7 @@ fn apply_op(
             };
             step.apply_to(&mut extension)?;
             if !extension.is_empty() {
-                doc.insert(urn.into(), Value::Object(extension));
+                doc.insert(urn.clone(), Value::Object(extension));
             }
             Ok(())
         }
@@ -1007,6 +1083,7 @@ mod tests {
     fn parsed(ops: Value) -> Result<Vec<PatchOp>, ScimError> {
         parse_request(
             SchemaSet::standard(),
+            ResourceKind::User,
             &json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops}),
         )
     }
@@ -1018,6 +1095,69 @@ mod tests {
                 Target::Extension(u) => format!("{} {u}", op.op.as_str()),
             })
             .collect()
+    }
+
+    #[test]
+    fn paths_are_resolved_once_when_parsed_and_unknown_ones_refused_there() {
+        let ops = parsed(json!([
+            {"op": "replace", "path": "NAME.GIVENNAME", "value": "Ann"},
+            {"op": "add", "path": format!("{ENT}:manager.value"), "value": "m"},
+            {"op": "remove", "path": "emails[type eq \"work\"]"},
+        ]))
+        .unwrap();
+        let resolved: Vec<(Option<&str>, &str, Option<&str>)> = ops
+            .iter()
+            .map(|op| match &op.target {
+                Target::Attribute(t) => (
+                    t.extension.as_deref(),
+                    t.attr.name.as_str(),
+                    t.sub.as_ref().map(|s| s.name.as_str()),
+                ),
+                Target::Extension(u) => panic!("{u}"),
+            })
+            .collect();
+        assert_eq!(
+            resolved,
+            [
+                (None, "name", Some("givenName")),
+                (Some(ENT), "manager", Some("value")),
+                (None, "emails", None),
+            ]
+        );
+        for (ops, scim_type) in [
+            (
+                json!([{"op": "add", "path": "shoeSize", "value": 1}]),
+                "invalidPath",
+            ),
+            (
+                json!([{"op": "add", "path": "name.nope", "value": 1}]),
+                "invalidPath",
+            ),
+            (
+                json!([{"op": "remove", "path": "title[value eq \"x\"]"}]),
+                "invalidPath",
+            ),
+            (
+                json!([{"op": "remove", "path": "emails[nope eq \"x\"]"}]),
+                "invalidFilter",
+            ),
+            (
+                json!([{"op": "add", "value": {"members": []}}]),
+                "invalidPath",
+            ),
+        ] {
+            let err = parsed(ops.clone()).unwrap_err();
+            assert_eq!(err.scim_type.map(|t| t.as_str()), Some(scim_type), "{ops}");
+            assert!(err.detail.starts_with("Operations[0]: "), "{}", err.detail);
+        }
+        // A group's extension is not a user's: refused when parsed for a group.
+        let err = parse_request(
+            SchemaSet::standard(),
+            ResourceKind::Group,
+            &json!({"schemas": [PATCH_OP_SCHEMA], "Operations": [{"op": "remove", "path": ENT}]}),
+        )
+        .unwrap_err();
+        assert_eq!(err.scim_type.map(|t| t.as_str()), Some("invalidPath"));
     }
 
     #[test]
@@ -1080,6 +1220,7 @@ mod tests {
     fn body_without_patch_op_schema_is_invalid_syntax() {
         let err = parse_request(
             SchemaSet::standard(),
+            ResourceKind::User,
             &json!({"Operations": [{"op": "add", "value": {}}]}),
         )
         .unwrap_err();
@@ -1089,6 +1230,7 @@ mod tests {
         );
         let err = parse_request(
             SchemaSet::standard(),
+            ResourceKind::User,
             &json!({"schemas": [PATCH_OP_SCHEMA], "Operations": []}),
         )
         .unwrap_err();

@@ -409,13 +409,13 @@ impl Resources<'_> {
     ) -> Result<WriteOutcome, ScimError> {
         let schemas = self.schemas;
         let (changes, ops) = match kind {
-            ResourceKind::Group => members::split(schemas, ops)?,
+            ResourceKind::Group => members::split(ops)?,
             ResourceKind::User => (MemberChanges::default(), ops),
         };
         let id = path_id(id)?;
         self.update(kind, &id, &how, audit, |current| {
             let mut attributes = current.attributes.clone();
-            patch::apply(schemas, kind, current.id.as_str(), &mut attributes, &ops)?;
+            patch::apply(kind, current.id.as_str(), &mut attributes, &ops)?;
             let attributes = normalize_with(schemas, kind, &Value::Object(attributes))?;
             check_immutable_with(schemas, kind, &current.attributes, &attributes)?;
             Ok((attributes, changes.clone()))

@@ -16,7 +16,7 @@ use crate::protocol::resource::{normalize_with, ResourceKind::User};
 use crate::protocol::schema::{AttrType, AttributeDef, SchemaDef, SchemaSet};
 use crate::protocol::sort::{self, SortOrder, SortSpec};
 use crate::protocol::ScimType;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const BADGE: &str = "urn:example:params:scim:schemas:extension:badge:2.0:User";
@@ -99,8 +99,8 @@ fn a_patch_path_into_the_extension_applies_and_the_result_validates() {
         // A path-less value keyed by the extension's URN: only the set knows it is a schema.
         {"op": "add", "value": {BADGE: {"level": 6}}},
     ]});
-    let ops = parse_request(&set, &body).expect("parses under the extended set");
-    apply(&set, User, "01J0ANN", &mut doc, &ops).expect("applies");
+    let ops = parse_request(&set, User, &body).expect("parses under the extended set");
+    apply(User, "01J0ANN", &mut doc, &ops).expect("applies");
     let after = normalize_with(&set, User, &Value::Object(doc)).expect("still valid");
     assert_eq!(after[BADGE], json!({"badge": "B-9", "level": 6}));
 
@@ -108,16 +108,22 @@ fn a_patch_path_into_the_extension_applies_and_the_result_validates() {
     let mut doc = after;
     let body =
         json!({"schemas": [PATCH_OP_SCHEMA], "Operations": [{"op": "remove", "path": BADGE}]});
-    let ops = parse_request(&set, &body).expect("parses");
-    apply(&set, User, "01J0ANN", &mut doc, &ops).expect("applies");
+    let ops = parse_request(&set, User, &body).expect("parses");
+    apply(User, "01J0ANN", &mut doc, &ops).expect("applies");
     assert!(!doc.contains_key(BADGE));
 
     // The standard set has no such attribute.
     let body = json!({"schemas": [PATCH_OP_SCHEMA], "Operations": [
         {"op": "replace", "path": ext("badge"), "value": "B-9"}]});
-    let ops = parse_request(standard(), &body).expect("a well-formed path");
-    let mut doc = Map::new();
-    let err = apply(standard(), User, "01J0ANN", &mut doc, &ops).unwrap_err();
+    let err = parse_request(standard(), User, &body).unwrap_err();
+    assert_eq!(err.scim_type, Some(ScimType::InvalidPath));
+    let err = parse_request(
+        standard(),
+        User,
+        &json!({"schemas": [PATCH_OP_SCHEMA],
+        "Operations": [{"op": "remove", "path": BADGE}]}),
+    )
+    .unwrap_err();
     assert_eq!(err.scim_type, Some(ScimType::InvalidPath));
 }
 
