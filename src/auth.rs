@@ -6,10 +6,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::domain::Timestamp;
-use crate::protocol::{CredentialId, ScimError, TenantId};
+use crate::protocol::{CredentialId, ScimError, SecretId, TenantId};
 use crate::store::{Credential, CredentialStatus, Store, StoreError};
 
 pub const TOKEN_PREFIX: &str = "scimv2_";
+pub const CLIENT_SECRET_PREFIX: &str = "scimcs_";
 const SECRET_BYTES: usize = 32;
 
 /// A freshly generated token and what is stored of it.
@@ -38,6 +39,47 @@ pub fn issue() -> Result<IssuedToken, getrandom::Error> {
         secret_hash: hash_secret(&secret),
         credential_id,
     })
+}
+
+/// A freshly generated OAuth client secret and what is stored of it.
+pub struct IssuedClientSecret {
+    pub secret_id: SecretId,
+    /// Shown once, never stored.
+    pub secret: String,
+    pub secret_hash: String,
+}
+
+impl std::fmt::Debug for IssuedClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedClientSecret")
+            .field("secret_id", &self.secret_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An OAuth client secret, `scimcs_<secret id>_<64 hex chars>`: like a token, it names the secret
+/// whose hash it must match, and the whole string is what is hashed.
+pub fn issue_client_secret() -> Result<IssuedClientSecret, getrandom::Error> {
+    let mut random = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut random)?;
+    let secret_id = SecretId::generate();
+    let secret = format!("{CLIENT_SECRET_PREFIX}{secret_id}_{}", hex(&random));
+    Ok(IssuedClientSecret {
+        secret_hash: hash_secret(&secret),
+        secret,
+        secret_id,
+    })
+}
+
+/// The secret id a client secret names; `None` if it is not shaped like one of ours.
+pub fn parse_client_secret(secret: &str) -> Option<SecretId> {
+    let rest = secret.strip_prefix(CLIENT_SECRET_PREFIX)?;
+    let (id, random) = rest.split_once('_')?;
+    let well_formed = random.len() == SECRET_BYTES * 2
+        && random
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    well_formed.then(|| SecretId::parse(id).ok()).flatten()
 }
 
 /// Splits a token into (credential id, secret); `None` if it is not shaped like one of ours.
@@ -149,6 +191,32 @@ mod tests {
         assert_ne!(a.token, b.token);
         let (_, secret) = parse(&a.token).unwrap();
         assert_eq!(secret.len() * 4, 256);
+    }
+
+    #[test]
+    fn client_secrets_name_their_id_verify_whole_and_refuse_other_shapes() {
+        let issued = issue_client_secret().unwrap();
+        assert_eq!(
+            parse_client_secret(&issued.secret),
+            Some(issued.secret_id.clone())
+        );
+        assert!(verify(&issued.secret, &issued.secret_hash));
+        assert!(!verify(
+            &issued.secret.replace('_', "-"),
+            &issued.secret_hash
+        ));
+        assert_ne!(issue_client_secret().unwrap().secret, issued.secret);
+        let token = issue().unwrap().token;
+        for bad in [
+            "",
+            "scimcs_",
+            token.as_str(),
+            &issued.secret[..issued.secret.len() - 1],
+            &issued.secret.to_uppercase(),
+            &format!("{}0", issued.secret),
+        ] {
+            assert_eq!(parse_client_secret(bad), None, "{bad}");
+        }
     }
 
     #[test]

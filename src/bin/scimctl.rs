@@ -19,17 +19,18 @@ use serde::Serialize;
 use serde_json::json;
 
 use scim_serverless::domain::Timestamp;
-use scim_serverless::protocol::{CredentialId, TenantId};
+use scim_serverless::protocol::{ClientId, CredentialId, TenantId};
 use scim_serverless::service::admin::{
     self, Admin, AdminError, AuditPage, CredentialView, NewCredential, TenantDetail, TenantView,
 };
 use scim_serverless::service::feed::{ChangeEventView, EventsPage, EventsRequest};
+use scim_serverless::service::oauth::{self, NewClient, OAuthClientView};
 use scim_serverless::store::{AuditQuery, CheckReport, CredentialStatus, Store};
 
 #[derive(Parser)]
 #[command(
     name = "scimctl",
-    about = "Administer SCIM tenants, provisioning, tokens and the audit trail",
+    about = "Administer SCIM tenants, provisioning, tokens, OAuth clients and the audit trail",
     version
 )]
 struct Cli {
@@ -67,6 +68,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         action: TokenAction,
+    },
+    /// Manage a tenant's OAuth 2.0 clients (at most two) and their secrets.
+    Oauth {
+        #[command(subcommand)]
+        action: OauthAction,
     },
     /// A tenant's audit events, newest first: who wrote what, and the outcome.
     Audit {
@@ -181,6 +187,60 @@ enum TokenAction {
     Check { tenant: String, token: String },
 }
 
+#[derive(Subcommand)]
+enum OauthAction {
+    /// OAuth clients: create (prints its first secret once), list, disable, enable, delete.
+    Client {
+        #[command(subcommand)]
+        action: ClientAction,
+    },
+    /// A client's secrets (at most two, so a rotation overlaps): add (printed once), delete.
+    Secret {
+        #[command(subcommand)]
+        action: SecretAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientAction {
+    /// Create a client with its first secret; prints the client id, the secret (once), the
+    /// token endpoint and the SCIM URL.
+    Create {
+        tenant: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Days until the first secret expires (30 to 1095).
+        #[arg(long, default_value_t = oauth::DEFAULT_SECRET_DAYS)]
+        secret_expires_in_days: u32,
+    },
+    /// List a tenant's clients and their secrets (never the secrets themselves).
+    List { tenant: String },
+    /// Stop a client from getting tokens; it can be enabled again.
+    Disable { tenant: String, client: String },
+    /// Let a disabled client get tokens again.
+    Enable { tenant: String, client: String },
+    /// Delete a client and its secrets for good, freeing its slot.
+    Delete { tenant: String, client: String },
+}
+
+#[derive(Subcommand)]
+enum SecretAction {
+    /// Add a secret to a client; it is printed once and never again.
+    Add {
+        tenant: String,
+        client: String,
+        /// Days until it expires (30 to 1095).
+        #[arg(long, default_value_t = oauth::DEFAULT_SECRET_DAYS)]
+        expires_in_days: u32,
+    },
+    /// Delete a secret: it gets no token from then on.
+    Delete {
+        tenant: String,
+        client: String,
+        secret: String,
+    },
+}
+
 #[derive(Args)]
 struct NewCredentialArgs {
     #[arg(long, default_value = "")]
@@ -228,7 +288,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|u| !u.is_empty()))
         .unwrap_or_else(|| "unknown".into());
-    let admin = Admin::new(store, format!("scimctl:{user}"));
+    // OAuth endpoints are named under the deployment's URL when it is configured.
+    let root = std::env::var("PUBLIC_BASE_URL").unwrap_or_default();
+    let admin = Admin::new(store, format!("scimctl:{user}")).with_public_root(root);
     let out = Output { json: cli.json };
     match cli.command {
         Command::Table { .. } => {
@@ -408,6 +470,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 )
             }
         },
+        Command::Oauth { action } => run_oauth(&admin, &out, action).await,
         Command::Audit {
             tenant,
             credential,
@@ -493,6 +556,140 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
     }
+}
+
+async fn run_oauth(
+    admin: &Admin,
+    out: &Output,
+    action: OauthAction,
+) -> Result<(), Box<dyn std::error::Error>> {
+    match action {
+        OauthAction::Client { action } => match action {
+            ClientAction::Create {
+                tenant,
+                description,
+                secret_expires_in_days,
+            } => {
+                let new = NewClient {
+                    description,
+                    secret_expires_in_days,
+                };
+                let issued = admin.create_client(&parse_tenant(&tenant)?, &new).await?;
+                out.print(&issued, |i| {
+                    format!(
+                        "client id {}\nclient secret {}\nsecret id {} (expires {})\n\
+                         token endpoint {}\nSCIM URL {}\n(the secret is shown once: store it now)",
+                        i.client_id,
+                        i.client_secret,
+                        i.secret_id,
+                        i.secret_expires_at,
+                        cell(&i.token_endpoint),
+                        cell(&i.scim_url)
+                    )
+                })
+            }
+            ClientAction::List { tenant } => {
+                let list = admin.list_clients(&parse_tenant(&tenant)?).await?;
+                out.print(&list, |l| client_table(&l.clients))
+            }
+            ClientAction::Disable { tenant, client } => {
+                let (tenant, client) = parse_client_of(&tenant, &client)?;
+                let changed = admin
+                    .set_client_status(&tenant, &client, CredentialStatus::Disabled)
+                    .await?;
+                out.print(&changed, |c| {
+                    format!("OAuth client {} disabled", c.client.client_id)
+                })
+            }
+            ClientAction::Enable { tenant, client } => {
+                let (tenant, client) = parse_client_of(&tenant, &client)?;
+                let changed = admin
+                    .set_client_status(&tenant, &client, CredentialStatus::Enabled)
+                    .await?;
+                out.print(&changed, |c| {
+                    format!("OAuth client {} enabled", c.client.client_id)
+                })
+            }
+            ClientAction::Delete { tenant, client } => {
+                let (tenant, client) = parse_client_of(&tenant, &client)?;
+                let deleted = admin.delete_client(&tenant, &client).await?;
+                out.print(&deleted, |d| {
+                    format!("OAuth client {} deleted", d.client_id)
+                })
+            }
+        },
+        OauthAction::Secret { action } => match action {
+            SecretAction::Add {
+                tenant,
+                client,
+                expires_in_days,
+            } => {
+                let (tenant, client) = parse_client_of(&tenant, &client)?;
+                let added = admin
+                    .add_client_secret(&tenant, &client, expires_in_days)
+                    .await?;
+                out.print(&added, |a| {
+                    format!(
+                        "client secret {}\nsecret id {} (expires {})\n(shown once: store it now)",
+                        a.client_secret, a.secret_id, a.secret_expires_at
+                    )
+                })
+            }
+            SecretAction::Delete {
+                tenant,
+                client,
+                secret,
+            } => {
+                let (tenant, client) = parse_client_of(&tenant, &client)?;
+                let secret = oauth::parse_secret(&client, &secret)?;
+                let changed = admin
+                    .delete_client_secret(&tenant, &client, &secret)
+                    .await?;
+                out.print(&changed, |c| {
+                    format!(
+                        "secret {secret} of OAuth client {} deleted; {} left",
+                        c.client.client_id,
+                        c.client.secrets.len()
+                    )
+                })
+            }
+        },
+    }
+}
+
+fn parse_client_of(tenant: &str, client: &str) -> Result<(TenantId, ClientId), AdminError> {
+    let tenant = admin::parse_tenant(tenant)?;
+    let client = oauth::parse_client(&tenant, client)?;
+    Ok((tenant, client))
+}
+
+/// Human-readable client list: one line per secret under its client; `!` marks secrets
+/// expiring within 90 days.
+fn client_table(clients: &[OAuthClientView]) -> String {
+    let mut out = format!(
+        "{:<26}  {:<8}  {:<24}  {}\n",
+        "CLIENT ID", "STATUS", "CREATED", "DESCRIPTION"
+    );
+    for c in clients {
+        out.push_str(&format!(
+            "{:<26}  {:<8}  {:<24}  {}\n",
+            c.client_id,
+            c.status.as_str(),
+            c.created,
+            cell(&c.description)
+        ));
+        for secret in &c.secrets {
+            let flag = if secret.expiring_soon { "!" } else { "" };
+            out.push_str(&format!(
+                "  secret {:<26}  {:<8}  expires {}  {} days{flag}\n",
+                secret.secret_id,
+                if secret.expired { "expired" } else { "active" },
+                secret.expires,
+                secret.days_until_expiry
+            ));
+        }
+    }
+    out.trim_end().to_string()
 }
 
 /// Where a command's answer goes: its view as the admin API's JSON, or text for a person.

@@ -16,6 +16,7 @@ use crate::service::admin::{
     self, parse_credential, parse_tenant, Admin, AdminError, ErrorKind, NewCredential,
 };
 use crate::service::feed::EventsRequest;
+use crate::service::oauth::{self, parse_client, parse_secret, NewClient};
 use crate::store::{counted, AuditQuery, CredentialStatus, Store};
 
 /// Items a `DELETE /admin/tenants/{id}` deletes per call before answering 202 (call again to go
@@ -60,7 +61,8 @@ impl AdminApp {
         let principal = iam_principal(&request);
         let outcome = match &principal {
             Some(principal) => {
-                let admin = Admin::new(self.store.clone(), principal.clone());
+                let admin = Admin::new(self.store.clone(), principal.clone())
+                    .with_public_root(super::request::api_root(&request));
                 Box::pin(route(&admin, &request)).await
             }
             None => Err(Refusal::new(
@@ -279,6 +281,46 @@ async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refus
             };
             ok(admin.finish_rotation(&tenant, force).await?)
         }
+        (&Method::GET, ["admin", "tenants", tenant, "oauth", "clients"]) => {
+            ok(admin.list_clients(&parse_tenant(tenant)?).await?)
+        }
+        (&Method::POST, ["admin", "tenants", tenant, "oauth", "clients"]) => {
+            let tenant = parse_tenant(tenant)?;
+            let new = new_client(request)?;
+            created(admin.create_client(&tenant, &new).await?)
+        }
+        (&Method::POST, ["admin", "tenants", tenant, "oauth", "clients", client, "secrets"]) => {
+            let tenant = parse_tenant(tenant)?;
+            let client = parse_client(&tenant, client)?;
+            let days = secret_days(&optional_body(request)?, "expiresInDays")?;
+            created(admin.add_client_secret(&tenant, &client, days).await?)
+        }
+        (&Method::POST, ["admin", "tenants", tenant, "oauth", "clients", client, action]) => {
+            let status = match *action {
+                "disable" => CredentialStatus::Disabled,
+                "enable" => CredentialStatus::Enabled,
+                _ => return Err(no_route(request)),
+            };
+            let tenant = parse_tenant(tenant)?;
+            let client = parse_client(&tenant, client)?;
+            ok(admin.set_client_status(&tenant, &client, status).await?)
+        }
+        (&Method::DELETE, ["admin", "tenants", tenant, "oauth", "clients", client]) => {
+            let tenant = parse_tenant(tenant)?;
+            let client = parse_client(&tenant, client)?;
+            ok(admin.delete_client(&tenant, &client).await?)
+        }
+        (
+            &Method::DELETE,
+            ["admin", "tenants", tenant, "oauth", "clients", client, "secrets", secret],
+        ) => {
+            let tenant = parse_tenant(tenant)?;
+            let client = parse_client(&tenant, client)?;
+            let secret = parse_secret(&client, secret)?;
+            ok(admin
+                .delete_client_secret(&tenant, &client, &secret)
+                .await?)
+        }
         (&Method::GET, ["admin", "tenants", tenant, "audit"]) => {
             let tenant = parse_tenant(tenant)?;
             let query = audit_query(request)?;
@@ -358,6 +400,47 @@ fn new_credential(request: &Request) -> Result<NewCredential, Refusal> {
         }
     }
     Ok(new)
+}
+
+/// `{"description": "...", "secretExpiresInDays": 365}`: both optional.
+fn new_client(request: &Request) -> Result<NewClient, Refusal> {
+    let body = optional_body(request)?;
+    let mut new = NewClient::default();
+    match body.get("description").unwrap_or(&Value::Null) {
+        Value::Null => {}
+        Value::String(d) => new.description = d.clone(),
+        _ => {
+            return Err(Refusal::new(
+                400,
+                "InvalidRequest",
+                "\"description\" is a string",
+            ))
+        }
+    }
+    new.secret_expires_in_days = secret_days(&body, "secretExpiresInDays")?;
+    Ok(new)
+}
+
+/// A secret's lifetime in days from `body[field]`, the default when absent.
+fn secret_days(body: &Value, field: &str) -> Result<u32, Refusal> {
+    match body.get(field).unwrap_or(&Value::Null) {
+        Value::Null => Ok(oauth::DEFAULT_SECRET_DAYS),
+        v => v
+            .as_u64()
+            .and_then(|d| u32::try_from(d).ok())
+            .filter(|d| (oauth::MIN_SECRET_DAYS..=oauth::MAX_SECRET_DAYS).contains(d))
+            .ok_or_else(|| {
+                Refusal::new(
+                    400,
+                    "InvalidRequest",
+                    format!(
+                        "\"{field}\" is a whole number of days from {} to {}",
+                        oauth::MIN_SECRET_DAYS,
+                        oauth::MAX_SECRET_DAYS
+                    ),
+                )
+            }),
+    }
 }
 
 fn audit_query(request: &Request) -> Result<AuditQuery, Refusal> {

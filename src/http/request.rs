@@ -144,6 +144,11 @@ pub fn base_url(request: &Request, tenant: &TenantId) -> String {
     )
 }
 
+/// The API's public root (`https://domain`), found as [`base_url`] finds it.
+pub fn api_root(request: &Request) -> String {
+    public_root(request, std::env::var("PUBLIC_BASE_URL").ok().as_deref())
+}
+
 fn public_root(request: &Request, configured: Option<&str>) -> String {
     if let Some(root) = configured
         .map(|c| c.trim().trim_end_matches('/'))

@@ -128,6 +128,16 @@ ulid_id!(
     CredentialId,
     "credential id"
 );
+ulid_id!(
+    /// An OAuth client of a tenant: its `client_id` at the token endpoint.
+    ClientId,
+    "client id"
+);
+ulid_id!(
+    /// One secret of an OAuth client (a client has at most two, so a rotation overlaps).
+    SecretId,
+    "secret id"
+);
 
 /// A resource's version: 1 when created, one more with every write. Its weak ETag
 /// (`W/"{n}"`) is also `meta.version`.

@@ -20,5 +20,5 @@ pub mod schema;
 pub mod sort;
 
 pub use error::{ScimError, ScimType};
-pub use ids::{CredentialId, InvalidId, ResourceId, TenantId, Version};
+pub use ids::{ClientId, CredentialId, InvalidId, ResourceId, SecretId, TenantId, Version};
 pub use precondition::Precondition;

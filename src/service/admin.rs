@@ -26,7 +26,7 @@ pub const EXPIRY_WARNING_DAYS: i64 = 90;
 pub use crate::store::DEFAULT_AUDIT_PAGE;
 pub const MAX_AUDIT_PAGE: usize = 1000;
 const MAX_TENANT_NAME_BYTES: usize = 256;
-const MAX_DESCRIPTION_BYTES: usize = 256;
+pub(super) const MAX_DESCRIPTION_BYTES: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -351,6 +351,12 @@ pub enum AuditAction {
     RotationFinish,
     /// `scimctl check --repair` fixed an item: one event per repair.
     CheckRepair,
+    ClientCreate,
+    ClientEnable,
+    ClientDisable,
+    ClientDelete,
+    ClientSecretAdd,
+    ClientSecretDelete,
 }
 
 impl AuditAction {
@@ -367,13 +373,22 @@ impl AuditAction {
             AuditAction::RotationStart => "rotation.start",
             AuditAction::RotationFinish => "rotation.finish",
             AuditAction::CheckRepair => "check.repair",
+            AuditAction::ClientCreate => "oauth.client.create",
+            AuditAction::ClientEnable => "oauth.client.enable",
+            AuditAction::ClientDisable => "oauth.client.disable",
+            AuditAction::ClientDelete => "oauth.client.delete",
+            AuditAction::ClientSecretAdd => "oauth.secret.add",
+            AuditAction::ClientSecretDelete => "oauth.secret.delete",
         }
     }
 
     /// The method of the admin API route that performs it (the trail records it, as for SCIM).
     fn method(self) -> &'static str {
         match self {
-            AuditAction::TenantDelete | AuditAction::CredentialDelete => "DELETE",
+            AuditAction::TenantDelete
+            | AuditAction::CredentialDelete
+            | AuditAction::ClientDelete
+            | AuditAction::ClientSecretDelete => "DELETE",
             _ => "POST",
         }
     }
@@ -385,6 +400,12 @@ impl AuditAction {
             | AuditAction::ProvisioningEnable
             | AuditAction::ProvisioningDisable => "Tenant",
             AuditAction::CheckRepair => "Item",
+            AuditAction::ClientCreate
+            | AuditAction::ClientEnable
+            | AuditAction::ClientDisable
+            | AuditAction::ClientDelete
+            | AuditAction::ClientSecretAdd
+            | AuditAction::ClientSecretDelete => "OAuthClient",
             _ => "Credential",
         }
     }
@@ -395,7 +416,9 @@ impl AuditAction {
             AuditAction::TenantCreate
             | AuditAction::ProvisioningEnable
             | AuditAction::CredentialCreate
-            | AuditAction::RotationStart => 201,
+            | AuditAction::RotationStart
+            | AuditAction::ClientCreate
+            | AuditAction::ClientSecretAdd => 201,
             _ => 200,
         }
     }
@@ -403,7 +426,7 @@ impl AuditAction {
 
 /// What a successful change tells its audit event: the id of what it changed, and whether it
 /// finished (a tenant delete may need another call).
-trait Audited {
+pub(super) trait Audited {
     fn audited_id(&self) -> Option<String>;
     fn finished(&self) -> bool {
         true
@@ -471,8 +494,11 @@ impl Audited for DeletionReport {
 /// The administrative operations, acting as `principal` (recorded in the audit trail).
 #[derive(Debug, Clone)]
 pub struct Admin {
-    store: Store,
+    pub(super) store: Store,
     principal: String,
+    /// The API's public root (`https://…`), which issued OAuth clients' endpoint URLs start
+    /// with; empty, they are paths.
+    pub(super) public_root: String,
 }
 
 impl Admin {
@@ -480,7 +506,14 @@ impl Admin {
         Admin {
             store,
             principal: principal.into(),
+            public_root: String::new(),
         }
+    }
+
+    /// Names endpoints under `root` (`https://scim.example.com`) rather than as paths.
+    pub fn with_public_root(mut self, root: impl Into<String>) -> Self {
+        self.public_root = root.into().trim_end_matches('/').to_string();
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -827,7 +860,7 @@ impl Admin {
         feed::read(&self.store, tenant_id, request).await
     }
 
-    async fn tenant_in_any_state(&self, tenant_id: &TenantId) -> Result<Tenant> {
+    pub(super) async fn tenant_in_any_state(&self, tenant_id: &TenantId) -> Result<Tenant> {
         self.store
             .get_tenant(tenant_id)
             .await
@@ -835,7 +868,7 @@ impl Admin {
     }
 
     /// The tenant, unless a delete of it has started (then nothing may change it but the delete).
-    async fn tenant(&self, tenant_id: &TenantId) -> Result<Tenant> {
+    pub(super) async fn tenant(&self, tenant_id: &TenantId) -> Result<Tenant> {
         let tenant = self.tenant_in_any_state(tenant_id).await?;
         let id = &tenant.id;
         if tenant.state == ProvisioningState::Deleting {
@@ -922,7 +955,7 @@ impl Admin {
     /// (unless its tenant does not exist: a mistyped id gets no audit partition). `about` is the id
     /// the change names when it fails; a success names its own. The change already happened or was
     /// refused, so failing to record it is logged, not reported.
-    async fn audited<T: Audited>(
+    pub(super) async fn audited<T: Audited>(
         &self,
         tenant: &TenantId,
         action: AuditAction,
@@ -957,14 +990,14 @@ pub fn check_page_limit(limit: usize) -> Result<()> {
     )))
 }
 
-fn provisioning_off(tenant_id: &TenantId) -> AdminError {
+pub(super) fn provisioning_off(tenant_id: &TenantId) -> AdminError {
     AdminError::Conflict(format!(
         "provisioning is disabled for tenant {tenant_id}: `scimctl provisioning enable \
          {tenant_id}` turns it on and issues its first token"
     ))
 }
 
-fn missing_tenant(err: StoreError, tenant: &TenantId) -> AdminError {
+pub(super) fn missing_tenant(err: StoreError, tenant: &TenantId) -> AdminError {
     match err {
         StoreError::NotFound => AdminError::NotFound(format!("no tenant {tenant}")),
         other => other.into(),
@@ -1010,7 +1043,7 @@ fn new_credential(tenant_id: &TenantId, new: &NewCredential) -> Result<(Credenti
 }
 
 /// Whole days from `now` to `at` (negative once past).
-fn days_between(now: Timestamp, at: Timestamp) -> i64 {
+pub(super) fn days_between(now: Timestamp, at: Timestamp) -> i64 {
     (at.as_datetime() - now.as_datetime()).whole_days()
 }
 

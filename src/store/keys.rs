@@ -4,7 +4,7 @@
 
 use crate::domain::Timestamp;
 use crate::protocol::resource::ResourceKind;
-use crate::protocol::{CredentialId, ResourceId, TenantId};
+use crate::protocol::{ClientId, CredentialId, ResourceId, TenantId};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -35,6 +35,8 @@ pub enum ItemKind {
     Membership,
     Tenant,
     Credential,
+    /// An OAuth client with its secrets, in the tenant's partition.
+    OAuthClient,
     AuditEvent,
     /// One shard of a tenant's per-kind resource count.
     Counter,
@@ -47,12 +49,13 @@ pub enum ItemKind {
 }
 
 impl ItemKind {
-    pub const ALL: [ItemKind; 10] = [
+    pub const ALL: [ItemKind; 11] = [
         ItemKind::User,
         ItemKind::Group,
         ItemKind::Membership,
         ItemKind::Tenant,
         ItemKind::Credential,
+        ItemKind::OAuthClient,
         ItemKind::AuditEvent,
         ItemKind::Counter,
         ItemKind::Bookmark,
@@ -68,6 +71,7 @@ impl ItemKind {
             ItemKind::Membership => "Membership",
             ItemKind::Tenant => "Tenant",
             ItemKind::Credential => "Credential",
+            ItemKind::OAuthClient => "OAuthClient",
             ItemKind::AuditEvent => "AuditEvent",
             ItemKind::Counter => "Counter",
             ItemKind::Bookmark => "Bookmark",
@@ -176,6 +180,12 @@ pub fn credential_sk(credential_id: &CredentialId) -> String {
 }
 
 pub const CREDENTIAL_PREFIX: &str = "CREDENTIAL#";
+
+pub fn oauth_client_sk(client_id: &ClientId) -> String {
+    format!("OAUTHCLIENT#{client_id}")
+}
+
+pub const OAUTH_CLIENT_PREFIX: &str = "OAUTHCLIENT#";
 
 /// GSI1 partition listing all tenants.
 pub const TENANTS_PK: &str = "TENANTS";

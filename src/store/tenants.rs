@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 
 use super::audit::{Actor, AuditEvent};
 use super::keys::*;
+use super::oauth::OAuthClient;
 use super::{
     get_id, get_s, get_time, kind_attr, n, opt_s, opt_time, query_all, s, Action, Item, Store,
     StoreError,
@@ -185,45 +186,23 @@ impl Store {
             .set_expression_attribute_values(Some(values))
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(credential.to_item()))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        self.transact(vec![
-            Action {
-                item: TransactWriteItem::builder().update(count).build(),
-                on_fail: StoreError::Limit(format!(
-                    "the tenant does not exist, has provisioning disabled, or already has \
-                     {MAX_CREDENTIALS} credentials: delete or rotate one first"
-                )),
-            },
-            Action {
-                item: TransactWriteItem::builder().put(put).build(),
-                on_fail: StoreError::Backend("credential id collision".into()),
-            },
-        ])
-        .await
+        let refused = StoreError::Limit(format!(
+            "the tenant does not exist, has provisioning disabled, or already has \
+             {MAX_CREDENTIALS} credentials: delete or rotate one first"
+        ));
+        self.insert_counted(count, credential.to_item(), refused)
+            .await
     }
 
-    /// The credential, if it exists in this tenant: one GetItem.
+    /// The credential, if it exists in this tenant: one GetItem, strongly consistent.
     pub async fn get_credential(
         &self,
         tenant: &TenantId,
         credential_id: &CredentialId,
     ) -> Result<Option<Credential>, StoreError> {
         let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant)))
-            .key(SK, s(credential_sk(credential_id)))
-            // A revoked or disabled credential stops working at once, not a second later.
-            .consistent_read(true)
-            .send()
-            .await?
-            .item;
+            .get_in_tenant(tenant, credential_sk(credential_id))
+            .await?;
         item.as_ref().map(Credential::from_item).transpose()
     }
 
@@ -247,21 +226,38 @@ impl Store {
 
     /// A tenant's credentials, strongly consistent: one Query.
     pub async fn list_credentials(&self, tenant: &TenantId) -> Result<Vec<Credential>, StoreError> {
-        let mut credentials = Vec::new();
+        self.list_in_tenant(tenant, CREDENTIAL_PREFIX, Credential::from_item)
+            .await
+    }
+
+    /// A tenant's credentials and OAuth clients, strongly consistent: one Query of the tenant's
+    /// partition (which holds the tenant item and nothing else besides).
+    async fn credentials_and_clients(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<(Vec<Credential>, Vec<OAuthClient>), StoreError> {
+        let (mut credentials, mut clients) = (Vec::new(), Vec::new());
         let query = self
             .query()
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .key_condition_expression("PK = :pk")
             .expression_attribute_values(":pk", s(tenant_pk(tenant)))
-            .expression_attribute_values(":prefix", s(CREDENTIAL_PREFIX))
             .consistent_read(true);
         query_all(query, |page| {
             for item in page.items() {
-                credentials.push(Credential::from_item(item)?);
+                match opt_s(item, "kind").as_deref() {
+                    Some(kind) if kind == ItemKind::Credential.as_str() => {
+                        credentials.push(Credential::from_item(item)?)
+                    }
+                    Some(kind) if kind == ItemKind::OAuthClient.as_str() => {
+                        clients.push(OAuthClient::from_item(item)?)
+                    }
+                    _ => {}
+                }
             }
             Ok(())
         })
         .await?;
-        Ok(credentials)
+        Ok((credentials, clients))
     }
 
     /// Enables or disables a credential and returns it; `NotFound` if the tenant has no such
@@ -272,29 +268,10 @@ impl Store {
         credential_id: &CredentialId,
         status: CredentialStatus,
     ) -> Result<Credential, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant)))
-            .key(SK, s(credential_sk(credential_id)))
-            .update_expression("SET #status = :status")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", s(status.as_str()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Credential::from_item(&out.attributes.unwrap_or_default()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
-            Err(e) => Err(e.into()),
-        }
+        let item = self
+            .set_status_in_tenant(tenant, credential_sk(credential_id), status)
+            .await?;
+        Credential::from_item(&item)
     }
 
     /// Deletes a credential and frees its slot, in one transaction.
@@ -303,34 +280,8 @@ impl Store {
         tenant: &TenantId,
         credential_id: &CredentialId,
     ) -> Result<(), StoreError> {
-        let delete = aws_sdk_dynamodb::types::Delete::builder()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant)))
-            .key(SK, s(credential_sk(credential_id)))
-            .condition_expression("attribute_exists(PK)")
-            .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let count = Update::builder()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant)))
-            .key(SK, s(TENANT_SK))
-            .update_expression("SET credentialCount = credentialCount - :one")
-            .condition_expression("credentialCount > :zero")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":zero", n(0))
-            .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        self.transact(vec![
-            Action {
-                item: TransactWriteItem::builder().delete(delete).build(),
-                on_fail: StoreError::NotFound,
-            },
-            Action {
-                item: TransactWriteItem::builder().update(count).build(),
-                on_fail: StoreError::Corrupt("credential count out of step".into()),
-            },
-        ])
-        .await
+        self.delete_counted(tenant, credential_sk(credential_id), "credentialCount")
+            .await
     }
 
     /// The condition every SCIM write transaction carries: the credential that authenticated
@@ -394,8 +345,8 @@ impl Store {
         }
     }
 
-    /// Turns provisioning off: every credential is deleted in the same transaction, so no request
-    /// authenticates afterwards. Users and groups stay. Retries if a credential is created meanwhile.
+    /// Turns provisioning off: every credential and OAuth client is deleted in the same
+    /// transaction, so no request authenticates afterwards. Users and groups stay. Retries if a credential is created meanwhile.
     pub async fn disable_provisioning(&self, tenant: &TenantId) -> Result<usize, StoreError> {
         self.switch_off(tenant, DISABLED).await
     }
@@ -408,18 +359,24 @@ impl Store {
 
     async fn switch_off(&self, tenant: &TenantId, state: &str) -> Result<usize, StoreError> {
         // Only a delete may go on from `deleting`: disabling must not undo it.
+        // The counts read must still hold, so a credential or client added meanwhile is not left.
+        let counts = "attribute_exists(PK) AND credentialCount = :seen \
+             AND (attribute_not_exists(clientCount) OR clientCount = :seenClients)";
         let condition = if state == DELETING {
-            "attribute_exists(PK) AND credentialCount = :seen"
+            counts.to_string()
         } else {
-            "attribute_exists(PK) AND credentialCount = :seen \
-             AND (attribute_not_exists(provisioningState) OR provisioningState <> :deleting)"
+            format!(
+                "{counts} \
+                 AND (attribute_not_exists(provisioningState) OR provisioningState <> :deleting)"
+            )
         };
         for _ in 0..5 {
-            let credentials = self.list_credentials(tenant).await?;
+            let (credentials, clients) = self.credentials_and_clients(tenant).await?;
             let mut values = Item::from([
                 (":state".into(), s(state)),
                 (":zero".into(), n(0)),
                 (":seen".into(), n(credentials.len())),
+                (":seenClients".into(), n(clients.len())),
             ]);
             if state != DELETING {
                 values.insert(":deleting".into(), s(DELETING));
@@ -428,8 +385,10 @@ impl Store {
                 .table_name(&self.table)
                 .key(PK, s(tenant_pk(tenant)))
                 .key(SK, s(TENANT_SK))
-                .update_expression("SET provisioningState = :state, credentialCount = :zero")
-                .condition_expression(condition)
+                .update_expression(
+                    "SET provisioningState = :state, credentialCount = :zero, clientCount = :zero",
+                )
+                .condition_expression(condition.as_str())
                 .set_expression_attribute_values(Some(values))
                 .build()
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
@@ -437,18 +396,10 @@ impl Store {
                 item: TransactWriteItem::builder().update(switch_off).build(),
                 on_fail: StoreError::VersionConflict,
             }];
-            for credential in &credentials {
-                let delete = aws_sdk_dynamodb::types::Delete::builder()
-                    .table_name(&self.table)
-                    .key(PK, s(tenant_pk(tenant)))
-                    .key(SK, s(credential_sk(&credential.id)))
-                    .condition_expression("attribute_exists(PK)")
-                    .build()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
-                actions.push(Action {
-                    item: TransactWriteItem::builder().delete(delete).build(),
-                    on_fail: StoreError::VersionConflict,
-                });
+            let sort_keys = (credentials.iter().map(|c| credential_sk(&c.id)))
+                .chain(clients.iter().map(|c| oauth_client_sk(&c.id)));
+            for sk in sort_keys {
+                actions.push(self.delete_in_tenant(tenant, sk, StoreError::VersionConflict)?);
             }
             match self.transact(actions).await {
                 Ok(()) => return Ok(credentials.len()),

@@ -135,6 +135,59 @@ async fn every_admin_route_answers_its_pinned_status_and_shape() {
                "credential": credential()}),
     );
 
+    // OAuth clients (issue 17): pinned from their first release.
+    let secret = json!({"secretId": "string", "created": "string", "expires": "string",
+                        "daysUntilExpiry": "number", "expiringSoon": "bool", "expired": "bool"});
+    let client = json!({"clientId": "string", "tenantId": "string", "status": "string",
+                        "description": "string", "created": "string", "secrets": [secret]});
+    let clients = format!("{base}/oauth/clients");
+    let r = call(&t, "POST", &clients, Some(json!({"description": "Entra"}))).await;
+    pinned(
+        &r,
+        201,
+        json!({"tenantId": "string", "clientId": "string", "clientSecret": "string",
+               "secretId": "string", "secretExpiresAt": "string", "tokenEndpoint": "string",
+               "scimUrl": "string", "client": client.clone()}),
+    );
+    let client_path = format!("{clients}/{}", r.body["clientId"].as_str().unwrap());
+    pinned(
+        &call(&t, "GET", &clients, None).await,
+        200,
+        json!({"tenantId": "string", "clients": [client.clone()]}),
+    );
+    let r = call(&t, "POST", &format!("{client_path}/secrets"), None).await;
+    pinned(
+        &r,
+        201,
+        json!({"tenantId": "string", "clientId": "string", "clientSecret": "string",
+               "secretId": "string", "secretExpiresAt": "string", "client": client.clone()}),
+    );
+    let changed_client = json!({"tenantId": "string", "client": client.clone()});
+    let r = call(
+        &t,
+        "DELETE",
+        &format!(
+            "{client_path}/secrets/{}",
+            r.body["secretId"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    pinned(&r, 200, changed_client.clone());
+    for action in ["disable", "enable"] {
+        let path = format!("{client_path}/{action}");
+        pinned(
+            &call(&t, "POST", &path, None).await,
+            200,
+            changed_client.clone(),
+        );
+    }
+    pinned(
+        &call(&t, "DELETE", &client_path, None).await,
+        200,
+        json!({"tenantId": "string", "clientId": "string", "deleted": "bool"}),
+    );
+
     let r = call(&t, "GET", &format!("{base}/audit?limit=1"), None).await;
     pinned(
         &r,

@@ -18,6 +18,7 @@ mod http_fuzz;
 mod idp_sequences;
 mod lists;
 mod log_secrets;
+mod oauth_clients;
 mod panics;
 mod planner_property;
 mod scimctl;

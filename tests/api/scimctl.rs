@@ -179,3 +179,105 @@ async fn audit_and_events_limits_agree_with_the_api() {
         assert!(run.ok, "{}", run.stderr);
     }
 }
+
+#[tokio::test]
+async fn oauth_clients_from_the_command_line_are_those_the_api_lists() {
+    let t = TestApp::new().await;
+    let tenant = t.tenant.as_str();
+    let created = scimctl(
+        &t,
+        &[
+            "oauth",
+            "client",
+            "create",
+            tenant,
+            "--description",
+            "Entra",
+        ],
+    );
+    assert!(created.ok, "{}", created.stderr);
+    assert!(
+        created.stdout.contains("client secret scimcs_"),
+        "{}",
+        created.stdout
+    );
+    assert!(created.stdout.contains(&format!("/{tenant}/oauth2/token")));
+    let issued = json(&t, &["oauth", "client", "create", tenant]);
+    let client = issued["clientId"].as_str().unwrap().to_string();
+    assert_eq!(
+        keys(&issued),
+        [
+            "client",
+            "clientId",
+            "clientSecret",
+            "scimUrl",
+            "secretExpiresAt",
+            "secretId",
+            "tenantId",
+            "tokenEndpoint"
+        ]
+    );
+    let third = scimctl(&t, &["oauth", "client", "create", tenant]);
+    assert!(!third.ok && third.stderr.contains("already has 2 OAuth clients"));
+
+    let added = json(
+        &t,
+        &[
+            "oauth",
+            "secret",
+            "add",
+            tenant,
+            &client,
+            "--expires-in-days",
+            "90",
+        ],
+    );
+    let secret = added["secretId"].as_str().unwrap().to_string();
+    let short = scimctl(
+        &t,
+        &[
+            "oauth",
+            "secret",
+            "add",
+            tenant,
+            &client,
+            "--expires-in-days",
+            "7",
+        ],
+    );
+    assert!(
+        !short.ok && short.stderr.contains("30 to 1095 days"),
+        "{}",
+        short.stderr
+    );
+    assert!(scimctl(&t, &["oauth", "secret", "delete", tenant, &client, &secret]).ok);
+    assert!(scimctl(&t, &["oauth", "client", "disable", tenant, &client]).ok);
+
+    let listed = scimctl(&t, &["oauth", "client", "list", tenant]);
+    assert!(listed.ok, "{}", listed.stderr);
+    assert!(!listed.stdout.contains("scimcs_"));
+    assert!(
+        !listed.stdout.contains(&secret),
+        "the deleted secret is gone"
+    );
+    let api = admin_call(
+        t.store(),
+        Some("arn:aws:iam::123456789012:user/x"),
+        "GET",
+        &format!("/admin/tenants/{tenant}/oauth/clients"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        json(&t, &["oauth", "client", "list", tenant]),
+        api.body,
+        "scimctl --json prints what the API answers"
+    );
+    let clients = api.body["clients"].as_array().unwrap();
+    let disabled = clients.iter().find(|c| c["clientId"] == client.as_str());
+    assert_eq!(disabled.unwrap()["status"], "disabled");
+    assert!(scimctl(&t, &["oauth", "client", "delete", tenant, &client]).ok);
+    let gone = scimctl(&t, &["oauth", "client", "delete", tenant, &client]);
+    assert!(!gone.ok && gone.stderr.contains("has no OAuth client"));
+}
