@@ -71,6 +71,13 @@ Administer it (tokens, rotation, audit, provisioning on/off) from another shell:
   target/debug/scimctl provisioning status $SCIM_TENANT
   target/debug/scimctl audit $SCIM_TENANT
 
+Or authenticate as an OAuth client (as Entra's gallery requires): create one, then exchange
+its id and secret for an access token (an hour) at the tenant's token endpoint:
+  target/debug/scimctl oauth client create $SCIM_TENANT --json
+  curl -s -u "<clientId>:<clientSecret>" -d grant_type=client_credentials \
+    "http://127.0.0.1:$PORT/$SCIM_TENANT/oauth2/token"
+  curl -s -H "Authorization: Bearer <access_token>" "\$SCIM_URL/Users"
+
 Watch the change events (RFC 9967 SETs) your writes produce, as your application would:
   target/debug/scimctl events $SCIM_TENANT --follow
 Publish a sample stream batch through the events function (to moto's EventBridge):

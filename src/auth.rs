@@ -6,8 +6,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::domain::Timestamp;
-use crate::protocol::{CredentialId, ScimError, SecretId, TenantId};
-use crate::store::{Credential, CredentialStatus, Store, StoreError};
+use crate::protocol::{AccessTokenId, ClientId, CredentialId, ScimError, SecretId, TenantId};
+use crate::store::{Actor, ClientAccess, Credential, CredentialStatus, Store, StoreError};
 
 pub const TOKEN_PREFIX: &str = "scimv2_";
 pub const CLIENT_SECRET_PREFIX: &str = "scimcs_";
@@ -118,12 +118,146 @@ fn decoy<T: From<ulid::Ulid>>() -> T {
 /// Hashed in place of an unknown credential's secret.
 const DECOY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Who a request authenticated as: its tenant, and the actor its audit events name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub tenant_id: TenantId,
+    pub actor: Actor,
+}
+
 /// Authenticates a request's `Authorization` header for `tenant` (`None`: the URL named no valid
+/// tenant): a static token ([`authenticate_credential`]) or an access token the tenant's token
+/// endpoint issued ([`authenticate_access_token`]). One GetItem either way.
+pub async fn authenticate(
+    store: &Store,
+    tenant: Option<&TenantId>,
+    authorization: Option<&str>,
+) -> Result<Authenticated, ScimError> {
+    let bearer = authorization.and_then(|h| {
+        let (scheme, rest) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
+    });
+    if let Some(token) = bearer.filter(|t| t.starts_with(ACCESS_TOKEN_PREFIX)) {
+        return authenticate_access_token(store, tenant, token).await;
+    }
+    let credential = authenticate_credential(store, tenant, authorization).await?;
+    Ok(Authenticated {
+        tenant_id: credential.tenant_id,
+        actor: Actor::Credential(credential.id),
+    })
+}
+
+/// An access token: `scimat_<client id>_<secret id>_<token id>_<64 hex chars>`. It names the
+/// client item to read (one GetItem), the secret it was issued for and itself; only the SHA-256
+/// of the whole token is stored, under that secret.
+pub struct IssuedAccessToken {
+    pub access: ClientAccess,
+    /// Shown once, never stored.
+    pub token: String,
+    pub token_hash: String,
+}
+
+impl std::fmt::Debug for IssuedAccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedAccessToken")
+            .field("access", &self.access)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const ACCESS_TOKEN_PREFIX: &str = "scimat_";
+
+pub fn issue_access_token(
+    client_id: &ClientId,
+    secret_id: &SecretId,
+) -> Result<IssuedAccessToken, getrandom::Error> {
+    let mut random = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut random)?;
+    let token_id = AccessTokenId::generate();
+    let token = format!(
+        "{ACCESS_TOKEN_PREFIX}{client_id}_{secret_id}_{token_id}_{}",
+        hex(&random)
+    );
+    Ok(IssuedAccessToken {
+        token_hash: hash_secret(&token),
+        token,
+        access: ClientAccess {
+            client_id: client_id.clone(),
+            secret_id: secret_id.clone(),
+            token_id,
+        },
+    })
+}
+
+/// What an access token names; `None` if it is not shaped like one of ours.
+pub fn parse_access_token(token: &str) -> Option<ClientAccess> {
+    let mut parts = token.strip_prefix(ACCESS_TOKEN_PREFIX)?.split('_');
+    let client_id = ClientId::parse(parts.next()?).ok()?;
+    let secret_id = SecretId::parse(parts.next()?).ok()?;
+    let token_id = AccessTokenId::parse(parts.next()?).ok()?;
+    let random = parts.next()?;
+    let well_formed = parts.next().is_none()
+        && random.len() == SECRET_BYTES * 2
+        && random
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    well_formed.then_some(ClientAccess {
+        client_id,
+        secret_id,
+        token_id,
+    })
+}
+
+/// Authenticates an access token: one consistent GetItem of the client it names. It passes only
+/// while the client is enabled, still holds the secret the token was issued for and the token
+/// under it, and the token has not expired; so disabling or deleting the client, deleting the
+/// secret, turning provisioning off or deleting the tenant stops it at once. Every failure is
+/// the same 401 after the same work.
+pub async fn authenticate_access_token(
+    store: &Store,
+    tenant: Option<&TenantId>,
+    token: &str,
+) -> Result<Authenticated, ScimError> {
+    let parsed = parse_access_token(token).filter(|_| tenant.is_some());
+    let decoy_tenant: TenantId = decoy();
+    let tenant = tenant.unwrap_or(&decoy_tenant);
+    let lookup = parsed.as_ref().map_or_else(decoy, |a| a.client_id.clone());
+    let client = match store.get_client(tenant, &lookup).await {
+        Ok(found) => found,
+        Err(StoreError::Throttled) => return Err(ScimError::throttled()),
+        Err(e) => return Err(e.into()),
+    };
+    let now = Timestamp::now();
+    let found = parsed.and_then(|access| {
+        let client = client.as_ref()?;
+        let secret = client.secrets.iter().find(|s| s.id == access.secret_id)?;
+        let issued = secret.tokens.iter().find(|t| t.id == access.token_id)?;
+        Some((client, issued, access))
+    });
+    let Some((client, issued, access)) = found else {
+        std::hint::black_box(verify(std::hint::black_box(token), DECOY_HASH));
+        return Err(ScimError::unauthorized());
+    };
+    let token_matches = verify(token, &issued.token_hash);
+    if !token_matches
+        || client.status != CredentialStatus::Enabled
+        || issued.expires <= now
+        || client.tenant_id != *tenant
+    {
+        return Err(ScimError::unauthorized());
+    }
+    Ok(Authenticated {
+        tenant_id: client.tenant_id.clone(),
+        actor: Actor::Client(access),
+    })
+}
+
+/// Authenticates a static bearer token for `tenant` (`None`: the URL named no valid
 /// tenant): one GetItem (and, at most once a minute per credential, an update of its last use).
 /// Every failure is the same 401 after the same work (a lookup and a hash, made with decoy values
 /// when the token or tenant is malformed), so neither the answer nor its timing tells which part
 /// was wrong.
-pub async fn authenticate(
+pub async fn authenticate_credential(
     store: &Store,
     tenant: Option<&TenantId>,
     authorization: Option<&str>,

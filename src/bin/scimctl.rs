@@ -457,7 +457,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 let header = format!("Bearer {token}");
                 // A tenant id that is not a ULID gets the same 401 as a bad token.
                 let tenant = TenantId::parse(&tenant).ok();
-                let credential = scim_serverless::auth::authenticate(
+                let credential = scim_serverless::auth::authenticate_credential(
                     admin.store(),
                     tenant.as_ref(),
                     Some(&header),

@@ -5,6 +5,7 @@ pub mod admin;
 mod discovery;
 mod guard;
 pub mod metrics;
+pub mod oauth;
 pub mod request;
 mod resources;
 pub mod response;
@@ -19,10 +20,10 @@ use lambda_http::{Body, Request, Response};
 use crate::auth;
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::schema::SchemaSet;
-use crate::protocol::{CredentialId, ScimError, TenantId};
+use crate::protocol::{ScimError, TenantId};
 use crate::service::list::Limits;
 use crate::service::resources::WriteOp;
-use crate::store::{counted, Store};
+use crate::store::{counted, Actor, Store};
 use request::{parse_route, Route, Target};
 
 pub use guard::{guard, scim_panic_response};
@@ -87,8 +88,9 @@ pub(crate) struct Ctx<'a> {
     pub tenant: TenantId,
     pub base_url: String,
     pub request: &'a Request,
-    /// The credential that authenticated the request: the actor of its audit events.
-    pub credential_id: CredentialId,
+    /// Who authenticated the request (a credential, or an OAuth client's access token): the
+    /// actor of its audit events.
+    pub actor: Actor,
     pub limits: Limits,
 }
 
@@ -164,6 +166,12 @@ impl App {
         request: &Request,
         auth_requests: &AtomicU32,
     ) -> Result<Response<Body>, ScimError> {
+        // A tenant's OAuth routes: OAuth clients, not SCIM ones, authenticate there.
+        let oauth_route = oauth::parse_path(request.uri().path())
+            .filter(|_| matches!(self.function, Function::Discovery | Function::All));
+        if let Some((tenant, target)) = oauth_route {
+            return Ok(oauth::handle(&self.store, request, tenant, target).await);
+        }
         let Route { tenant, target } = parse_route(request.uri().path())
             .filter(|r| self.function.serves(&r.target))
             .ok_or_else(|| {
@@ -180,15 +188,15 @@ impl App {
         let (authenticated, n) =
             counted(auth::authenticate(&self.store, tenant.as_ref(), header)).await;
         auth_requests.store(n, Ordering::Relaxed);
-        let credential = authenticated?;
-        let tenant = credential.tenant_id.clone();
+        let authenticated = authenticated?;
+        let tenant = authenticated.tenant_id;
         let ctx = Ctx {
             store: &self.store,
             schemas: &self.schemas,
             base_url: request::base_url(request, &tenant),
             tenant,
             request,
-            credential_id: credential.id,
+            actor: authenticated.actor,
             limits: self.limits,
         };
         route(&ctx, &target).await

@@ -18,7 +18,6 @@ use crate::service::resources::{
     path_id, Change, Resources, WriteCommand, WriteOp, WriteOutcome, WriteTarget,
 };
 use crate::service::{to_scim, Loaded};
-use crate::store::Actor;
 
 fn projection(ctx: &Ctx<'_>) -> Result<Projection, ScimError> {
     let params = query_params(ctx.request);
@@ -168,7 +167,7 @@ pub(super) async fn write(
         kind,
         op,
         id,
-        actor: Actor::Credential(ctx.credential_id.clone()),
+        actor: ctx.actor.clone(),
     };
     Ok(match resources(ctx).write(&target, command).await? {
         WriteOutcome::Created(loaded) => respond(ctx, 201, &loaded, &projection),

@@ -138,6 +138,11 @@ ulid_id!(
     SecretId,
     "secret id"
 );
+ulid_id!(
+    /// One access token the token endpoint issued (named in the token, as a credential is).
+    AccessTokenId,
+    "access token id"
+);
 
 /// A resource's version: 1 when created, one more with every write. Its weak ETag
 /// (`W/"{n}"`) is also `meta.version`.

@@ -20,5 +20,7 @@ pub mod schema;
 pub mod sort;
 
 pub use error::{ScimError, ScimType};
-pub use ids::{ClientId, CredentialId, InvalidId, ResourceId, SecretId, TenantId, Version};
+pub use ids::{
+    AccessTokenId, ClientId, CredentialId, InvalidId, ResourceId, SecretId, TenantId, Version,
+};
 pub use precondition::Precondition;

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::auth;
 use crate::domain::Timestamp;
-use crate::protocol::{CredentialId, TenantId};
+use crate::protocol::{ClientId, CredentialId, TenantId};
 use crate::service::feed::{self, EventsPage, EventsRequest};
 use crate::store::{
     self, Actor, AuditEvent, AuditQuery, CheckReport, Credential, CredentialStatus, DeleteProgress,
@@ -302,6 +302,9 @@ pub struct AuditView {
     pub event_id: String,
     pub tenant_id: TenantId,
     pub credential_id: Option<CredentialId>,
+    /// The OAuth client whose access token made the request; only on such events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<ClientId>,
     pub principal: Option<String>,
     pub method: String,
     pub action: String,
@@ -317,6 +320,7 @@ impl From<&AuditEvent> for AuditView {
             event_id: event.event_id.clone(),
             tenant_id: event.tenant_id.clone(),
             credential_id: event.credential_id().cloned(),
+            client_id: event.client_id().cloned(),
             principal: event.principal().map(str::to_string),
             method: event.method.clone(),
             action: event.action.clone(),

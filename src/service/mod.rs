@@ -1,13 +1,15 @@
 //! The use cases, between `http` (parse and render) and `store` (DynamoDB): typed requests in,
 //! domain values out. `resources` reads and writes one resource; `list` answers lists and
 //! searches from a query plan; `feed` pages the change events; `admin` manages tenants,
-//! provisioning, credentials and the audit trail; `oauth` manages a tenant's OAuth clients.
+//! provisioning, credentials and the audit trail; `oauth` manages a tenant's OAuth clients; `token`
+//! issues their access tokens.
 
 pub mod admin;
 pub mod feed;
 pub mod list;
 pub mod oauth;
 pub mod resources;
+pub mod token;
 
 use std::collections::BTreeSet;
 

@@ -209,6 +209,7 @@ fn new_secret(days: u32) -> Result<(ClientSecret, String)> {
         created,
         expires: created.plus(time::Duration::days(i64::from(days))),
         secret_hash: issued.secret_hash,
+        tokens: Vec::new(),
     };
     Ok((secret, issued.secret))
 }

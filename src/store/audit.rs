@@ -7,11 +7,12 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::keys::*;
+use super::oauth::ClientAccess;
 use super::{
     get_id, get_n, get_s, get_time, kind_attr, n, opt_s, s, Action, Item, Store, StoreError,
 };
 use crate::domain::Timestamp;
-use crate::protocol::{CredentialId, TenantId};
+use crate::protocol::{ClientId, CredentialId, TenantId};
 
 /// Days an audit event is kept unless `AUDIT_RETENTION_DAYS` says otherwise (0 keeps them forever).
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
@@ -20,6 +21,8 @@ pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     Credential(CredentialId),
+    /// An OAuth client, through an access token the token endpoint issued.
+    Client(ClientAccess),
     Admin(String),
 }
 
@@ -113,14 +116,21 @@ impl AuditEvent {
     pub fn credential_id(&self) -> Option<&CredentialId> {
         match &self.actor {
             Actor::Credential(id) => Some(id),
-            Actor::Admin(_) => None,
+            Actor::Client(_) | Actor::Admin(_) => None,
         }
     }
 
     pub fn principal(&self) -> Option<&str> {
         match &self.actor {
             Actor::Admin(p) => Some(p),
-            Actor::Credential(_) => None,
+            Actor::Credential(_) | Actor::Client(_) => None,
+        }
+    }
+
+    pub fn client_id(&self) -> Option<&ClientId> {
+        match &self.actor {
+            Actor::Client(access) => Some(&access.client_id),
+            Actor::Credential(_) | Actor::Admin(_) => None,
         }
     }
 
@@ -142,8 +152,17 @@ impl AuditEvent {
             ("status".into(), n(self.status)),
         ]);
         match &self.actor {
-            Actor::Credential(id) => item.insert("credentialId".into(), s(id.as_str())),
-            Actor::Admin(principal) => item.insert("principal".into(), s(principal)),
+            Actor::Credential(id) => {
+                item.insert("credentialId".into(), s(id.as_str()));
+            }
+            Actor::Client(access) => {
+                item.insert("clientId".into(), s(access.client_id.as_str()));
+                item.insert("secretId".into(), s(access.secret_id.as_str()));
+                item.insert("accessTokenId".into(), s(access.token_id.as_str()));
+            }
+            Actor::Admin(principal) => {
+                item.insert("principal".into(), s(principal));
+            }
         };
         if let Some(id) = &self.resource_id {
             item.insert("resourceId".into(), s(id));
@@ -158,6 +177,11 @@ impl AuditEvent {
         let actor = match (opt_s(item, "credentialId"), opt_s(item, "principal")) {
             (Some(_), _) => Actor::Credential(get_id(item, "credentialId")?),
             (None, Some(principal)) => Actor::Admin(principal),
+            (None, None) if item.contains_key("clientId") => Actor::Client(ClientAccess {
+                client_id: get_id(item, "clientId")?,
+                secret_id: get_id(item, "secretId")?,
+                token_id: get_id(item, "accessTokenId")?,
+            }),
             (None, None) => return Err(StoreError::Corrupt("audit event without actor".into())),
         };
         Ok(AuditEvent {

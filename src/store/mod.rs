@@ -44,7 +44,10 @@ pub use events::{EventPage, StoredEvent, DEFAULT_EVENT_RETENTION_DAYS};
 pub use faults::{Fault, Faults};
 pub use keys::ItemKind;
 pub use lists::{Bookmark, IndexKey, RangePage, RangeRead, RangeRow, ReadCap};
-pub use oauth::{ClientSecret, OAuthClient, MAX_CLIENTS, MAX_CLIENT_SECRETS};
+pub use oauth::{
+    AccessToken, ClientAccess, ClientSecret, OAuthClient, MAX_CLIENTS, MAX_CLIENT_SECRETS,
+    MAX_TOKENS_PER_SECRET,
+};
 pub use resources::{Revision, StoredResource, UserWithGroups};
 pub use tenant_delete::DeleteProgress;
 pub use tenants::{Credential, CredentialStatus, ProvisioningState, Tenant, MAX_CREDENTIALS};

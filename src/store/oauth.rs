@@ -2,13 +2,13 @@
 //! its secrets (only their SHA-256), so the token endpoint finds a client and checks a secret
 //! with one GetItem, and a client's limits are conditions on one item.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 
 use super::keys::*;
 use super::slots::{build_error, condition_failed};
-use super::{get_id, get_s, get_time, kind_attr, n, opt_s, s, Item, Store, StoreError};
+use super::{get_id, get_s, get_time, kind_attr, n, opt_s, s, Action, Item, Store, StoreError};
 use crate::domain::{CredentialStatus, ProvisioningState, Timestamp};
-use crate::protocol::{ClientId, SecretId, TenantId};
+use crate::protocol::{AccessTokenId, ClientId, SecretId, TenantId};
 
 /// At most two OAuth clients per tenant, as for static credentials.
 pub const MAX_CLIENTS: u64 = 2;
@@ -28,7 +28,8 @@ pub struct OAuthClient {
     pub secrets: Vec<ClientSecret>,
 }
 
-/// One secret of a client: never stored, only its hash.
+/// One secret of a client: never stored, only its hash. The access tokens issued for it are
+/// kept under it, so deleting the secret revokes them in the same write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientSecret {
     pub id: SecretId,
@@ -37,27 +38,75 @@ pub struct ClientSecret {
     pub expires: Timestamp,
     /// Hex SHA-256 of the secret.
     pub secret_hash: String,
+    /// Oldest first.
+    pub tokens: Vec<AccessToken>,
 }
 
-impl ClientSecret {
+/// An access token issued for a client secret: only its hash, and when it stops working.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub id: AccessTokenId,
+    pub expires: Timestamp,
+    pub token_hash: String,
+}
+
+/// Live access tokens kept per secret: an issue past it drops the oldest. At Entra's one token
+/// per cycle and an hour's lifetime there are one or two; the bound keeps the item small.
+pub const MAX_TOKENS_PER_SECRET: usize = 20;
+
+fn corrupt(what: &str, id: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {id:?}"))
+}
+
+impl AccessToken {
     fn to_value(&self) -> AttributeValue {
         AttributeValue::M(Item::from([
-            ("created".into(), s(self.created.to_string())),
             ("expires".into(), s(self.expires.to_string())),
-            ("secretHash".into(), s(&self.secret_hash)),
+            ("tokenHash".into(), s(&self.token_hash)),
         ]))
     }
 
     fn from_value(id: &str, value: &AttributeValue) -> Result<Self, StoreError> {
-        let item = value
-            .as_m()
-            .map_err(|_| StoreError::Corrupt(format!("client secret {id} is not a map")))?;
+        let item = value.as_m().map_err(|_| corrupt("access token", id))?;
+        Ok(AccessToken {
+            id: AccessTokenId::parse(id).map_err(|_| corrupt("access token id", id))?,
+            expires: get_time(item, "expires")?,
+            token_hash: get_s(item, "tokenHash")?.into(),
+        })
+    }
+}
+
+impl ClientSecret {
+    fn to_value(&self) -> AttributeValue {
+        let tokens = self
+            .tokens
+            .iter()
+            .map(|t| (t.id.to_string(), t.to_value()))
+            .collect();
+        AttributeValue::M(Item::from([
+            ("created".into(), s(self.created.to_string())),
+            ("expires".into(), s(self.expires.to_string())),
+            ("secretHash".into(), s(&self.secret_hash)),
+            ("tokens".into(), AttributeValue::M(tokens)),
+        ]))
+    }
+
+    fn from_value(id: &str, value: &AttributeValue) -> Result<Self, StoreError> {
+        let item = value.as_m().map_err(|_| corrupt("client secret", id))?;
+        let mut tokens = match item.get("tokens") {
+            Some(AttributeValue::M(map)) => map
+                .iter()
+                .map(|(id, value)| AccessToken::from_value(id, value))
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => Vec::new(),
+        };
+        tokens.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
         Ok(ClientSecret {
-            id: SecretId::parse(id)
-                .map_err(|_| StoreError::Corrupt(format!("client secret id {id:?}")))?,
+            id: SecretId::parse(id).map_err(|_| corrupt("client secret id", id))?,
             created: get_time(item, "created")?,
             expires: get_time(item, "expires")?,
             secret_hash: get_s(item, "secretHash")?.into(),
+            tokens,
         })
     }
 }
@@ -238,4 +287,87 @@ impl Store {
             Err(e) => Err(e.into()),
         }
     }
+
+    /// Stores an access token under the secret it was issued for, in one transaction with its
+    /// audit event, dropping the secret's expired tokens (and the oldest past
+    /// `MAX_TOKENS_PER_SECRET`) as read in `client`. Refused (`Revoked`) unless the client is
+    /// still enabled and still has the secret.
+    pub async fn store_access_token(
+        &self,
+        client: &OAuthClient,
+        secret: &ClientSecret,
+        token: &AccessToken,
+        now: Timestamp,
+        audit: &super::AuditEvent,
+    ) -> Result<(), StoreError> {
+        let live: Vec<&AccessToken> = secret.tokens.iter().filter(|t| t.expires > now).collect();
+        let keep_from = (live.len() + 1).saturating_sub(MAX_TOKENS_PER_SECRET);
+        let dropped = (secret.tokens.iter().filter(|t| t.expires <= now))
+            .chain(live.into_iter().take(keep_from));
+        let mut update = String::from("SET secrets.#secret.tokens.#token = :token");
+        let mut names = Item::new();
+        for (i, old) in dropped.enumerate() {
+            let name = format!("#old{i}");
+            update.push_str(if i == 0 { " REMOVE " } else { ", " });
+            update.push_str(&format!("secrets.#secret.tokens.{name}"));
+            names.insert(name, s(old.id.as_str()));
+        }
+        let mut builder = Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(&client.tenant_id)))
+            .key(SK, s(oauth_client_sk(&client.id)))
+            .update_expression(update)
+            .condition_expression("#status = :enabled AND attribute_exists(secrets.#secret)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#secret", secret.id.as_str())
+            .expression_attribute_names("#token", token.id.as_str())
+            .expression_attribute_values(":enabled", s(CredentialStatus::Enabled.as_str()))
+            .expression_attribute_values(":token", token.to_value());
+        for (name, value) in names {
+            if let AttributeValue::S(id) = value {
+                builder = builder.expression_attribute_names(name, id);
+            }
+        }
+        let stored = Action {
+            item: TransactWriteItem::builder()
+                .update(builder.build().map_err(build_error)?)
+                .build(),
+            on_fail: StoreError::Revoked,
+        };
+        self.transact(vec![stored, self.audit_action(audit)?]).await
+    }
+
+    /// The condition a write made with an access token carries (see `still_authorized`): the
+    /// client is enabled and still holds the token under its secret.
+    pub(super) fn client_still_authorized(
+        &self,
+        tenant: &TenantId,
+        access: &ClientAccess,
+    ) -> Result<Action, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(oauth_client_sk(&access.client_id)))
+            .condition_expression(
+                "#status = :enabled AND attribute_exists(secrets.#secret.tokens.#token)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#secret", access.secret_id.as_str())
+            .expression_attribute_names("#token", access.token_id.as_str())
+            .expression_attribute_values(":enabled", s(CredentialStatus::Enabled.as_str()))
+            .build()
+            .map_err(build_error)?;
+        Ok(Action {
+            item: TransactWriteItem::builder().condition_check(check).build(),
+            on_fail: StoreError::Revoked,
+        })
+    }
+}
+
+/// What an access token stands for: the client, the secret it was issued for, and the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAccess {
+    pub client_id: ClientId,
+    pub secret_id: SecretId,
+    pub token_id: AccessTokenId,
 }

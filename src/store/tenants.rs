@@ -287,13 +287,20 @@ impl Store {
     /// The condition every SCIM write transaction carries: the credential that authenticated
     /// it still exists and is enabled. Turning provisioning off and deleting a tenant delete
     /// every credential in one transaction, so no write commits after either has answered; a
-    /// disabled or deleted token's writes stop too. `None` for an administrator's writes.
+    /// disabled or deleted token's writes stop too; for an access token, its client and the
+    /// token itself (`client_still_authorized`). `None` for an administrator's writes.
     pub(super) fn still_authorized(
         &self,
         audit: &AuditEvent,
     ) -> Result<Option<Action>, StoreError> {
-        let Actor::Credential(credential) = &audit.actor else {
-            return Ok(None);
+        let credential = match &audit.actor {
+            Actor::Credential(credential) => credential,
+            Actor::Client(access) => {
+                return self
+                    .client_still_authorized(&audit.tenant_id, access)
+                    .map(Some)
+            }
+            Actor::Admin(_) => return Ok(None),
         };
         let check = ConditionCheck::builder()
             .table_name(&self.table)

@@ -35,6 +35,7 @@ fn trace_logs_of_a_full_request_cycle_carry_no_token_hash_or_password() {
         .with_writer(move || writer.clone())
         .finish();
     let password = "Pa55word-that-must-never-be-logged";
+    let mut oauth_secrets = Vec::new();
     let (token, hash) = tracing::subscriber::with_default(subscriber, || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -56,6 +57,21 @@ fn trace_logs_of_a_full_request_cycle_carry_no_token_hash_or_password() {
             tracing::trace!(target: "lambda_runtime", "raw event with Authorization: Bearer {}", t.token);
             tracing::debug!(target: "aws_smithy_runtime", "response body {}", t.token);
             tracing::info!(target: "scim_serverless", "capture works");
+            // An OAuth client's secret, and the access token it gets, used on SCIM.
+            let client = t
+                .admin()
+                .create_client(&t.tenant_id(), &Default::default())
+                .await
+                .unwrap();
+            let form = format!(
+                "grant_type=client_credentials&client_id={}&client_secret={}",
+                client.client_id, client.client_secret
+            );
+            let request = crate::common::token_request(&t.tenant, &form, &[]);
+            let issued = crate::common::resp(t.app.handle(request).await);
+            let access = issued.body["access_token"].as_str().unwrap().to_string();
+            assert_eq!(t.status_with(&access).await, 200);
+            oauth_secrets.extend([client.client_secret, access]);
             let credentials = t.store().list_credentials(&t.tenant_id()).await.unwrap();
             (t.token.clone(), credentials[0].secret_hash.clone())
         })
@@ -74,5 +90,12 @@ fn trace_logs_of_a_full_request_cycle_carry_no_token_hash_or_password() {
         ("password", password),
     ] {
         assert!(!logs.contains(needle), "the logs carry the {what}");
+    }
+    assert_eq!(oauth_secrets.len(), 2);
+    for secret in &oauth_secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "the logs carry an OAuth secret"
+        );
     }
 }

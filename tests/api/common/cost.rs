@@ -359,6 +359,36 @@ pub async fn measure() -> Vec<Row> {
     assert!((1..12).contains(&shown), "{shown} groups on a 60 KB page");
     assert!(page.body.to_string().len() <= 60_000 + 200);
 
+    // OAuth (issue 17): the token endpoint, and what authenticating with its token costs.
+    let client = t
+        .admin()
+        .create_client(&t.tenant_id(), &Default::default())
+        .await
+        .expect("create an OAuth client");
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        client.client_id, client.client_secret
+    );
+    let request = super::token_request(&t.tenant, &form, &[]);
+    let issued = row(
+        "POST /{tenant}/oauth2/token (client secret)",
+        t.send_counted(request).await,
+        2,
+        200,
+    );
+    let access = issued.body["access_token"].as_str().unwrap_or_default();
+    let as_client = t.as_tenant(&t.tenant, access);
+    let (response, cost) = as_client
+        .app
+        .handle_counted(as_client.request("GET", "/Users?count=0", None))
+        .await;
+    row(
+        "authenticate with an access token (the auth GetItem itself)",
+        (super::resp(response), cost.auth),
+        1,
+        200,
+    );
+
     rows
 }
 

@@ -259,6 +259,20 @@ pub fn new_credential(description: &str) -> NewCredential {
     }
 }
 
+/// A form POST to `tenant`'s OAuth token endpoint, with `headers` besides the form's type.
+pub fn token_request(tenant: &str, form: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method("POST")
+        .uri(format!("http://localhost/{tenant}/oauth2/token"))
+        .header("content-type", "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder
+        .body(Body::Text(form.to_string()))
+        .expect("a token request")
+}
+
 /// Sends an admin API request as API Gateway's HTTP API would deliver it: with the IAM principal
 /// its `AWS_IAM` authorizer verified, or (`None`) without one.
 pub async fn admin_call(

@@ -1,0 +1,409 @@
+//! The token endpoint end to end: a client secret gets an access token (Basic or in the form)
+//! that works on the tenant's SCIM API and nowhere else, every bad request gets its RFC 6749
+//! error, and every way of revoking stops a live token at once. Stored state is read back.
+
+use lambda_http::http::Request;
+use lambda_http::Body;
+use serde_json::{json, Value};
+
+use crate::common::{resp, token_request, Resp, TestApp};
+use scim_serverless::protocol::ClientId;
+use scim_serverless::service::oauth::NewClient;
+use scim_serverless::store::{AuditQuery, CredentialStatus};
+
+/// A client of `t`'s tenant: (client id, secret).
+async fn client(t: &TestApp) -> (ClientId, String) {
+    let issued = t
+        .admin()
+        .create_client(&t.tenant_id(), &NewClient::default())
+        .await
+        .unwrap();
+    (issued.client_id, issued.client_secret)
+}
+
+async fn token_call(t: &TestApp, tenant: &str, form: &str, headers: &[(&str, &str)]) -> Resp {
+    resp(t.app.handle(token_request(tenant, form, headers)).await)
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let raw = format!("{id}:{secret}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+/// A token with the secret in the form (client_secret_post).
+async fn post_token(t: &TestApp, id: &ClientId, secret: &str) -> Resp {
+    let form =
+        format!("grant_type=client_credentials&client_id={id}&client_secret={secret}&scope=scim");
+    token_call(t, &t.tenant, &form, &[]).await
+}
+
+fn access_token(r: &Resp) -> String {
+    r.body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
+}
+
+#[track_caller]
+fn oauth_error(r: &Resp, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{:?}", r.body);
+    assert_eq!(r.body["error"], code, "{:?}", r.body);
+    assert!(r.body["error_description"]
+        .as_str()
+        .is_some_and(|d| !d.is_empty()));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+}
+
+#[tokio::test]
+async fn a_client_secret_gets_a_token_that_works_on_its_tenant_only() {
+    let t = TestApp::new().await;
+    let (id, secret) = client(&t).await;
+    for r in [
+        token_call(
+            &t,
+            &t.tenant,
+            "grant_type=client_credentials",
+            &[("authorization", &basic(id.as_str(), &secret))],
+        )
+        .await,
+        post_token(&t, &id, &secret).await,
+    ] {
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["token_type"], "Bearer");
+        assert_eq!(r.body["expires_in"], 3600);
+        assert_eq!(r.body["scope"], "scim");
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        let token = access_token(&r);
+        assert!(token.starts_with("scimat_"));
+        assert_eq!(t.status_with(&token).await, 200);
+    }
+    let token = access_token(&post_token(&t, &id, &secret).await);
+
+    // Stored: only the hash, under the secret it came from.
+    let stored = t
+        .store()
+        .get_client(&t.tenant_id(), &id)
+        .await
+        .unwrap()
+        .unwrap();
+    let tokens = &stored.secrets[0].tokens;
+    assert_eq!(tokens.len(), 3);
+    assert!(tokens.iter().all(|k| k.token_hash != token));
+    assert!(tokens
+        .iter()
+        .any(|k| scim_serverless::auth::verify(&token, &k.token_hash)));
+
+    // A write with it is audited as the client's.
+    let writer = t.as_tenant(&t.tenant, &token);
+    let created = writer
+        .post("/Users", json!({"userName": "oauth@example.com"}))
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let page = t
+        .admin()
+        .audit_events(
+            &t.tenant_id(),
+            &AuditQuery {
+                limit: 10,
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let write = page.events.iter().find(|e| e.action == "create").unwrap();
+    assert_eq!(write.client_id.as_ref(), Some(&id));
+    assert_eq!(write.credential_id, None);
+    assert!(page.events.iter().any(|e| e.action == "oauth.token.issue"));
+
+    // Another tenant: neither its token endpoint nor its SCIM API knows this client or token.
+    let other = TestApp::new().await;
+    assert_eq!(other.status_with(&token).await, 401);
+    oauth_error(
+        &post_token(&other, &id, &secret).await,
+        401,
+        "invalid_client",
+    );
+    let through_other = other.as_tenant(&other.tenant, &token);
+    let refused = through_other
+        .post("/Users", json!({"userName": "x@example.com"}))
+        .await;
+    assert_eq!(refused.status, 401);
+}
+
+/// A form, its headers, and the status and error code it must get.
+type Case = (String, Vec<(&'static str, String)>, u16, &'static str);
+
+#[tokio::test]
+async fn bad_token_requests_get_their_rfc_6749_errors() {
+    let t = TestApp::new().await;
+    let (id, secret) = client(&t).await;
+    let wrong = secret.replace(&secret[secret.len() - 4..], "0000");
+    let cases: Vec<Case> = vec![
+        ("grant_type=client_credentials".into(), vec![], 401, "invalid_client"),
+        (format!("client_id={id}&client_secret={secret}"), vec![], 400, "invalid_request"),
+        (
+            format!("grant_type=password&client_id={id}&client_secret={secret}"),
+            vec![],
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            format!("grant_type=client_credentials&client_id={id}&client_secret={secret}&scope=admin"),
+            vec![],
+            400,
+            "invalid_scope",
+        ),
+        (
+            format!("grant_type=client_credentials&client_id={id}&client_secret={wrong}"),
+            vec![],
+            401,
+            "invalid_client",
+        ),
+        (
+            format!("grant_type=client_credentials&client_id=nonsense&client_secret={secret}"),
+            vec![],
+            401,
+            "invalid_client",
+        ),
+        (
+            format!("grant_type=client_credentials&client_id={id}&client_secret=nonsense"),
+            vec![],
+            401,
+            "invalid_client",
+        ),
+        (
+            format!("grant_type=client_credentials&grant_type=client_credentials&client_id={id}&client_secret={secret}"),
+            vec![],
+            400,
+            "invalid_request",
+        ),
+        (
+            format!("grant_type=client_credentials&client_id={id}&client_secret={secret}"),
+            vec![("authorization", basic(id.as_str(), &secret))],
+            400,
+            "invalid_request",
+        ),
+        (
+            "grant_type=client_credentials".into(),
+            vec![("authorization", "Basic !!!".to_string())],
+            401,
+            "invalid_client",
+        ),
+        (
+            "grant_type=client_credentials".into(),
+            vec![("authorization", format!("Bearer {secret}"))],
+            400,
+            "invalid_request",
+        ),
+        (
+            format!("grant_type=client_credentials&client_id={id}&client_assertion=x.y.z"),
+            vec![],
+            400,
+            "invalid_request",
+        ),
+    ];
+    for (form, headers, status, code) in cases {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = token_call(&t, &t.tenant, &form, &headers).await;
+        oauth_error(&r, status, code);
+        if status == 401 {
+            assert_eq!(
+                r.header("www-authenticate"),
+                Some("Basic realm=\"scim\""),
+                "{form}"
+            );
+        }
+    }
+    // Not a form, too big, the wrong method, a tenant that is not one.
+    let json_body = Request::builder()
+        .method("POST")
+        .uri(format!("http://localhost/{}/oauth2/token", t.tenant))
+        .header("content-type", "application/json")
+        .body(Body::Text("{}".into()))
+        .unwrap();
+    oauth_error(&resp(t.app.handle(json_body).await), 400, "invalid_request");
+    let huge = format!("grant_type=client_credentials&pad={}", "a".repeat(20_000));
+    oauth_error(
+        &token_call(&t, &t.tenant, &huge, &[]).await,
+        400,
+        "invalid_request",
+    );
+    let get = Request::builder()
+        .method("GET")
+        .uri(format!("http://localhost/{}/oauth2/token", t.tenant))
+        .body(Body::Empty)
+        .unwrap();
+    let r = resp(t.app.handle(get).await);
+    oauth_error(&r, 405, "invalid_request");
+    assert_eq!(r.header("allow"), Some("POST"));
+    let form = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
+    oauth_error(
+        &token_call(&t, "not-a-tenant", &form, &[]).await,
+        401,
+        "invalid_client",
+    );
+
+    // None of them stored a token.
+    let stored = t
+        .store()
+        .get_client(&t.tenant_id(), &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.secrets[0].tokens.is_empty());
+}
+
+#[tokio::test]
+async fn every_way_of_revoking_stops_a_live_token_at_once() {
+    let t = TestApp::new().await;
+    let tenant = t.tenant_id();
+    let admin = t.admin();
+
+    // Disable the client: the token stops, no new one is issued; enable: a new one works.
+    let (id, secret) = client(&t).await;
+    let token = access_token(&post_token(&t, &id, &secret).await);
+    admin
+        .set_client_status(&tenant, &id, CredentialStatus::Disabled)
+        .await
+        .unwrap();
+    assert_eq!(t.status_with(&token).await, 401);
+    let refused = post_token(&t, &id, &secret).await;
+    oauth_error(&refused, 401, "invalid_client");
+    assert!(refused.body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("disabled"));
+    admin
+        .set_client_status(&tenant, &id, CredentialStatus::Enabled)
+        .await
+        .unwrap();
+    let token = access_token(&post_token(&t, &id, &secret).await);
+    assert_eq!(t.status_with(&token).await, 200);
+
+    // Delete the secret: its tokens go with it, and a write in flight cannot commit.
+    let added = admin.add_client_secret(&tenant, &id, 30).await.unwrap();
+    let other_token = access_token(&post_token(&t, &id, &added.client_secret).await);
+    let old = t
+        .store()
+        .get_client(&tenant, &id)
+        .await
+        .unwrap()
+        .unwrap()
+        .secrets[0]
+        .id
+        .clone();
+    admin
+        .delete_client_secret(&tenant, &id, &old)
+        .await
+        .unwrap();
+    assert_eq!(t.status_with(&token).await, 401);
+    oauth_error(&post_token(&t, &id, &secret).await, 401, "invalid_client");
+    assert_eq!(
+        t.status_with(&other_token).await,
+        200,
+        "the other secret's token lives"
+    );
+
+    // Delete the client.
+    admin.delete_client(&tenant, &id).await.unwrap();
+    assert_eq!(t.status_with(&other_token).await, 401);
+
+    // Provisioning off.
+    let (id, secret) = client(&t).await;
+    let token = access_token(&post_token(&t, &id, &secret).await);
+    assert_eq!(t.status_with(&token).await, 200);
+    admin.disable_provisioning(&tenant).await.unwrap();
+    assert_eq!(t.status_with(&token).await, 401);
+    oauth_error(&post_token(&t, &id, &secret).await, 401, "invalid_client");
+}
+
+/// A write that authenticated with an access token and reaches DynamoDB after the client was
+/// disabled, or the token's secret deleted, is refused: its transaction checks the client item.
+#[tokio::test]
+async fn a_write_in_flight_when_its_token_is_revoked_commits_nothing() {
+    use scim_serverless::protocol::resource::{normalize, ResourceKind};
+    use scim_serverless::protocol::schema::SchemaSet;
+    use scim_serverless::service::resources::{
+        Change, Resources, WriteCommand, WriteOp, WriteTarget,
+    };
+    use scim_serverless::store::Actor;
+
+    for delete_secret in [false, true] {
+        let t = TestApp::new().await;
+        let tenant = t.tenant_id();
+        let (id, secret) = client(&t).await;
+        let token = access_token(&post_token(&t, &id, &secret).await);
+        let access = scim_serverless::auth::parse_access_token(&token).unwrap();
+        // The revocation lands between the write's authentication and its commit.
+        if delete_secret {
+            t.admin()
+                .delete_client_secret(&tenant, &id, &access.secret_id)
+                .await
+                .unwrap();
+        } else {
+            t.admin()
+                .set_client_status(&tenant, &id, CredentialStatus::Disabled)
+                .await
+                .unwrap();
+        }
+        let resources = Resources {
+            store: t.store(),
+            tenant: &tenant,
+            schemas: SchemaSet::standard(),
+            base_url: "https://example.test/scim/v2",
+        };
+        let target = WriteTarget {
+            kind: ResourceKind::User,
+            op: WriteOp::Create,
+            id: None,
+            actor: Actor::Client(access),
+        };
+        let body = json!({"userName": "late@example.com"});
+        let command = WriteCommand {
+            change: Change::Create(normalize(ResourceKind::User, &body).unwrap()),
+            if_match: None,
+            show_members: false,
+        };
+        let refused = resources.write(&target, Ok(command)).await;
+        assert!(refused.is_err(), "delete_secret={delete_secret}");
+        let found = t
+            .get("/Users?filter=userName eq \"late@example.com\"")
+            .await;
+        assert_eq!(found.body["totalResults"], 0);
+    }
+}
+
+#[tokio::test]
+async fn the_metadata_names_the_token_endpoint_and_its_methods() {
+    let t = TestApp::new().await;
+    let request = Request::builder()
+        .method("GET")
+        .uri(format!(
+            "http://localhost/{}/.well-known/oauth-authorization-server",
+            t.tenant
+        ))
+        .body(Body::Empty)
+        .unwrap();
+    let r = resp(t.app.handle(request).await);
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let issuer = format!("http://localhost/{}", t.tenant);
+    assert_eq!(r.body["issuer"], issuer.as_str());
+    assert_eq!(
+        r.body["token_endpoint"],
+        format!("{issuer}/oauth2/token").as_str()
+    );
+    assert_eq!(
+        r.body["grant_types_supported"],
+        json!(["client_credentials"])
+    );
+    let methods: Vec<Value> = r.body["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(methods.contains(&json!("client_secret_basic")));
+    assert!(methods.contains(&json!("client_secret_post")));
+}
