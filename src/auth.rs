@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use crate::domain::Timestamp;
 use crate::protocol::{AccessTokenId, ClientId, CredentialId, ScimError, SecretId, TenantId};
-use crate::store::{Actor, ClientAccess, Credential, CredentialStatus, Store, StoreError};
+use crate::store::{Actor, ClientAccess, Credential, CredentialStatus, Grant, Store, StoreError};
 
 pub const TOKEN_PREFIX: &str = "scimv2_";
 pub const CLIENT_SECRET_PREFIX: &str = "scimcs_";
@@ -71,15 +71,21 @@ pub fn issue_client_secret() -> Result<IssuedClientSecret, getrandom::Error> {
     })
 }
 
+/// Whether `text` is the random part every secret of ours ends with: 64 lower-case hex digits.
+fn is_random_part(text: &str) -> bool {
+    text.len() == SECRET_BYTES * 2
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// The secret id a client secret names; `None` if it is not shaped like one of ours.
 pub fn parse_client_secret(secret: &str) -> Option<SecretId> {
     let rest = secret.strip_prefix(CLIENT_SECRET_PREFIX)?;
     let (id, random) = rest.split_once('_')?;
-    let well_formed = random.len() == SECRET_BYTES * 2
-        && random
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    well_formed.then(|| SecretId::parse(id).ok()).flatten()
+    is_random_part(random)
+        .then(|| SecretId::parse(id).ok())
+        .flatten()
 }
 
 /// Splits a token into (credential id, secret); `None` if it is not shaped like one of ours.
@@ -87,11 +93,13 @@ pub fn parse(token: &str) -> Option<(CredentialId, &str)> {
     let rest = token.strip_prefix(TOKEN_PREFIX)?;
     let (id, secret) = rest.split_once('_')?;
     let id = CredentialId::parse(id).ok()?;
-    let well_formed = secret.len() == SECRET_BYTES * 2
-        && secret
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    well_formed.then_some((id, secret))
+    is_random_part(secret).then_some((id, secret))
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(authorization: Option<&str>) -> Option<&str> {
+    let (scheme, rest) = authorization?.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
 }
 
 pub fn hash_secret(secret: &str) -> String {
@@ -110,13 +118,25 @@ pub fn verify(secret: &str, stored_hash: &str) -> bool {
         .into()
 }
 
-/// A well-formed id no tenant or credential has (ULID zero), looked up in place of a malformed
-/// token's or tenant's.
-fn decoy<T: From<ulid::Ulid>>() -> T {
+/// A well-formed id no tenant, credential or client has (ULID zero), looked up in place of a
+/// malformed token's, tenant's or client id's.
+pub fn decoy<T: From<ulid::Ulid>>() -> T {
     T::from(ulid::Ulid::nil())
 }
 /// Hashed in place of an unknown credential's secret.
 const DECOY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Whether `secret` matches `stored`, the hash of the credential it names (`None`: it names
+/// none). The hash is computed either way, so an unknown credential costs what a wrong secret
+/// does, and the timing tells nothing.
+pub fn verify_stored(secret: &str, stored: Option<&str>) -> bool {
+    // black_box: the decoy hash must really be computed, or the timing would differ.
+    let matches = std::hint::black_box(verify(
+        std::hint::black_box(secret),
+        stored.unwrap_or(DECOY_HASH),
+    ));
+    matches && stored.is_some()
+}
 
 /// Who a request authenticated as: its tenant, and the actor its audit events name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,11 +153,7 @@ pub async fn authenticate(
     tenant: Option<&TenantId>,
     authorization: Option<&str>,
 ) -> Result<Authenticated, ScimError> {
-    let bearer = authorization.and_then(|h| {
-        let (scheme, rest) = h.trim().split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
-    });
-    if let Some(token) = bearer.filter(|t| t.starts_with(ACCESS_TOKEN_PREFIX)) {
+    if let Some(token) = bearer(authorization).filter(|t| t.starts_with(ACCESS_TOKEN_PREFIX)) {
         return authenticate_access_token(store, tenant, token).await;
     }
     let credential = authenticate_credential(store, tenant, authorization).await?;
@@ -147,9 +163,9 @@ pub async fn authenticate(
     })
 }
 
-/// An access token: `scimat_<client id>_<secret id>_<token id>_<64 hex chars>`. It names the
-/// client item to read (one GetItem), the secret it was issued for and itself; only the SHA-256
-/// of the whole token is stored, under that secret.
+/// An access token: `scimat_<client id>_<grant id>_<token id>_<64 hex chars>`. It names the
+/// client item to read (one GetItem), the grant it was issued for (a secret or a federated
+/// credential) and itself; only the SHA-256 of the whole token is stored, under that grant.
 pub struct IssuedAccessToken {
     pub access: ClientAccess,
     /// Shown once, never stored.
@@ -169,13 +185,14 @@ pub const ACCESS_TOKEN_PREFIX: &str = "scimat_";
 
 pub fn issue_access_token(
     client_id: &ClientId,
-    secret_id: &SecretId,
+    grant: &Grant,
 ) -> Result<IssuedAccessToken, getrandom::Error> {
     let mut random = [0u8; SECRET_BYTES];
     getrandom::fill(&mut random)?;
     let token_id = AccessTokenId::generate();
     let token = format!(
-        "{ACCESS_TOKEN_PREFIX}{client_id}_{secret_id}_{token_id}_{}",
+        "{ACCESS_TOKEN_PREFIX}{client_id}_{}_{token_id}_{}",
+        grant.id(),
         hex(&random)
     );
     Ok(IssuedAccessToken {
@@ -183,36 +200,40 @@ pub fn issue_access_token(
         token,
         access: ClientAccess {
             client_id: client_id.clone(),
-            secret_id: secret_id.clone(),
+            grant: grant.clone(),
             token_id,
         },
     })
 }
 
+/// What an access token names: its client, the id of its grant (which kind of grant it is, the
+/// client item says) and itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenName {
+    pub client_id: ClientId,
+    pub grant_id: String,
+    pub token_id: AccessTokenId,
+}
+
 /// What an access token names; `None` if it is not shaped like one of ours.
-pub fn parse_access_token(token: &str) -> Option<ClientAccess> {
+pub fn parse_access_token(token: &str) -> Option<AccessTokenName> {
     let mut parts = token.strip_prefix(ACCESS_TOKEN_PREFIX)?.split('_');
     let client_id = ClientId::parse(parts.next()?).ok()?;
-    let secret_id = SecretId::parse(parts.next()?).ok()?;
+    let grant_id = SecretId::parse(parts.next()?).ok()?.to_string();
     let token_id = AccessTokenId::parse(parts.next()?).ok()?;
     let random = parts.next()?;
-    let well_formed = parts.next().is_none()
-        && random.len() == SECRET_BYTES * 2
-        && random
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    well_formed.then_some(ClientAccess {
+    (parts.next().is_none() && is_random_part(random)).then_some(AccessTokenName {
         client_id,
-        secret_id,
+        grant_id,
         token_id,
     })
 }
 
 /// Authenticates an access token: one consistent GetItem of the client it names. It passes only
-/// while the client is enabled, still holds the secret the token was issued for and the token
+/// while the client is enabled, still holds the grant the token was issued for and the token
 /// under it, and the token has not expired; so disabling or deleting the client, deleting the
-/// secret, turning provisioning off or deleting the tenant stops it at once. Every failure is
-/// the same 401 after the same work.
+/// secret or federated credential, turning provisioning off or deleting the tenant stops it at
+/// once. Every failure is the same 401 after the same work.
 pub async fn authenticate_access_token(
     store: &Store,
     tenant: Option<&TenantId>,
@@ -228,19 +249,25 @@ pub async fn authenticate_access_token(
         Err(e) => return Err(e.into()),
     };
     let now = Timestamp::now();
-    let found = parsed.and_then(|access| {
+    let found = parsed.and_then(|name| {
         let client = client.as_ref()?;
-        let secret = client.secrets.iter().find(|s| s.id == access.secret_id)?;
-        let issued = secret.tokens.iter().find(|t| t.id == access.token_id)?;
+        let (grant, tokens) = client.grant(&name.grant_id)?;
+        let issued = tokens.iter().find(|t| t.id == name.token_id)?;
+        let access = ClientAccess {
+            client_id: name.client_id,
+            grant,
+            token_id: name.token_id,
+        };
         Some((client, issued, access))
     });
-    let Some((client, issued, access)) = found else {
-        std::hint::black_box(verify(std::hint::black_box(token), DECOY_HASH));
+    let stored = found
+        .as_ref()
+        .map(|(_, issued, _)| issued.token_hash.as_str());
+    let token_matches = verify_stored(token, stored);
+    let Some((client, issued, access)) = found.filter(|_| token_matches) else {
         return Err(ScimError::unauthorized());
     };
-    let token_matches = verify(token, &issued.token_hash);
-    if !token_matches
-        || client.status != CredentialStatus::Enabled
+    if client.status != CredentialStatus::Enabled
         || issued.expires <= now
         || client.tenant_id != *tenant
     {
@@ -262,12 +289,7 @@ pub async fn authenticate_credential(
     tenant: Option<&TenantId>,
     authorization: Option<&str>,
 ) -> Result<Credential, ScimError> {
-    let parsed = authorization
-        .and_then(|h| {
-            let (scheme, rest) = h.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
-        })
-        .and_then(parse);
+    let parsed = bearer(authorization).and_then(parse);
     let well_formed = parsed.is_some() && tenant.is_some();
     let (credential_id, secret) = parsed.unwrap_or_else(|| (decoy(), DECOY_HASH));
     let decoy_tenant: TenantId = decoy();
@@ -277,19 +299,16 @@ pub async fn authenticate_credential(
         Err(StoreError::Throttled) => return Err(ScimError::throttled()),
         Err(e) => return Err(e.into()),
     };
-    let Some(credential) = credential.filter(|_| well_formed) else {
-        // black_box: the decoy hash must really be computed, or the timing would differ.
-        std::hint::black_box(verify(std::hint::black_box(secret), DECOY_HASH));
+    let credential = credential.filter(|_| well_formed);
+    // The hash is checked first and whatever the status, so every rejection costs the same.
+    let stored = credential.as_ref().map(|c| c.secret_hash.as_str());
+    let secret_matches = verify_stored(secret, stored);
+    let Some(credential) = credential.filter(|_| secret_matches) else {
         return Err(ScimError::unauthorized());
     };
     let now = Timestamp::now();
     let expired = credential.expires.is_some_and(|e| e <= now);
-    // The hash is checked first and whatever the status, so every rejection costs the same.
-    let secret_matches = verify(secret, &credential.secret_hash);
-    if !secret_matches
-        || credential.status != CredentialStatus::Enabled
-        || expired
-        || credential.tenant_id != *tenant
+    if credential.status != CredentialStatus::Enabled || expired || credential.tenant_id != *tenant
     {
         return Err(ScimError::unauthorized());
     }

@@ -25,6 +25,7 @@
 
 pub mod auth;
 pub mod domain;
+pub mod federation;
 pub mod http;
 pub mod protocol;
 pub mod service;

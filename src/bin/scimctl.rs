@@ -24,7 +24,7 @@ use scim_serverless::service::admin::{
     self, Admin, AdminError, AuditPage, CredentialView, NewCredential, TenantDetail, TenantView,
 };
 use scim_serverless::service::feed::{ChangeEventView, EventsPage, EventsRequest};
-use scim_serverless::service::oauth::{self, NewClient, OAuthClientView};
+use scim_serverless::service::oauth::{self, NewClient, NewFederation, OAuthClientView};
 use scim_serverless::store::{AuditQuery, CheckReport, CredentialStatus, Store};
 
 #[derive(Parser)]
@@ -199,6 +199,36 @@ enum OauthAction {
         #[command(subcommand)]
         action: SecretAction,
     },
+    /// A client's federated credentials (workload identity federation, RFC 7523): add, delete.
+    Federation {
+        #[command(subcommand)]
+        action: FederationAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum FederationAction {
+    /// Let assertions that ISSUER signs with a key from its JWKS URL, about SUBJECT, for
+    /// AUDIENCE, authenticate the client (Entra: issuer https://login.microsoftonline.com/<tenant
+    /// id>/v2.0, its /discovery/v2.0/keys URL, the provisioning service's object id, api://<app>).
+    Add {
+        tenant: String,
+        client: String,
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        jwks_url: String,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        audience: String,
+    },
+    /// Delete a federated credential: its assertions and the tokens issued for them stop working.
+    Delete {
+        tenant: String,
+        client: String,
+        federation: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -210,8 +240,11 @@ enum ClientAction {
         #[arg(long, default_value = "")]
         description: String,
         /// Days until the first secret expires (30 to 1095).
-        #[arg(long, default_value_t = oauth::DEFAULT_SECRET_DAYS)]
+        #[arg(long, default_value_t = oauth::DEFAULT_SECRET_DAYS, conflicts_with = "no_secret")]
         secret_expires_in_days: u32,
+        /// Create it without a secret, for federated credentials only.
+        #[arg(long)]
+        no_secret: bool,
     },
     /// List a tenant's clients and their secrets (never the secrets themselves).
     List { tenant: String },
@@ -569,20 +602,29 @@ async fn run_oauth(
                 tenant,
                 description,
                 secret_expires_in_days,
+                no_secret,
             } => {
                 let new = NewClient {
                     description,
-                    secret_expires_in_days,
+                    secret_expires_in_days: (!no_secret).then_some(secret_expires_in_days),
                 };
                 let issued = admin.create_client(&parse_tenant(&tenant)?, &new).await?;
                 out.print(&issued, |i| {
+                    let secret = match (&i.client_secret, &i.secret_id, &i.secret_expires_at) {
+                        (Some(secret), Some(id), Some(expires)) => {
+                            format!("client secret {secret}\nsecret id {id} (expires {expires})\n")
+                        }
+                        _ => "no secret: add a federated credential \
+                              (scimctl oauth federation add)\n"
+                            .into(),
+                    };
+                    let shown_once = match i.client_secret {
+                        Some(_) => "\n(the secret is shown once: store it now)",
+                        None => "",
+                    };
                     format!(
-                        "client id {}\nclient secret {}\nsecret id {} (expires {})\n\
-                         token endpoint {}\nSCIM URL {}\n(the secret is shown once: store it now)",
+                        "client id {}\n{secret}token endpoint {}\nSCIM URL {}{shown_once}",
                         i.client_id,
-                        i.client_secret,
-                        i.secret_id,
-                        i.secret_expires_at,
                         cell(&i.token_endpoint),
                         cell(&i.scim_url)
                     )
@@ -654,6 +696,54 @@ async fn run_oauth(
                 })
             }
         },
+        OauthAction::Federation { action } => match action {
+            FederationAction::Add {
+                tenant,
+                client,
+                issuer,
+                jwks_url,
+                subject,
+                audience,
+            } => {
+                let (tenant, client) = parse_client_of(&tenant, &client)?;
+                let new = NewFederation {
+                    issuer,
+                    jwks_url,
+                    subject,
+                    audience,
+                };
+                let added = admin.add_federation(&tenant, &client, &new).await?;
+                out.print(&added, |a| {
+                    format!(
+                        "federated credential {} added to OAuth client {}\n\
+                         client id {}\ntoken endpoint {}\nSCIM URL {}",
+                        a.federation_id,
+                        a.client_id,
+                        a.client_id,
+                        cell(&a.token_endpoint),
+                        cell(&a.scim_url)
+                    )
+                })
+            }
+            FederationAction::Delete {
+                tenant,
+                client,
+                federation,
+            } => {
+                let (tenant, client) = parse_client_of(&tenant, &client)?;
+                let federation = oauth::parse_federation(&client, &federation)?;
+                let changed = admin
+                    .delete_federation(&tenant, &client, &federation)
+                    .await?;
+                out.print(&changed, |c| {
+                    format!(
+                        "federated credential {federation} of OAuth client {} deleted; {} left",
+                        c.client.client_id,
+                        c.client.federations.len()
+                    )
+                })
+            }
+        },
     }
 }
 
@@ -678,6 +768,16 @@ fn client_table(clients: &[OAuthClientView]) -> String {
             c.created,
             cell(&c.description)
         ));
+        for f in &c.federations {
+            out.push_str(&format!(
+                "  federation {:<26}  issuer {}  subject {}  audience {}  jwks {}\n",
+                f.federation_id,
+                cell(&f.issuer),
+                cell(&f.subject),
+                cell(&f.audience),
+                cell(&f.jwks_url)
+            ));
+        }
         for secret in &c.secrets {
             let flag = if secret.expiring_soon { "!" } else { "" };
             out.push_str(&format!(

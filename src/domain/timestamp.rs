@@ -45,6 +45,17 @@ impl Timestamp {
         self.0
     }
 
+    /// Seconds since the Unix epoch (a JWT's `NumericDate`, a TTL attribute's value).
+    pub fn unix_seconds(self) -> i64 {
+        self.0.unix_timestamp()
+    }
+
+    /// The instant `seconds` after the Unix epoch; `None` outside years 0 to 9999.
+    pub fn from_unix_seconds(seconds: i64) -> Option<Self> {
+        let instant = OffsetDateTime::from_unix_timestamp(seconds).ok()?;
+        (instant.year() >= 0 && instant <= Self::max()).then(|| Self::from(instant))
+    }
+
     fn max() -> OffsetDateTime {
         PrimitiveDateTime::MAX.assume_utc()
     }

@@ -16,7 +16,7 @@ use crate::service::admin::{
     self, parse_credential, parse_tenant, Admin, AdminError, ErrorKind, NewCredential,
 };
 use crate::service::feed::EventsRequest;
-use crate::service::oauth::{self, parse_client, parse_secret, NewClient};
+use crate::service::oauth::{self, parse_client, parse_secret, NewClient, NewFederation};
 use crate::store::{counted, AuditQuery, CredentialStatus, Store};
 
 /// Items a `DELETE /admin/tenants/{id}` deletes per call before answering 202 (call again to go
@@ -295,6 +295,26 @@ async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refus
             let days = secret_days(&optional_body(request)?, "expiresInDays")?;
             created(admin.add_client_secret(&tenant, &client, days).await?)
         }
+        (
+            &Method::POST,
+            ["admin", "tenants", tenant, "oauth", "clients", client, "federations"],
+        ) => {
+            let tenant = parse_tenant(tenant)?;
+            let client = parse_client(&tenant, client)?;
+            let new = new_federation(request)?;
+            created(admin.add_federation(&tenant, &client, &new).await?)
+        }
+        (
+            &Method::DELETE,
+            ["admin", "tenants", tenant, "oauth", "clients", client, "federations", federation],
+        ) => {
+            let tenant = parse_tenant(tenant)?;
+            let client = parse_client(&tenant, client)?;
+            let federation = oauth::parse_federation(&client, federation)?;
+            ok(admin
+                .delete_federation(&tenant, &client, &federation)
+                .await?)
+        }
         (&Method::POST, ["admin", "tenants", tenant, "oauth", "clients", client, action]) => {
             let status = match *action {
                 "disable" => CredentialStatus::Disabled,
@@ -402,7 +422,8 @@ fn new_credential(request: &Request) -> Result<NewCredential, Refusal> {
     Ok(new)
 }
 
-/// `{"description": "...", "secretExpiresInDays": 365}`: both optional.
+/// `{"description": "...", "secretExpiresInDays": 365, "withSecret": true}`: all optional;
+/// `"withSecret": false` makes a client for federated credentials only.
 fn new_client(request: &Request) -> Result<NewClient, Refusal> {
     let body = optional_body(request)?;
     let mut new = NewClient::default();
@@ -417,8 +438,46 @@ fn new_client(request: &Request) -> Result<NewClient, Refusal> {
             ))
         }
     }
-    new.secret_expires_in_days = secret_days(&body, "secretExpiresInDays")?;
+    let with_secret = match body.get("withSecret").unwrap_or(&Value::Null) {
+        Value::Null => true,
+        Value::Bool(b) => *b,
+        _ => {
+            return Err(Refusal::new(
+                400,
+                "InvalidRequest",
+                "\"withSecret\" is a boolean",
+            ))
+        }
+    };
+    let days = secret_days(&body, "secretExpiresInDays")?;
+    new.secret_expires_in_days = with_secret.then_some(days);
     Ok(new)
+}
+
+/// `{"issuer", "jwksUrl", "subject", "audience"}`, each a string.
+fn new_federation(request: &Request) -> Result<NewFederation, Refusal> {
+    let body = body(request)?;
+    let field = |name: &str| {
+        body.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                Refusal::new(
+                    400,
+                    "InvalidRequest",
+                    format!(
+                        "the body needs \"{name}\" (a string): a federated credential is \
+                         {{\"issuer\", \"jwksUrl\", \"subject\", \"audience\"}}"
+                    ),
+                )
+            })
+    };
+    Ok(NewFederation {
+        issuer: field("issuer")?,
+        jwks_url: field("jwksUrl")?,
+        subject: field("subject")?,
+        audience: field("audience")?,
+    })
 }
 
 /// A secret's lifetime in days from `body[field]`, the default when absent.

@@ -18,6 +18,8 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
 use crate::auth;
+use crate::federation::jwks::Jwks;
+use crate::federation::FederationPolicy;
 use crate::protocol::resource::ResourceKind;
 use crate::protocol::schema::SchemaSet;
 use crate::protocol::{ScimError, TenantId};
@@ -79,6 +81,8 @@ pub struct App {
     pub limits: Limits,
     /// The schemas every request is served with.
     pub schemas: Arc<SchemaSet>,
+    /// The IdPs' signing keys this instance has fetched (the token endpoint's federation).
+    pub jwks: Arc<Jwks>,
 }
 
 /// A request that passed routing and authentication.
@@ -101,6 +105,15 @@ impl App {
             function,
             limits: Limits::default(),
             schemas: SchemaSet::shared(),
+            jwks: Jwks::new(FederationPolicy::from_env()),
+        }
+    }
+
+    /// The same app with another federation policy (tests allow their loopback JWKS).
+    pub fn with_federation(self, policy: FederationPolicy) -> Self {
+        App {
+            jwks: Jwks::new(policy),
+            ..self
         }
     }
 
@@ -170,7 +183,7 @@ impl App {
         let oauth_route = oauth::parse_path(request.uri().path())
             .filter(|_| matches!(self.function, Function::Discovery | Function::All));
         if let Some((tenant, target)) = oauth_route {
-            return Ok(oauth::handle(&self.store, request, tenant, target).await);
+            return Ok(oauth::handle(&self.store, &self.jwks, request, tenant, target).await);
         }
         let Route { tenant, target } = parse_route(request.uri().path())
             .filter(|r| self.function.serves(&r.target))

@@ -10,6 +10,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
 use super::request::{self, percent_decode};
+use crate::federation::jwks::Jwks;
 use crate::protocol::TenantId;
 use crate::service::token::{self, ClientAuth, OAuthError, OAuthErrorCode, TokenRequest};
 use crate::store::Store;
@@ -39,6 +40,7 @@ pub fn parse_path(path: &str) -> Option<(&str, OAuthTarget)> {
 /// Answers one request to an OAuth route. Never a SCIM error: these are OAuth clients.
 pub async fn handle(
     store: &Store,
+    jwks: &Jwks,
     request: &Request,
     tenant: &str,
     target: OAuthTarget,
@@ -62,7 +64,7 @@ pub async fn handle(
                         "client authentication failed",
                     )
                 })?;
-                token::issue(store, &tenant, &parsed).await
+                token::issue(store, jwks, &tenant, &parsed).await
             }
             .await;
             match answer {
@@ -97,7 +99,9 @@ fn metadata(root: &str, tenant: &TenantId) -> Value {
         "issuer": issuer,
         "token_endpoint": format!("{issuer}/oauth2/token"),
         "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
         "scopes_supported": [token::SCOPE],
         "response_types_supported": [],
     })
@@ -196,7 +200,7 @@ fn parse_token_request(request: &Request) -> Result<TokenRequest, OAuthError> {
                 .ok_or_else(|| invalid("client_id is missing (with client_secret)"))?,
             secret,
         },
-        (None, None, Some(_)) => {
+        (None, None, Some(assertion)) => {
             if field("client_assertion_type").as_deref() != Some(ASSERTION_TYPE) {
                 return Err(invalid(format!(
                     "client_assertion_type must be {ASSERTION_TYPE}"
@@ -204,6 +208,7 @@ fn parse_token_request(request: &Request) -> Result<TokenRequest, OAuthError> {
             }
             ClientAuth::Assertion {
                 client_id: field("client_id"),
+                assertion,
             }
         }
         (None, None, None) => {

@@ -139,6 +139,12 @@ ulid_id!(
     "secret id"
 );
 ulid_id!(
+    /// One federated credential of an OAuth client: the issuer, subject and audience whose
+    /// signed assertions (RFC 7523) authenticate the client in place of a secret.
+    FederationId,
+    "federated credential id"
+);
+ulid_id!(
     /// One access token the token endpoint issued (named in the token, as a credential is).
     AccessTokenId,
     "access token id"

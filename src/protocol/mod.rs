@@ -21,6 +21,7 @@ pub mod sort;
 
 pub use error::{ScimError, ScimType};
 pub use ids::{
-    AccessTokenId, ClientId, CredentialId, InvalidId, ResourceId, SecretId, TenantId, Version,
+    AccessTokenId, ClientId, CredentialId, FederationId, InvalidId, ResourceId, SecretId, TenantId,
+    Version,
 };
 pub use precondition::Precondition;

@@ -8,11 +8,12 @@ use serde::Serialize;
 
 use crate::auth;
 use crate::domain::Timestamp;
-use crate::protocol::{ClientId, CredentialId, TenantId};
+use crate::federation::FederationPolicy;
+use crate::protocol::{ClientId, CredentialId, FederationId, SecretId, TenantId};
 use crate::service::feed::{self, EventsPage, EventsRequest};
 use crate::store::{
     self, Actor, AuditEvent, AuditQuery, CheckReport, Credential, CredentialStatus, DeleteProgress,
-    Progress, Store, StoreError, Tenant,
+    Grant, Progress, Store, StoreError, Tenant,
 };
 
 pub use crate::store::ProvisioningState;
@@ -305,6 +306,11 @@ pub struct AuditView {
     /// The OAuth client whose access token made the request; only on such events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<ClientId>,
+    /// With `clientId`: the client secret, or the federated credential, the token came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_id: Option<SecretId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub federation_id: Option<FederationId>,
     pub principal: Option<String>,
     pub method: String,
     pub action: String,
@@ -321,6 +327,14 @@ impl From<&AuditEvent> for AuditView {
             tenant_id: event.tenant_id.clone(),
             credential_id: event.credential_id().cloned(),
             client_id: event.client_id().cloned(),
+            secret_id: match event.grant() {
+                Some(Grant::Secret(id)) => Some(id.clone()),
+                _ => None,
+            },
+            federation_id: match event.grant() {
+                Some(Grant::Federation(id)) => Some(id.clone()),
+                _ => None,
+            },
             principal: event.principal().map(str::to_string),
             method: event.method.clone(),
             action: event.action.clone(),
@@ -361,6 +375,10 @@ pub enum AuditAction {
     ClientDelete,
     ClientSecretAdd,
     ClientSecretDelete,
+    FederationAdd,
+    FederationDelete,
+    /// A tenant's OAuth settings: OAuth-only, the access tokens' lifetime.
+    OAuthSettings,
 }
 
 impl AuditAction {
@@ -383,6 +401,9 @@ impl AuditAction {
             AuditAction::ClientDelete => "oauth.client.delete",
             AuditAction::ClientSecretAdd => "oauth.secret.add",
             AuditAction::ClientSecretDelete => "oauth.secret.delete",
+            AuditAction::FederationAdd => "oauth.federation.add",
+            AuditAction::FederationDelete => "oauth.federation.delete",
+            AuditAction::OAuthSettings => "oauth.settings",
         }
     }
 
@@ -392,7 +413,8 @@ impl AuditAction {
             AuditAction::TenantDelete
             | AuditAction::CredentialDelete
             | AuditAction::ClientDelete
-            | AuditAction::ClientSecretDelete => "DELETE",
+            | AuditAction::ClientSecretDelete
+            | AuditAction::FederationDelete => "DELETE",
             _ => "POST",
         }
     }
@@ -409,7 +431,10 @@ impl AuditAction {
             | AuditAction::ClientDisable
             | AuditAction::ClientDelete
             | AuditAction::ClientSecretAdd
-            | AuditAction::ClientSecretDelete => "OAuthClient",
+            | AuditAction::ClientSecretDelete
+            | AuditAction::FederationAdd
+            | AuditAction::FederationDelete => "OAuthClient",
+            AuditAction::OAuthSettings => "Tenant",
             _ => "Credential",
         }
     }
@@ -422,7 +447,8 @@ impl AuditAction {
             | AuditAction::CredentialCreate
             | AuditAction::RotationStart
             | AuditAction::ClientCreate
-            | AuditAction::ClientSecretAdd => 201,
+            | AuditAction::ClientSecretAdd
+            | AuditAction::FederationAdd => 201,
             _ => 200,
         }
     }
@@ -503,6 +529,8 @@ pub struct Admin {
     /// The API's public root (`https://…`), which issued OAuth clients' endpoint URLs start
     /// with; empty, they are paths.
     pub(super) public_root: String,
+    /// Which JWKS URLs a federated credential may name.
+    pub(super) federation: FederationPolicy,
 }
 
 impl Admin {
@@ -511,7 +539,14 @@ impl Admin {
             store,
             principal: principal.into(),
             public_root: String::new(),
+            federation: FederationPolicy::from_env(),
         }
+    }
+
+    /// The same administration under another federation policy (tests allow a loopback JWKS).
+    pub fn with_federation(mut self, policy: FederationPolicy) -> Self {
+        self.federation = policy;
+        self
     }
 
     /// Names endpoints under `root` (`https://scim.example.com`) rather than as paths.

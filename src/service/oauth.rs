@@ -11,9 +11,11 @@ use super::admin::{
 };
 use crate::auth;
 use crate::domain::Timestamp;
-use crate::protocol::{ClientId, SecretId, TenantId};
+use crate::federation::{FederationPolicy, MAX_URL_BYTES};
+use crate::protocol::{ClientId, FederationId, SecretId, TenantId};
 use crate::store::{
-    ClientSecret, CredentialStatus, OAuthClient, ProvisioningState, StoreError, MAX_CLIENTS,
+    ClientSecret, CredentialStatus, FederatedCredential, Grant, OAuthClient, ProvisioningState,
+    StoreError, MAX_CLIENTS,
 };
 
 type Result<T, E = AdminError> = std::result::Result<T, E>;
@@ -35,6 +37,15 @@ pub fn parse_secret(client: &ClientId, raw: &str) -> Result<SecretId> {
         .map_err(|_| AdminError::NotFound(format!("OAuth client {client} has no secret {raw}")))
 }
 
+/// Federated credential ids are ULIDs; anything else names none of `client`'s.
+pub fn parse_federation(client: &ClientId, raw: &str) -> Result<FederationId> {
+    FederationId::parse(raw).map_err(|_| {
+        AdminError::NotFound(format!(
+            "OAuth client {client} has no federated credential {raw}"
+        ))
+    })
+}
+
 /// The token endpoint of a tenant, under the API's root.
 pub fn token_endpoint_path(tenant: &TenantId) -> String {
     format!("/{tenant}/oauth2/token")
@@ -44,17 +55,97 @@ pub fn token_endpoint_path(tenant: &TenantId) -> String {
 #[derive(Debug, Clone)]
 pub struct NewClient {
     pub description: String,
-    /// Days until its first secret expires.
-    pub secret_expires_in_days: u32,
+    /// Days until its first secret expires; `None`: no secret (a client that will authenticate
+    /// with a federated credential only).
+    pub secret_expires_in_days: Option<u32>,
 }
 
 impl Default for NewClient {
     fn default() -> Self {
         NewClient {
             description: String::new(),
-            secret_expires_in_days: DEFAULT_SECRET_DAYS,
+            secret_expires_in_days: Some(DEFAULT_SECRET_DAYS),
         }
     }
+}
+
+/// A federated credential to add: what the IdP's admin copies from the IdP (for Entra: the
+/// issuer `https://login.microsoftonline.com/<tenant>/v2.0`, its JWKS URL, the provisioning
+/// service's object id as subject, and the app's audience).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFederation {
+    pub issuer: String,
+    pub jwks_url: String,
+    pub subject: String,
+    pub audience: String,
+}
+
+/// A federated credential as the admin surfaces show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FederationView {
+    pub federation_id: FederationId,
+    pub created: Timestamp,
+    pub issuer: String,
+    pub jwks_url: String,
+    pub subject: String,
+    pub audience: String,
+}
+
+impl From<&FederatedCredential> for FederationView {
+    fn from(f: &FederatedCredential) -> Self {
+        FederationView {
+            federation_id: f.id.clone(),
+            created: f.created,
+            issuer: f.issuer.clone(),
+            jwks_url: f.jwks_url.clone(),
+            subject: f.subject.clone(),
+            audience: f.audience.clone(),
+        }
+    }
+}
+
+/// A federated credential added to a client, with what the IdP's admin pastes back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddedFederation {
+    pub tenant_id: TenantId,
+    pub client_id: ClientId,
+    pub federation_id: FederationId,
+    pub token_endpoint: String,
+    pub scim_url: String,
+    pub client: OAuthClientView,
+}
+
+impl Audited for AddedFederation {
+    fn audited_id(&self) -> Option<String> {
+        Some(self.client_id.to_string())
+    }
+}
+
+/// Each field is required, one line of at most `MAX_URL_BYTES`; the issuer is a URL (Entra's
+/// and every OIDC issuer's is), and the JWKS URL is https (loopback only on a local stack).
+fn check_federation(new: &NewFederation, policy: FederationPolicy) -> Result<()> {
+    for (name, value) in [
+        ("issuer", &new.issuer),
+        ("jwksUrl", &new.jwks_url),
+        ("subject", &new.subject),
+        ("audience", &new.audience),
+    ] {
+        if value.trim().is_empty() || value.trim() != value {
+            return Err(AdminError::Invalid(format!(
+                "{name} is required, without surrounding spaces"
+            )));
+        }
+        if value.len() > MAX_URL_BYTES || value.chars().any(char::is_control) {
+            return Err(AdminError::Invalid(format!(
+                "{name} is one line of at most {MAX_URL_BYTES} bytes"
+            )));
+        }
+    }
+    policy
+        .check_jwks_url(&new.jwks_url)
+        .map_err(AdminError::Invalid)
 }
 
 /// A secret as the admin surfaces show it: metadata only, never the hash.
@@ -95,6 +186,8 @@ pub struct OAuthClientView {
     pub created: Timestamp,
     /// Oldest first.
     pub secrets: Vec<ClientSecretView>,
+    /// Oldest first.
+    pub federations: Vec<FederationView>,
 }
 
 impl From<&OAuthClient> for OAuthClientView {
@@ -106,6 +199,11 @@ impl From<&OAuthClient> for OAuthClientView {
             description: client.description.clone(),
             created: client.created,
             secrets: client.secrets.iter().map(ClientSecretView::from).collect(),
+            federations: client
+                .federations
+                .iter()
+                .map(FederationView::from)
+                .collect(),
         }
     }
 }
@@ -124,9 +222,13 @@ pub struct OAuthClientList {
 pub struct IssuedClient {
     pub tenant_id: TenantId,
     pub client_id: ClientId,
-    pub client_secret: String,
-    pub secret_id: SecretId,
-    pub secret_expires_at: Timestamp,
+    /// Absent for a client created without a secret (federation only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_id: Option<SecretId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_expires_at: Option<Timestamp>,
     pub token_endpoint: String,
     pub scim_url: String,
     pub client: OAuthClientView,
@@ -232,7 +334,7 @@ impl Admin {
                 "a description is at most {MAX_DESCRIPTION_BYTES} bytes"
             )));
         }
-        let (secret, shown) = new_secret(new.secret_expires_in_days)?;
+        let secret = new.secret_expires_in_days.map(new_secret).transpose()?;
         let tenant = self.tenant(tenant_id).await?;
         if tenant.state != ProvisioningState::Enabled {
             return Err(provisioning_off(tenant_id));
@@ -242,8 +344,9 @@ impl Admin {
             id: ClientId::generate(),
             status: CredentialStatus::Enabled,
             description: new.description.clone(),
-            created: secret.created,
-            secrets: vec![secret.clone()],
+            created: Timestamp::now(),
+            secrets: secret.iter().map(|(s, _)| s.clone()).collect(),
+            federations: Vec::new(),
         };
         if let Err(e) = self.store.create_client(&client).await {
             return Err(self.explain_client_refusal(tenant_id, e).await);
@@ -251,17 +354,18 @@ impl Admin {
         Ok(IssuedClient {
             tenant_id: tenant.id.clone(),
             client_id: client.id.clone(),
-            client_secret: shown,
-            secret_id: secret.id,
-            secret_expires_at: secret.expires,
-            token_endpoint: format!("{}{}", self.public_root, token_endpoint_path(&tenant.id)),
-            scim_url: format!(
-                "{}{}",
-                self.public_root,
-                super::admin::scim_base_path(&tenant.id)
-            ),
+            secret_id: secret.as_ref().map(|(s, _)| s.id.clone()),
+            secret_expires_at: secret.as_ref().map(|(s, _)| s.expires),
+            client_secret: secret.map(|(_, shown)| shown),
+            token_endpoint: self.endpoint(&token_endpoint_path(&tenant.id)),
+            scim_url: self.endpoint(&super::admin::scim_base_path(&tenant.id)),
             client: OAuthClientView::from(&client),
         })
+    }
+
+    /// A path of the API as the IdP's admin copies it: under the public root when there is one.
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.public_root)
     }
 
     /// Says why the store refused a new client (the transaction only knows a condition failed).
@@ -382,7 +486,7 @@ impl Admin {
     ) -> Result<OAuthClientChanged> {
         let result = self
             .store
-            .delete_client_secret(tenant_id, client_id, secret_id)
+            .delete_grant(tenant_id, client_id, &Grant::Secret(secret_id.clone()))
             .await
             .map_err(|e| match e {
                 StoreError::NotFound => AdminError::NotFound(format!(
@@ -396,6 +500,74 @@ impl Admin {
             });
         let about = Some(client_id.to_string());
         self.audited(tenant_id, AuditAction::ClientSecretDelete, about, result)
+            .await
+    }
+
+    /// Adds a federated credential to a client (at most two): assertions its issuer signs for
+    /// its subject and audience then get access tokens.
+    pub async fn add_federation(
+        &self,
+        tenant_id: &TenantId,
+        client_id: &ClientId,
+        new: &NewFederation,
+    ) -> Result<AddedFederation> {
+        let result = async {
+            check_federation(new, self.federation)?;
+            let tenant = self.tenant(tenant_id).await?;
+            let federation = FederatedCredential {
+                id: FederationId::generate(),
+                created: Timestamp::now(),
+                issuer: new.issuer.clone(),
+                jwks_url: new.jwks_url.clone(),
+                subject: new.subject.clone(),
+                audience: new.audience.clone(),
+                tokens: Vec::new(),
+            };
+            let client = self
+                .store
+                .add_federation(&tenant.id, client_id, &federation)
+                .await
+                .map_err(|e| missing_client(e, tenant_id, client_id))?;
+            Ok(AddedFederation {
+                tenant_id: tenant.id.clone(),
+                client_id: client.id.clone(),
+                federation_id: federation.id,
+                token_endpoint: self.endpoint(&token_endpoint_path(&tenant.id)),
+                scim_url: self.endpoint(&super::admin::scim_base_path(&tenant.id)),
+                client: OAuthClientView::from(&client),
+            })
+        }
+        .await;
+        let about = Some(client_id.to_string());
+        self.audited(tenant_id, AuditAction::FederationAdd, about, result)
+            .await
+    }
+
+    /// Deletes a federated credential and the access tokens issued for it.
+    pub async fn delete_federation(
+        &self,
+        tenant_id: &TenantId,
+        client_id: &ClientId,
+        federation_id: &FederationId,
+    ) -> Result<OAuthClientChanged> {
+        let grant = Grant::Federation(federation_id.clone());
+        let result = self
+            .store
+            .delete_grant(tenant_id, client_id, &grant)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => AdminError::NotFound(format!(
+                    "tenant {tenant_id} has no OAuth client {client_id} with federated \
+                     credential {federation_id}"
+                )),
+                other => other.into(),
+            })
+            .map(|client| OAuthClientChanged {
+                tenant_id: tenant_id.clone(),
+                client: OAuthClientView::from(&client),
+            });
+        let about = Some(client_id.to_string());
+        self.audited(tenant_id, AuditAction::FederationDelete, about, result)
             .await
     }
 }

@@ -1,14 +1,21 @@
 //! The token endpoint's use case (RFC 6749 §4.4, client credentials): a tenant's OAuth client
-//! proves itself with one of its secrets and gets a short-lived access token for the tenant's
-//! SCIM API. Typed request in, the token or an RFC 6749 §5.2 error out; `http/oauth.rs` parses
-//! the form and renders the answer.
+//! proves itself with one of its secrets, or with an assertion signed for one of its federated
+//! credentials (RFC 7523 §2.2), and gets a short-lived access token for the tenant's SCIM API.
+//! Typed request in, the token or an RFC 6749 §5.2 error out; `http/oauth.rs` parses the form
+//! and renders the answer.
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::auth;
 use crate::domain::Timestamp;
+use crate::federation::assertion::{self, Expected};
+use crate::federation::jwks::Jwks;
 use crate::protocol::{ClientId, TenantId};
-use crate::store::{AccessToken, Actor, AuditEvent, CredentialStatus, Store, StoreError};
+use crate::store::{
+    AccessToken, Actor, AuditEvent, CredentialStatus, Grant, OAuthClient, Store, StoreError,
+    TokenIssue, UsedAssertion,
+};
 
 /// An access token's lifetime: an hour, as Entra expects by default.
 pub const ACCESS_TOKEN_SECONDS: i64 = 3600;
@@ -22,8 +29,11 @@ pub enum ClientAuth {
     Basic { client_id: String, secret: String },
     /// `client_id` and `client_secret` in the form.
     Post { client_id: String, secret: String },
-    /// `client_assertion` (RFC 7523 §2.2).
-    Assertion { client_id: Option<String> },
+    /// `client_assertion` (RFC 7523 §2.2), with the `client_id` that names the client.
+    Assertion {
+        client_id: Option<String>,
+        assertion: String,
+    },
 }
 
 impl std::fmt::Debug for ClientAuth {
@@ -87,10 +97,13 @@ impl From<StoreError> for OAuthError {
                 OAuthErrorCode::TemporarilyUnavailable,
                 "the service is busy: retry in a moment",
             ),
-            // The client or secret was removed while the token was being issued.
+            // The client or its grant was removed while the token was being issued.
             StoreError::Revoked | StoreError::NotFound => {
                 OAuthError::invalid_client("client authentication failed")
             }
+            StoreError::Replayed => OAuthError::invalid_client(
+                "the client assertion was already used (its jti): get a new one from the IdP",
+            ),
             other => {
                 tracing::error!(error = %other, "token endpoint failed");
                 OAuthError::new(OAuthErrorCode::ServerError, "the data store failed")
@@ -136,14 +149,12 @@ fn check_scope(scope: Option<&str>) -> Result<(), OAuthError> {
     ))
 }
 
-/// A hash no secret has, checked when the client or secret is unknown so that every failure
-/// costs the same.
-const DECOY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// Issues an access token to a client of `tenant` that proves itself with a secret: one
-/// GetItem of the client, then one transaction storing the token's hash and its audit event.
+/// Issues an access token to a client of `tenant`: one GetItem of the client, then one
+/// transaction storing the token's hash, its audit event and, for an assertion with a `jti`,
+/// the guard that makes it single-use (plus the JWKS fetch when its keys are not cached).
 pub async fn issue(
     store: &Store,
+    jwks: &Jwks,
     tenant: &TenantId,
     request: &TokenRequest,
 ) -> Result<IssuedToken, OAuthError> {
@@ -157,53 +168,150 @@ pub async fn issue(
         ));
     }
     check_scope(request.scope.as_deref())?;
-    let (client_id, secret) = match &request.auth {
+    let proven = match &request.auth {
         ClientAuth::Basic { client_id, secret } | ClientAuth::Post { client_id, secret } => {
-            (client_id, secret)
+            with_secret(store, tenant, client_id, secret).await?
         }
-        ClientAuth::Assertion { .. } => {
-            return Err(OAuthError::invalid_client(
-                "this client has no federated credential: authenticate with a client secret \
-                 (client_secret_basic or client_secret_post)",
-            ))
-        }
+        ClientAuth::Assertion {
+            client_id,
+            assertion,
+        } => with_assertion(store, jwks, tenant, client_id.as_deref(), assertion).await?,
     };
-    let failed = || OAuthError::invalid_client("client authentication failed");
+    // The caller proved it is the client: from here on, say exactly what is wrong.
+    if proven.client.status != CredentialStatus::Enabled {
+        return Err(OAuthError::invalid_client(format!(
+            "client {} is disabled",
+            proven.client.id
+        )));
+    }
+    mint(store, tenant, proven).await
+}
+
+/// A client that proved itself, the grant it used, and that grant's tokens as read.
+struct Proven {
+    client: OAuthClient,
+    grant: Grant,
+    tokens: Vec<AccessToken>,
+    used_assertion: Option<UsedAssertion>,
+}
+
+fn failed() -> OAuthError {
+    OAuthError::invalid_client("client authentication failed")
+}
+
+/// `client_secret_basic` or `client_secret_post`: every failure before the secret matched is
+/// the same answer after the same work (the hash is computed with a decoy when the client or
+/// secret is unknown).
+async fn with_secret(
+    store: &Store,
+    tenant: &TenantId,
+    client_id: &str,
+    secret: &str,
+) -> Result<Proven, OAuthError> {
     let parsed = ClientId::parse(client_id).ok();
     let secret_id = auth::parse_client_secret(secret);
-    let lookup = parsed
-        .clone()
-        .unwrap_or_else(|| ClientId::from(ulid::Ulid::nil()));
-    let client = store.get_client(tenant, &lookup).await?;
-    let stored = client.as_ref().zip(secret_id.as_ref()).and_then(|(c, id)| {
-        let secret = c.secrets.iter().find(|s| &s.id == id)?;
-        Some((c, secret))
-    });
-    let Some((client, stored)) = stored.filter(|_| parsed.is_some()) else {
-        std::hint::black_box(auth::verify(std::hint::black_box(secret), DECOY_HASH));
-        return Err(failed());
-    };
-    if !auth::verify(secret, &stored.secret_hash) {
+    let lookup = parsed.clone().unwrap_or_else(auth::decoy);
+    let client = store
+        .get_client(tenant, &lookup)
+        .await?
+        .filter(|_| parsed.is_some());
+    let stored = client
+        .as_ref()
+        .zip(secret_id.as_ref())
+        .and_then(|(c, id)| c.secrets.iter().find(|s| &s.id == id));
+    if !auth::verify_stored(secret, stored.map(|s| s.secret_hash.as_str())) {
         return Err(failed());
     }
-    // The caller proved it holds the secret: from here on, say exactly what is wrong.
-    let now = Timestamp::now();
-    if stored.expires <= now {
+    let (Some(client), Some(stored)) = (client.as_ref(), stored) else {
+        return Err(failed());
+    };
+    if stored.expires <= Timestamp::now() {
         return Err(OAuthError::invalid_client(format!(
             "client secret {} expired at {}: add a new secret to the client",
             stored.id, stored.expires
         )));
     }
-    if client.status != CredentialStatus::Enabled {
-        return Err(OAuthError::invalid_client(format!(
-            "client {} is disabled",
-            client.id
-        )));
-    }
-    let issued = auth::issue_access_token(&client.id, &stored.id).map_err(|e| {
+    Ok(Proven {
+        grant: Grant::Secret(stored.id.clone()),
+        tokens: stored.tokens.clone(),
+        client: client.clone(),
+        used_assertion: None,
+    })
+}
+
+/// `client_assertion`: the header is checked before any request (only RS256 and ES256), the
+/// client is read, the federated credential whose issuer and subject the assertion claims is
+/// chosen, and the assertion is verified with the key its `kid` names in that credential's JWKS.
+async fn with_assertion(
+    store: &Store,
+    jwks: &Jwks,
+    tenant: &TenantId,
+    client_id: Option<&str>,
+    jwt: &str,
+) -> Result<Proven, OAuthError> {
+    let client_id = client_id.ok_or_else(|| {
+        OAuthError::new(
+            OAuthErrorCode::InvalidRequest,
+            "client_id is missing: with client_assertion it names the client whose federated \
+             credential the assertion is for",
+        )
+    })?;
+    let refused = |e: assertion::AssertionError| OAuthError::invalid_client(e.to_string());
+    let header = assertion::header(jwt).map_err(refused)?;
+    let claims = assertion::peek_claims(jwt).map_err(refused)?;
+    let client_id = ClientId::parse(client_id).map_err(|_| failed())?;
+    let client = store
+        .get_client(tenant, &client_id)
+        .await?
+        .ok_or_else(failed)?;
+    let claim = |name: &str| claims.get(name).and_then(Value::as_str);
+    let federations = &client.federations;
+    let federation = federations
+        .iter()
+        .find(|f| {
+            Some(f.issuer.as_str()) == claim("iss") && Some(f.subject.as_str()) == claim("sub")
+        })
+        .or_else(|| {
+            federations
+                .iter()
+                .find(|f| Some(f.issuer.as_str()) == claim("iss"))
+        })
+        .or_else(|| federations.first())
+        .ok_or_else(|| {
+            OAuthError::invalid_client(format!(
+                "client {client_id} has no federated credential: add one \
+                 (scimctl oauth federation add) or authenticate with a client secret"
+            ))
+        })?;
+    let key = jwks
+        .key(&federation.jwks_url, &header.kid)
+        .await
+        .map_err(|e| OAuthError::invalid_client(e.to_string()))?;
+    let expected = Expected {
+        issuer: &federation.issuer,
+        subject: &federation.subject,
+        audience: &federation.audience,
+    };
+    let verified =
+        assertion::verify(jwt, &header, &key, expected, Timestamp::now()).map_err(refused)?;
+    Ok(Proven {
+        grant: Grant::Federation(federation.id.clone()),
+        tokens: federation.tokens.clone(),
+        used_assertion: verified.jti.map(|jti| UsedAssertion {
+            jti_hash: auth::hash_secret(&jti),
+            expires: verified.expires,
+        }),
+        client,
+    })
+}
+
+/// Stores a new access token for the proven grant, with its audit event.
+async fn mint(store: &Store, tenant: &TenantId, proven: Proven) -> Result<IssuedToken, OAuthError> {
+    let issued = auth::issue_access_token(&proven.client.id, &proven.grant).map_err(|e| {
         tracing::error!(error = %e, "OS random source failed");
         OAuthError::new(OAuthErrorCode::ServerError, "the server failed")
     })?;
+    let now = Timestamp::now();
     let token = AccessToken {
         id: issued.access.token_id.clone(),
         expires: now.plus(time::Duration::seconds(ACCESS_TOKEN_SECONDS)),
@@ -215,12 +323,18 @@ pub async fn issue(
         "POST",
         "oauth.token.issue",
         "OAuthClient",
-        Some(client.id.as_str()),
+        Some(proven.client.id.as_str()),
         200,
     );
-    store
-        .store_access_token(client, stored, &token, now, &audit)
-        .await?;
+    let issue = TokenIssue {
+        client: &proven.client,
+        grant: &proven.grant,
+        tokens: &proven.tokens,
+        token: &token,
+        now,
+        used_assertion: proven.used_assertion,
+    };
+    store.store_access_token(&issue, &audit).await?;
     Ok(IssuedToken {
         access_token: issued.token,
         token_type: "Bearer",

@@ -7,7 +7,7 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::keys::*;
-use super::oauth::ClientAccess;
+use super::oauth::{ClientAccess, Grant};
 use super::{
     get_id, get_n, get_s, get_time, kind_attr, n, opt_s, s, Action, Item, Store, StoreError,
 };
@@ -134,6 +134,14 @@ impl AuditEvent {
         }
     }
 
+    /// The secret or federated credential whose access token made the request.
+    pub fn grant(&self) -> Option<&Grant> {
+        match &self.actor {
+            Actor::Client(access) => Some(&access.grant),
+            Actor::Credential(_) | Actor::Admin(_) => None,
+        }
+    }
+
     fn sort_key(&self) -> String {
         format!("{}#{}", self.time, self.event_id)
     }
@@ -157,7 +165,11 @@ impl AuditEvent {
             }
             Actor::Client(access) => {
                 item.insert("clientId".into(), s(access.client_id.as_str()));
-                item.insert("secretId".into(), s(access.secret_id.as_str()));
+                let grant = match &access.grant {
+                    Grant::Secret(id) => ("secretId", id.as_str()),
+                    Grant::Federation(id) => ("federationId", id.as_str()),
+                };
+                item.insert(grant.0.into(), s(grant.1));
                 item.insert("accessTokenId".into(), s(access.token_id.as_str()));
             }
             Actor::Admin(principal) => {
@@ -179,7 +191,10 @@ impl AuditEvent {
             (None, Some(principal)) => Actor::Admin(principal),
             (None, None) if item.contains_key("clientId") => Actor::Client(ClientAccess {
                 client_id: get_id(item, "clientId")?,
-                secret_id: get_id(item, "secretId")?,
+                grant: match item.contains_key("federationId") {
+                    true => Grant::Federation(get_id(item, "federationId")?),
+                    false => Grant::Secret(get_id(item, "secretId")?),
+                },
                 token_id: get_id(item, "accessTokenId")?,
             }),
             (None, None) => return Err(StoreError::Corrupt("audit event without actor".into())),

@@ -25,6 +25,9 @@ pub enum StoreError {
     /// deleted) after it authenticated the request: the write did not commit.
     #[error("the request's credential was revoked while it ran")]
     Revoked,
+    /// A client assertion's `jti` was already used (RFC 7523 §3): nothing was written.
+    #[error("the assertion was already used")]
+    Replayed,
     #[error("concurrent transactions kept conflicting")]
     TransactionConflict,
     /// DynamoDB failed (a 5xx, a timeout, a dropped connection) after the SDK's retries; nothing
@@ -101,7 +104,7 @@ impl From<StoreError> for ScimError {
             }
             StoreError::Limit(detail) => ScimError::new(409, None, detail),
             StoreError::TooMany(detail) => ScimError::too_many(detail),
-            StoreError::Revoked => ScimError::unauthorized(),
+            StoreError::Revoked | StoreError::Replayed => ScimError::unauthorized(),
             StoreError::Throttled | StoreError::TransactionConflict => ScimError::throttled(),
             StoreError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "DynamoDB unavailable after retries");

@@ -38,6 +38,8 @@ pub enum ItemKind {
     /// An OAuth client with its secrets, in the tenant's partition.
     OAuthClient,
     AuditEvent,
+    /// A client assertion's `jti`, kept until the assertion expires so it is used once.
+    UsedAssertion,
     /// One shard of a tenant's per-kind resource count.
     Counter,
     /// Where an index page starts, for one query.
@@ -49,7 +51,7 @@ pub enum ItemKind {
 }
 
 impl ItemKind {
-    pub const ALL: [ItemKind; 11] = [
+    pub const ALL: [ItemKind; 12] = [
         ItemKind::User,
         ItemKind::Group,
         ItemKind::Membership,
@@ -57,6 +59,7 @@ impl ItemKind {
         ItemKind::Credential,
         ItemKind::OAuthClient,
         ItemKind::AuditEvent,
+        ItemKind::UsedAssertion,
         ItemKind::Counter,
         ItemKind::Bookmark,
         ItemKind::CursorKey,
@@ -73,6 +76,7 @@ impl ItemKind {
             ItemKind::Credential => "Credential",
             ItemKind::OAuthClient => "OAuthClient",
             ItemKind::AuditEvent => "AuditEvent",
+            ItemKind::UsedAssertion => "UsedAssertion",
             ItemKind::Counter => "Counter",
             ItemKind::Bookmark => "Bookmark",
             ItemKind::CursorKey => "CursorKey",
@@ -186,6 +190,11 @@ pub fn oauth_client_sk(client_id: &ClientId) -> String {
 }
 
 pub const OAUTH_CLIENT_PREFIX: &str = "OAUTHCLIENT#";
+
+/// A client assertion's replay guard: the client and the SHA-256 of the assertion's `jti`.
+pub fn used_assertion_sk(client_id: &ClientId, jti_hash: &str) -> String {
+    format!("ASSERTION#{client_id}#{jti_hash}")
+}
 
 /// GSI1 partition listing all tenants.
 pub const TENANTS_PK: &str = "TENANTS";

@@ -45,8 +45,8 @@ pub use faults::{Fault, Faults};
 pub use keys::ItemKind;
 pub use lists::{Bookmark, IndexKey, RangePage, RangeRead, RangeRow, ReadCap};
 pub use oauth::{
-    AccessToken, ClientAccess, ClientSecret, OAuthClient, MAX_CLIENTS, MAX_CLIENT_SECRETS,
-    MAX_TOKENS_PER_SECRET,
+    AccessToken, ClientAccess, ClientSecret, FederatedCredential, Grant, OAuthClient, TokenIssue,
+    UsedAssertion, MAX_CLIENTS, MAX_CLIENT_SECRETS, MAX_FEDERATIONS, MAX_TOKENS_PER_SECRET,
 };
 pub use resources::{Revision, StoredResource, UserWithGroups};
 pub use tenant_delete::DeleteProgress;

@@ -19,6 +19,7 @@ mod idp_sequences;
 mod lists;
 mod log_secrets;
 mod oauth_clients;
+mod oauth_federation;
 mod oauth_tokens;
 mod panics;
 mod planner_property;

@@ -7,9 +7,9 @@ use lambda_http::Body;
 use serde_json::{json, Value};
 
 use crate::common::{resp, token_request, Resp, TestApp};
-use scim_serverless::protocol::ClientId;
+use scim_serverless::protocol::{ClientId, SecretId};
 use scim_serverless::service::oauth::NewClient;
-use scim_serverless::store::{AuditQuery, CredentialStatus};
+use scim_serverless::store::{AuditQuery, ClientAccess, CredentialStatus, Grant};
 
 /// A client of `t`'s tenant: (client id, secret).
 async fn client(t: &TestApp) -> (ClientId, String) {
@@ -18,7 +18,10 @@ async fn client(t: &TestApp) -> (ClientId, String) {
         .create_client(&t.tenant_id(), &NewClient::default())
         .await
         .unwrap();
-    (issued.client_id, issued.client_secret)
+    (
+        issued.client_id,
+        issued.client_secret.expect("a first secret"),
+    )
 }
 
 async fn token_call(t: &TestApp, tenant: &str, form: &str, headers: &[(&str, &str)]) -> Resp {
@@ -337,11 +340,17 @@ async fn a_write_in_flight_when_its_token_is_revoked_commits_nothing() {
         let tenant = t.tenant_id();
         let (id, secret) = client(&t).await;
         let token = access_token(&post_token(&t, &id, &secret).await);
-        let access = scim_serverless::auth::parse_access_token(&token).unwrap();
+        let name = scim_serverless::auth::parse_access_token(&token).unwrap();
+        let secret_id = SecretId::parse(&name.grant_id).unwrap();
+        let access = ClientAccess {
+            client_id: name.client_id,
+            grant: Grant::Secret(secret_id.clone()),
+            token_id: name.token_id,
+        };
         // The revocation lands between the write's authentication and its commit.
         if delete_secret {
             t.admin()
-                .delete_client_secret(&tenant, &id, &access.secret_id)
+                .delete_client_secret(&tenant, &id, &secret_id)
                 .await
                 .unwrap();
         } else {

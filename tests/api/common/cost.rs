@@ -367,7 +367,8 @@ pub async fn measure() -> Vec<Row> {
         .expect("create an OAuth client");
     let form = format!(
         "grant_type=client_credentials&client_id={}&client_secret={}",
-        client.client_id, client.client_secret
+        client.client_id,
+        client.client_secret.as_deref().unwrap_or_default()
     );
     let request = super::token_request(&t.tenant, &form, &[]);
     let issued = row(

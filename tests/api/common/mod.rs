@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cost;
+pub mod idp;
 
 use lambda_http::http::{HeaderMap, Request};
 use lambda_http::Body;
