@@ -306,6 +306,17 @@ pub async fn authenticate_credential(
     let Some(credential) = credential.filter(|_| secret_matches) else {
         return Err(ScimError::unauthorized());
     };
+    if credential.oauth_only {
+        // The caller holds the token: it may learn why it no longer works.
+        return Err(ScimError::new(
+            401,
+            None,
+            format!(
+                "tenant {tenant} accepts OAuth access tokens only: get one from \
+                 /{tenant}/oauth2/token with an OAuth client"
+            ),
+        ));
+    }
     let now = Timestamp::now();
     let expired = credential.expires.is_some_and(|e| e <= now);
     if credential.status != CredentialStatus::Enabled || expired || credential.tenant_id != *tenant

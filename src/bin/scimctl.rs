@@ -138,6 +138,16 @@ enum TenantAction {
         #[arg(long)]
         yes: bool,
     },
+    /// Accept OAuth access tokens only (`on`: the static tokens stop working at once), or both.
+    OauthOnly { tenant: String, mode: OnOff },
+    /// How long the access tokens of the tenant's token endpoint live: 1 to 6 hours.
+    TokenLifetime { tenant: String, hours: u32 },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Subcommand)]
@@ -389,6 +399,17 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     })
                     .await?;
                 out.print(&report, |r| format!("tenant {} deleted", r.tenant_id))
+            }
+            TenantAction::OauthOnly { tenant, mode } => {
+                let on = matches!(mode, OnOff::On);
+                let changed = admin.set_oauth_only(&parse_tenant(&tenant)?, on).await?;
+                out.print(&changed, |c| tenant_text(&c.tenant))
+            }
+            TenantAction::TokenLifetime { tenant, hours } => {
+                let changed = admin
+                    .set_access_token_lifetime(&parse_tenant(&tenant)?, hours)
+                    .await?;
+                out.print(&changed, |c| tenant_text(&c.tenant))
             }
         },
         Command::Provisioning { action } => match action {
@@ -872,11 +893,14 @@ fn when(at: Option<Timestamp>) -> String {
 
 fn tenant_text(t: &TenantView) -> String {
     format!(
-        "tenant {} ({})\nprovisioning {}\nSCIM base path {}",
+        "tenant {} ({})\nprovisioning {}\nSCIM base path {}\nOAuth only {}\n\
+         access token lifetime {} h",
         t.tenant_id,
         cell(&t.name),
         t.provisioning.as_str(),
-        cell(&t.scim_base_path)
+        cell(&t.scim_base_path),
+        if t.oauth.oauth_only { "on" } else { "off" },
+        t.oauth.access_token_lifetime_hours
     )
 }
 

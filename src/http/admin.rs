@@ -281,6 +281,26 @@ async fn route(admin: &Admin, request: &Request) -> Result<Response<Body>, Refus
             };
             ok(admin.finish_rotation(&tenant, force).await?)
         }
+        (&Method::PUT, ["admin", "tenants", tenant, "oauth"]) => {
+            let tenant = parse_tenant(tenant)?;
+            let settings = oauth_settings(request)?;
+            let mut changed = None;
+            if let Some(on) = settings.0 {
+                changed = Some(admin.set_oauth_only(&tenant, on).await?);
+            }
+            if let Some(hours) = settings.1 {
+                changed = Some(admin.set_access_token_lifetime(&tenant, hours).await?);
+            }
+            match changed {
+                Some(changed) => ok(changed),
+                None => Err(Refusal::new(
+                    400,
+                    "InvalidRequest",
+                    "the body sets \"oauthOnly\" (a boolean), \"accessTokenLifetimeHours\" (1 to \
+                     6), or both",
+                )),
+            }
+        }
         (&Method::GET, ["admin", "tenants", tenant, "oauth", "clients"]) => {
             ok(admin.list_clients(&parse_tenant(tenant)?).await?)
         }
@@ -452,6 +472,28 @@ fn new_client(request: &Request) -> Result<NewClient, Refusal> {
     let days = secret_days(&body, "secretExpiresInDays")?;
     new.secret_expires_in_days = with_secret.then_some(days);
     Ok(new)
+}
+
+/// `{"oauthOnly": true, "accessTokenLifetimeHours": 2}`: either or both.
+fn oauth_settings(request: &Request) -> Result<(Option<bool>, Option<u32>), Refusal> {
+    let body = body(request)?;
+    let bad = |what: &str| Refusal::new(400, "InvalidRequest", what.to_string());
+    let oauth_only = match body.get("oauthOnly").unwrap_or(&Value::Null) {
+        Value::Null => None,
+        Value::Bool(b) => Some(*b),
+        _ => return Err(bad("\"oauthOnly\" is a boolean")),
+    };
+    let hours = match body.get("accessTokenLifetimeHours").unwrap_or(&Value::Null) {
+        Value::Null => None,
+        v => Some(
+            v.as_u64()
+                .and_then(|h| u32::try_from(h).ok())
+                .ok_or_else(|| {
+                    bad("\"accessTokenLifetimeHours\" is a whole number of hours, 1 to 6")
+                })?,
+        ),
+    };
+    Ok((oauth_only, hours))
 }
 
 /// `{"issuer", "jwksUrl", "subject", "audience"}`, each a string.

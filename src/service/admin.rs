@@ -142,6 +142,16 @@ pub struct TenantView {
     pub created: Timestamp,
     pub provisioning: ProvisioningState,
     pub scim_base_path: String,
+    pub oauth: OAuthSettingsView,
+}
+
+/// A tenant's OAuth settings as the admin surfaces show them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthSettingsView {
+    /// Static bearer tokens are refused; only the token endpoint's access tokens work.
+    pub oauth_only: bool,
+    pub access_token_lifetime_hours: i64,
 }
 
 impl From<&Tenant> for TenantView {
@@ -152,6 +162,10 @@ impl From<&Tenant> for TenantView {
             created: tenant.created,
             provisioning: tenant.state,
             scim_base_path: scim_base_path(&tenant.id),
+            oauth: OAuthSettingsView {
+                oauth_only: tenant.oauth.oauth_only,
+                access_token_lifetime_hours: tenant.oauth.access_token_seconds / 3600,
+            },
         }
     }
 }
@@ -951,6 +965,13 @@ impl Admin {
             ProvisioningState::Disabled => return provisioning_off(tenant_id),
             ProvisioningState::Enabled => {}
         }
+        if tenant.oauth.oauth_only {
+            return AdminError::Conflict(format!(
+                "tenant {tenant_id} accepts OAuth access tokens only, so it gets no static token: \
+                 turn that off first (`scimctl tenant oauth-only {tenant_id} off`) or use an OAuth \
+                 client (`scimctl oauth client create {tenant_id}`)"
+            ));
+        }
         let ids = match self.store.list_credentials(tenant_id).await {
             Ok(list) => list
                 .into_iter()
@@ -1077,6 +1098,7 @@ fn new_credential(tenant_id: &TenantId, new: &NewCredential) -> Result<(Credenti
         expires,
         last_used: None,
         secret_hash: issued.secret_hash.clone(),
+        oauth_only: false,
     };
     Ok((credential, issued.token))
 }
@@ -1144,6 +1166,7 @@ mod tests {
             expires,
             last_used: None,
             secret_hash: "secret-hash".into(),
+            oauth_only: false,
         }
     }
 

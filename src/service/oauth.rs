@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::admin::{
     days_between, missing_tenant, provisioning_off, Admin, AdminError, AuditAction, Audited,
-    EXPIRY_WARNING_DAYS, MAX_DESCRIPTION_BYTES,
+    TenantView, EXPIRY_WARNING_DAYS, MAX_DESCRIPTION_BYTES,
 };
 use crate::auth;
 use crate::domain::Timestamp;
@@ -15,7 +15,7 @@ use crate::federation::{FederationPolicy, MAX_URL_BYTES};
 use crate::protocol::{ClientId, FederationId, SecretId, TenantId};
 use crate::store::{
     ClientSecret, CredentialStatus, FederatedCredential, Grant, OAuthClient, ProvisioningState,
-    StoreError, MAX_CLIENTS,
+    StoreError, MAX_ACCESS_TOKEN_SECONDS, MAX_CLIENTS, MIN_ACCESS_TOKEN_SECONDS,
 };
 
 type Result<T, E = AdminError> = std::result::Result<T, E>;
@@ -569,5 +569,67 @@ impl Admin {
         let about = Some(client_id.to_string());
         self.audited(tenant_id, AuditAction::FederationDelete, about, result)
             .await
+    }
+
+    /// Makes the tenant accept OAuth access tokens only (`on`), refusing its static tokens at
+    /// once, or accept both again.
+    pub async fn set_oauth_only(&self, tenant_id: &TenantId, on: bool) -> Result<TenantChanged> {
+        let result = self
+            .store
+            .set_oauth_only(tenant_id, on)
+            .await
+            .map_err(|e| match e {
+                StoreError::Limit(detail) => AdminError::Conflict(detail),
+                other => missing_tenant(other, tenant_id),
+            })
+            .map(|tenant| TenantChanged {
+                tenant: TenantView::from(&tenant),
+            });
+        self.audited(tenant_id, AuditAction::OAuthSettings, None, result)
+            .await
+    }
+
+    /// Sets how long the tenant's access tokens live: 1 to 6 hours. Tokens already issued keep
+    /// the lifetime they were issued with.
+    pub async fn set_access_token_lifetime(
+        &self,
+        tenant_id: &TenantId,
+        hours: u32,
+    ) -> Result<TenantChanged> {
+        let result = async {
+            let seconds = i64::from(hours) * 3600;
+            if !(MIN_ACCESS_TOKEN_SECONDS..=MAX_ACCESS_TOKEN_SECONDS).contains(&seconds) {
+                return Err(AdminError::Invalid(format!(
+                    "an access token lives {} to {} hours",
+                    MIN_ACCESS_TOKEN_SECONDS / 3600,
+                    MAX_ACCESS_TOKEN_SECONDS / 3600
+                )));
+            }
+            let tenant = self
+                .store
+                .set_access_token_lifetime(tenant_id, seconds)
+                .await
+                .map_err(|e| missing_tenant(e, tenant_id))?;
+            Ok(TenantChanged {
+                tenant: TenantView::from(&tenant),
+            })
+        }
+        .await;
+        self.audited(tenant_id, AuditAction::OAuthSettings, None, result)
+            .await
+    }
+}
+
+/// A tenant after a change of its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantChanged {
+    #[serde(flatten)]
+    pub tenant: TenantView,
+}
+
+impl Audited for TenantChanged {
+    fn audited_id(&self) -> Option<String> {
+        Some(self.tenant.tenant_id.to_string())
     }
 }

@@ -17,8 +17,6 @@ use crate::store::{
     TokenIssue, UsedAssertion,
 };
 
-/// An access token's lifetime: an hour, as Entra expects by default.
-pub const ACCESS_TOKEN_SECONDS: i64 = 3600;
 /// The one scope an access token carries: the tenant's SCIM API.
 pub const SCOPE: &str = "scim";
 
@@ -149,9 +147,10 @@ fn check_scope(scope: Option<&str>) -> Result<(), OAuthError> {
     ))
 }
 
-/// Issues an access token to a client of `tenant`: one GetItem of the client, then one
-/// transaction storing the token's hash, its audit event and, for an assertion with a `jti`,
-/// the guard that makes it single-use (plus the JWKS fetch when its keys are not cached).
+/// Issues an access token to a client of `tenant`: one GetItem of the client, one of the tenant
+/// (the token's lifetime), then one transaction storing the token's hash, its audit event and,
+/// for an assertion with a `jti`, the guard that makes it single-use: 3 requests, plus the JWKS
+/// fetch when its keys are not cached.
 pub async fn issue(
     store: &Store,
     jwks: &Jwks,
@@ -305,8 +304,10 @@ async fn with_assertion(
     })
 }
 
-/// Stores a new access token for the proven grant, with its audit event.
+/// Stores a new access token for the proven grant, with its audit event; it lives as long as
+/// the tenant's settings say (one GetItem of the tenant).
 async fn mint(store: &Store, tenant: &TenantId, proven: Proven) -> Result<IssuedToken, OAuthError> {
+    let lifetime = store.get_tenant(tenant).await?.oauth.access_token_seconds;
     let issued = auth::issue_access_token(&proven.client.id, &proven.grant).map_err(|e| {
         tracing::error!(error = %e, "OS random source failed");
         OAuthError::new(OAuthErrorCode::ServerError, "the server failed")
@@ -314,7 +315,7 @@ async fn mint(store: &Store, tenant: &TenantId, proven: Proven) -> Result<Issued
     let now = Timestamp::now();
     let token = AccessToken {
         id: issued.access.token_id.clone(),
-        expires: now.plus(time::Duration::seconds(ACCESS_TOKEN_SECONDS)),
+        expires: now.plus(time::Duration::seconds(lifetime)),
         token_hash: issued.token_hash.clone(),
     };
     let audit = AuditEvent::new(
@@ -338,7 +339,7 @@ async fn mint(store: &Store, tenant: &TenantId, proven: Proven) -> Result<Issued
     Ok(IssuedToken {
         access_token: issued.token,
         token_type: "Bearer",
-        expires_in: ACCESS_TOKEN_SECONDS,
+        expires_in: lifetime,
         scope: SCOPE,
     })
 }

@@ -50,7 +50,11 @@ pub use oauth::{
 };
 pub use resources::{Revision, StoredResource, UserWithGroups};
 pub use tenant_delete::DeleteProgress;
-pub use tenants::{Credential, CredentialStatus, ProvisioningState, Tenant, MAX_CREDENTIALS};
+pub use tenants::{
+    Credential, CredentialStatus, OAuthSettings, ProvisioningState, Tenant,
+    DEFAULT_ACCESS_TOKEN_SECONDS, MAX_ACCESS_TOKEN_SECONDS, MAX_CREDENTIALS,
+    MIN_ACCESS_TOKEN_SECONDS,
+};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 

@@ -2,7 +2,7 @@
 //! sits in the tenant's partition, so authenticating a request is one GetItem on a key that the
 //! tenant in the URL and the credential id in the token both pin down.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 
 use super::audit::{Actor, AuditEvent};
 use super::keys::*;
@@ -18,24 +18,67 @@ use crate::protocol::{CredentialId, TenantId};
 /// At most two credentials per tenant, as the IAM Identity Center and CloudSSO consoles allow.
 pub const MAX_CREDENTIALS: u64 = 2;
 
+/// How long the token endpoint's access tokens live, unless the tenant says otherwise, and the
+/// range a tenant may choose from (Entra's gallery: 60 minutes to 6 hours).
+pub const DEFAULT_ACCESS_TOKEN_SECONDS: i64 = 3600;
+pub const MIN_ACCESS_TOKEN_SECONDS: i64 = 3600;
+pub const MAX_ACCESS_TOKEN_SECONDS: i64 = 6 * 3600;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     pub id: TenantId,
     pub name: String,
     pub created: Timestamp,
     pub state: ProvisioningState,
+    pub oauth: OAuthSettings,
+}
+
+/// A tenant's OAuth settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OAuthSettings {
+    /// Static bearer tokens are refused: only access tokens from the token endpoint work.
+    pub oauth_only: bool,
+    /// The lifetime of the access tokens the tenant's token endpoint issues.
+    pub access_token_seconds: i64,
+}
+
+impl Default for OAuthSettings {
+    fn default() -> Self {
+        OAuthSettings {
+            oauth_only: false,
+            access_token_seconds: DEFAULT_ACCESS_TOKEN_SECONDS,
+        }
+    }
+}
+
+/// Whether an item says `oauthOnly: true` (a tenant, or a credential the setting reached).
+fn oauth_only(item: &Item) -> bool {
+    matches!(item.get("oauthOnly"), Some(AttributeValue::Bool(true)))
 }
 
 impl Tenant {
     fn from_item(item: &Item) -> Result<Self, StoreError> {
+        let seconds = item
+            .get("accessTokenSeconds")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|s| (MIN_ACCESS_TOKEN_SECONDS..=MAX_ACCESS_TOKEN_SECONDS).contains(s));
         Ok(Tenant {
             id: get_id(item, "id")?,
             name: get_s(item, "name")?.into(),
             created: get_time(item, "created")?,
             state: ProvisioningState::parse(opt_s(item, "provisioningState").as_deref()),
+            oauth: OAuthSettings {
+                oauth_only: oauth_only(item),
+                access_token_seconds: seconds.unwrap_or(DEFAULT_ACCESS_TOKEN_SECONDS),
+            },
         })
     }
 }
+
+/// Neither a tenant nor a credential in OAuth-only mode: the condition a static token's create
+/// and writes carry.
+const NOT_OAUTH_ONLY: &str = "(attribute_not_exists(oauthOnly) OR oauthOnly = :false)";
 
 const ENABLED: &str = ProvisioningState::Enabled.as_str();
 const DISABLED: &str = ProvisioningState::Disabled.as_str();
@@ -53,6 +96,8 @@ pub struct Credential {
     pub last_used: Option<Timestamp>,
     /// Hex SHA-256 of the token's secret part.
     pub secret_hash: String,
+    /// The tenant accepts OAuth access tokens only: this token is refused while it does.
+    pub oauth_only: bool,
 }
 
 impl Credential {
@@ -74,6 +119,9 @@ impl Credential {
         if let Some(last_used) = self.last_used {
             item.insert("lastUsed".into(), s(last_used.to_string()));
         }
+        if self.oauth_only {
+            item.insert("oauthOnly".into(), AttributeValue::Bool(true));
+        }
         item
     }
 
@@ -90,6 +138,7 @@ impl Credential {
             expires: opt_time(item, "expires")?,
             last_used: opt_time(item, "lastUsed")?,
             secret_hash: get_s(item, "secretHash")?.into(),
+            oauth_only: oauth_only(item),
         })
     }
 }
@@ -101,6 +150,7 @@ impl Store {
             name: name.to_string(),
             created: Timestamp::now(),
             state: ProvisioningState::Enabled,
+            oauth: OAuthSettings::default(),
         };
         let item = Item::from([
             (PK.into(), s(tenant_pk(&tenant.id))),
@@ -155,24 +205,27 @@ impl Store {
         credential: &Credential,
         enable: bool,
     ) -> Result<(), StoreError> {
-        // Without `enable`, a tenant whose provisioning is off gets no credential.
-        let (update, condition) = if enable {
+        // Without `enable`, a tenant whose provisioning is off gets no credential; an OAuth-only
+        // tenant gets none either way.
+        let (update, state) = if enable {
             (
                 "SET credentialCount = credentialCount + :one, provisioningState = :enabled",
-                "attribute_exists(PK) AND credentialCount < :max \
-                 AND (attribute_not_exists(provisioningState) OR provisioningState <> :deleting)",
+                "(attribute_not_exists(provisioningState) OR provisioningState <> :deleting)",
             )
         } else {
             (
                 "SET credentialCount = credentialCount + :one",
-                "attribute_exists(PK) AND credentialCount < :max \
-                 AND (attribute_not_exists(provisioningState) OR provisioningState = :enabled)",
+                "(attribute_not_exists(provisioningState) OR provisioningState = :enabled)",
             )
         };
+        let condition = format!(
+            "attribute_exists(PK) AND credentialCount < :max AND {state} AND {NOT_OAUTH_ONLY}"
+        );
         let mut values = Item::from([
             (":one".into(), n(1)),
             (":max".into(), n(MAX_CREDENTIALS)),
             (":enabled".into(), s(ENABLED)),
+            (":false".into(), AttributeValue::Bool(false)),
         ]);
         if enable {
             values.insert(":deleting".into(), s(DELETING));
@@ -231,7 +284,8 @@ impl Store {
     }
 
     /// A tenant's credentials and OAuth clients, strongly consistent: one Query of the tenant's
-    /// partition (which holds the tenant item and nothing else besides).
+    /// partition (which holds besides only the tenant item and the short-lived guards of used
+    /// client assertions).
     async fn credentials_and_clients(
         &self,
         tenant: &TenantId,
@@ -306,9 +360,12 @@ impl Store {
             .table_name(&self.table)
             .key(PK, s(tenant_pk(&audit.tenant_id)))
             .key(SK, s(credential_sk(credential)))
-            .condition_expression("attribute_exists(PK) AND #status = :enabled")
+            .condition_expression(format!(
+                "attribute_exists(PK) AND #status = :enabled AND {NOT_OAUTH_ONLY}"
+            ))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":enabled", s(ENABLED))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(Some(Action {
@@ -392,8 +449,10 @@ impl Store {
                 .table_name(&self.table)
                 .key(PK, s(tenant_pk(tenant)))
                 .key(SK, s(TENANT_SK))
+                // Provisioning turned on again starts from the default: static tokens allowed.
                 .update_expression(
-                    "SET provisioningState = :state, credentialCount = :zero, clientCount = :zero",
+                    "SET provisioningState = :state, credentialCount = :zero, clientCount = :zero \
+                     REMOVE oauthOnly",
                 )
                 .condition_expression(condition.as_str())
                 .set_expression_attribute_values(Some(values))
@@ -416,6 +475,109 @@ impl Store {
                     {
                         return Err(StoreError::Limit(format!(
                             "tenant {tenant} is being deleted"
+                        )));
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::TransactionConflict)
+    }
+
+    /// Sets how long the tenant's access tokens live; returns the tenant.
+    pub async fn set_access_token_lifetime(
+        &self,
+        tenant: &TenantId,
+        seconds: i64,
+    ) -> Result<Tenant, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(TENANT_SK))
+            .update_expression("SET accessTokenSeconds = :seconds")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":seconds", n(seconds))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Tenant::from_item(&out.attributes.unwrap_or_default()),
+            Err(e) if super::slots::condition_failed(&e) => Err(StoreError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Turns OAuth-only on or off: the tenant item and each of its credentials get the flag in
+    /// one transaction, so a static token's authentication (one GetItem of its credential) sees
+    /// it, and a write in flight with one commits nothing. The transaction holds only if the
+    /// tenant still has the credentials read (else it reads again). Returns the tenant.
+    pub async fn set_oauth_only(&self, tenant: &TenantId, on: bool) -> Result<Tenant, StoreError> {
+        for _ in 0..5 {
+            let credentials = self.list_credentials(tenant).await?;
+            let set = if on {
+                "SET oauthOnly = :on"
+            } else {
+                "REMOVE oauthOnly"
+            };
+            let tenant_update = Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(tenant_pk(tenant)))
+                .key(SK, s(TENANT_SK))
+                .update_expression(set)
+                .condition_expression(
+                    "attribute_exists(PK) AND credentialCount = :seen \
+                     AND (attribute_not_exists(provisioningState) OR provisioningState = :enabled)",
+                )
+                .expression_attribute_values(":enabled", s(ENABLED))
+                .expression_attribute_values(":seen", n(credentials.len()));
+            let tenant_update = match on {
+                true => {
+                    tenant_update.expression_attribute_values(":on", AttributeValue::Bool(true))
+                }
+                false => tenant_update,
+            };
+            let mut actions = vec![Action {
+                item: TransactWriteItem::builder()
+                    .update(
+                        tenant_update
+                            .build()
+                            .map_err(|e| StoreError::Backend(e.to_string()))?,
+                    )
+                    .build(),
+                on_fail: StoreError::VersionConflict,
+            }];
+            for credential in &credentials {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(PK, s(tenant_pk(tenant)))
+                    .key(SK, s(credential_sk(&credential.id)))
+                    .update_expression(set)
+                    .condition_expression("attribute_exists(PK)");
+                let update = match on {
+                    true => update.expression_attribute_values(":on", AttributeValue::Bool(true)),
+                    false => update,
+                };
+                actions.push(Action {
+                    item: TransactWriteItem::builder()
+                        .update(
+                            update
+                                .build()
+                                .map_err(|e| StoreError::Backend(e.to_string()))?,
+                        )
+                        .build(),
+                    on_fail: StoreError::VersionConflict,
+                });
+            }
+            match self.transact(actions).await {
+                Ok(()) => return self.get_tenant(tenant).await,
+                Err(StoreError::VersionConflict) => {
+                    if self.get_tenant(tenant).await?.state != ProvisioningState::Enabled {
+                        return Err(StoreError::Limit(format!(
+                            "tenant {tenant} has provisioning disabled: OAuth-only applies to a \
+                             tenant whose provisioning is on"
                         )));
                     }
                     continue;

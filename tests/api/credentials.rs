@@ -216,6 +216,7 @@ async fn expired_credentials_get_401_and_no_expiry_is_allowed() {
         expires: Some(Timestamp::now().minus(time::Duration::seconds(1))),
         last_used: None,
         secret_hash: issued.secret_hash.clone(),
+        oauth_only: false,
     };
     t.store().create_credential(&expired).await.unwrap();
     assert_eq!(t.status_with(&issued.token).await, 401);

@@ -44,6 +44,12 @@ async fn post_token(t: &TestApp, id: &ClientId, secret: &str) -> Resp {
     token_call(t, &t.tenant, &form, &[]).await
 }
 
+/// The client as stored, read back.
+async fn stored_client(t: &TestApp, id: &ClientId) -> scim_serverless::store::OAuthClient {
+    let stored = t.store().get_client(&t.tenant_id(), id).await.unwrap();
+    stored.expect("the client is stored")
+}
+
 fn access_token(r: &Resp) -> String {
     r.body["access_token"]
         .as_str()
@@ -87,12 +93,7 @@ async fn a_client_secret_gets_a_token_that_works_on_its_tenant_only() {
     let token = access_token(&post_token(&t, &id, &secret).await);
 
     // Stored: only the hash, under the secret it came from.
-    let stored = t
-        .store()
-        .get_client(&t.tenant_id(), &id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored_client(&t, &id).await;
     let tokens = &stored.secrets[0].tokens;
     assert_eq!(tokens.len(), 3);
     assert!(tokens.iter().all(|k| k.token_hash != token));
@@ -251,12 +252,7 @@ async fn bad_token_requests_get_their_rfc_6749_errors() {
     );
 
     // None of them stored a token.
-    let stored = t
-        .store()
-        .get_client(&t.tenant_id(), &id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored_client(&t, &id).await;
     assert!(stored.secrets[0].tokens.is_empty());
 }
 
@@ -415,4 +411,104 @@ async fn the_metadata_names_the_token_endpoint_and_its_methods() {
         .clone();
     assert!(methods.contains(&json!("client_secret_basic")));
     assert!(methods.contains(&json!("client_secret_post")));
+}
+
+#[tokio::test]
+async fn a_tenants_access_tokens_live_as_long_as_it_says_from_one_to_six_hours() {
+    let t = TestApp::new().await;
+    let (id, secret) = client(&t).await;
+    let path = format!("/admin/tenants/{}/oauth", t.tenant);
+    let principal = Some("arn:aws:iam::123456789012:user/ops");
+    for bad in [
+        json!({"accessTokenLifetimeHours": 0}),
+        json!({"accessTokenLifetimeHours": 7}),
+        json!({"accessTokenLifetimeHours": "2"}),
+        json!({}),
+    ] {
+        let r =
+            crate::common::admin_call(t.store(), principal, "PUT", &path, Some(bad.clone()), &[])
+                .await;
+        assert_eq!(r.status, 400, "{bad}: {:?}", r.body);
+    }
+    let r = crate::common::admin_call(
+        t.store(),
+        principal,
+        "PUT",
+        &path,
+        Some(json!({"accessTokenLifetimeHours": 2})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["oauth"]["accessTokenLifetimeHours"], 2);
+    let r = post_token(&t, &id, &secret).await;
+    assert_eq!(r.body["expires_in"], 7200, "{:?}", r.body);
+    let stored = stored_client(&t, &id).await;
+    let expires = stored.secrets[0].tokens[0].expires;
+    let left = expires.unix_seconds() - scim_serverless::domain::Timestamp::now().unix_seconds();
+    assert!((7100..=7200).contains(&left), "stored expiry {left} s away");
+}
+
+#[tokio::test]
+async fn an_oauth_only_tenant_refuses_its_static_tokens_until_turned_off() {
+    let t = TestApp::new().await;
+    let tenant = t.tenant_id();
+    let (id, secret) = client(&t).await;
+    let access = access_token(&post_token(&t, &id, &secret).await);
+    assert_eq!(t.status_with(&t.token).await, 200);
+
+    let changed = t.admin().set_oauth_only(&tenant, true).await.unwrap();
+    assert!(changed.tenant.oauth.oauth_only);
+    let r = t.get("/Users?count=0").await;
+    assert_eq!(r.status, 401);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("OAuth access tokens only"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(
+        t.status_with(&access).await,
+        200,
+        "access tokens still work"
+    );
+    let stored = t.store().list_credentials(&tenant).await.unwrap();
+    assert!(
+        stored.iter().all(|c| c.oauth_only),
+        "the flag reached every credential"
+    );
+    let err = t
+        .admin()
+        .create_credential(&tenant, &crate::common::new_credential("more"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("OAuth access tokens only"),
+        "{err}"
+    );
+
+    t.admin().set_oauth_only(&tenant, false).await.unwrap();
+    assert_eq!(t.status_with(&t.token).await, 200);
+    let stored = t.store().list_credentials(&tenant).await.unwrap();
+    assert!(stored.iter().all(|c| !c.oauth_only));
+
+    // Provisioning off and on again starts from the default.
+    t.admin().set_oauth_only(&tenant, true).await.unwrap();
+    t.admin().disable_provisioning(&tenant).await.unwrap();
+    let enabled = t
+        .admin()
+        .enable_provisioning(&tenant, &crate::common::new_credential("again"))
+        .await
+        .unwrap();
+    assert_eq!(t.status_with(&enabled.token).await, 200);
+    assert!(
+        !t.store()
+            .get_tenant(&tenant)
+            .await
+            .unwrap()
+            .oauth
+            .oauth_only
+    );
 }

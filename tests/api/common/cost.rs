@@ -374,7 +374,7 @@ pub async fn measure() -> Vec<Row> {
     let issued = row(
         "POST /{tenant}/oauth2/token (client secret)",
         t.send_counted(request).await,
-        2,
+        3,
         200,
     );
     let access = issued.body["access_token"].as_str().unwrap_or_default();
@@ -387,6 +387,49 @@ pub async fn measure() -> Vec<Row> {
         "authenticate with an access token (the auth GetItem itself)",
         (super::resp(response), cost.auth),
         1,
+        200,
+    );
+
+    // Workload identity federation: an assertion with a jti, its JWKS already cached (the
+    // first exchange fetched it); the replay guard rides in the token's transaction.
+    let policy = scim_serverless::federation::FederationPolicy {
+        allow_loopback_jwks: true,
+    };
+    let idp = super::idp::TestIdp::start().await;
+    let admin = t.admin().with_federation(policy);
+    let federated = admin
+        .create_client(&t.tenant_id(), &Default::default())
+        .await
+        .expect("a second OAuth client");
+    let federation = scim_serverless::service::oauth::NewFederation {
+        issuer: idp.issuer.clone(),
+        jwks_url: idp.jwks_url.clone(),
+        subject: idp.subject.clone(),
+        audience: idp.audience.clone(),
+    };
+    admin
+        .add_federation(&t.tenant_id(), &federated.client_id, &federation)
+        .await
+        .expect("add a federated credential");
+    let app = t.app.clone().with_federation(policy);
+    let exchange = |assertion: String| {
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_assertion_type=\
+             urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion={assertion}",
+            federated.client_id
+        );
+        super::token_request(&t.tenant, &form, &[])
+    };
+    let (_, _) = app
+        .handle_counted(exchange(idp.rsa.sign(&idp.entra_claims())))
+        .await;
+    let (response, cost) = app
+        .handle_counted(exchange(idp.rsa.sign(&idp.entra_claims())))
+        .await;
+    row(
+        "POST /{tenant}/oauth2/token (client assertion with jti, keys cached)",
+        (super::resp(response), cost.auth + cost.handler),
+        3,
         200,
     );
 
