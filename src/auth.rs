@@ -2,6 +2,10 @@
 //! match, the credential id (so verification is one GetItem), and 256 bits from the OS RNG. Only the
 //! SHA-256 of the secret part is stored, and it is compared in constant time.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -147,20 +151,125 @@ pub struct Authenticated {
 
 /// Authenticates a request's `Authorization` header for `tenant` (`None`: the URL named no valid
 /// tenant): a static token ([`authenticate_credential`]) or an access token the tenant's token
-/// endpoint issued ([`authenticate_access_token`]). One GetItem either way.
+/// endpoint issued ([`authenticate_access_token`]). One GetItem either way, or none when `cache`
+/// verified the same token for the same tenant within its few seconds.
 pub async fn authenticate(
     store: &Store,
+    cache: &AuthCache,
     tenant: Option<&TenantId>,
     authorization: Option<&str>,
 ) -> Result<Authenticated, ScimError> {
-    if let Some(token) = bearer(authorization).filter(|t| t.starts_with(ACCESS_TOKEN_PREFIX)) {
-        return authenticate_access_token(store, tenant, token).await;
+    let token = bearer(authorization);
+    let key = tenant
+        .zip(token)
+        .map(|(t, token)| hash_secret(&format!("{t}\n{token}")));
+    if let Some(hit) = key.as_deref().and_then(|k| cache.get(k)) {
+        return Ok(hit);
     }
-    let credential = authenticate_credential(store, tenant, authorization).await?;
-    Ok(Authenticated {
-        tenant_id: credential.tenant_id,
-        actor: Actor::Credential(credential.id),
-    })
+    let (who, expires) = match token.filter(|t| t.starts_with(ACCESS_TOKEN_PREFIX)) {
+        Some(token) => {
+            let (who, expires) = verify_access_token(store, tenant, token).await?;
+            (who, Some(expires))
+        }
+        None => {
+            let credential = authenticate_credential(store, tenant, authorization).await?;
+            let who = Authenticated {
+                tenant_id: credential.tenant_id,
+                actor: Actor::Credential(credential.id),
+            };
+            (who, credential.expires)
+        }
+    };
+    if let Some(key) = key {
+        cache.put(key, &who, expires);
+    }
+    Ok(who)
+}
+
+/// Credentials a warm instance verified, remembered for at most [`MAX_AUTH_CACHE`] so that a
+/// busy IdP's requests do not each read the credential (Entra's 25 a second become one read in
+/// 5 s). Revocation still reaches reads within that time, and writes at once: each write's
+/// transaction checks the credential itself. Keyed by a hash of tenant and token; bounded.
+pub struct AuthCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, Remembered>>,
+}
+
+struct Remembered {
+    who: Authenticated,
+    until: Instant,
+    expires: Option<Timestamp>,
+}
+
+/// The longest a verified credential is remembered: the revocation promise.
+pub const MAX_AUTH_CACHE: Duration = Duration::from_secs(5);
+/// Set to the seconds to remember (0 to 5); unset, deployed functions remember 5 s and a local
+/// process nothing, so that a revocation made with `scimctl` shows at once.
+pub const AUTH_CACHE_ENV: &str = "AUTH_CACHE_SECONDS";
+const MAX_REMEMBERED: usize = 4096;
+
+impl std::fmt::Debug for AuthCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthCache").field("ttl", &self.ttl).finish()
+    }
+}
+
+impl AuthCache {
+    /// Remembers for `ttl`, at most [`MAX_AUTH_CACHE`]; zero remembers nothing.
+    pub fn new(ttl: Duration) -> Self {
+        AuthCache {
+            ttl: ttl.min(MAX_AUTH_CACHE),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn from_env() -> Self {
+        let configured = std::env::var(AUTH_CACHE_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let deployed = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let default = if deployed {
+            MAX_AUTH_CACHE
+        } else {
+            Duration::ZERO
+        };
+        Self::new(configured.unwrap_or(default))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Remembered>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, key: &str) -> Option<Authenticated> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.lock();
+        let hit = entries.get(key)?;
+        let live = hit.until > Instant::now() && hit.expires.is_none_or(|e| e > Timestamp::now());
+        live.then(|| hit.who.clone())
+    }
+
+    fn put(&self, key: String, who: &Authenticated, expires: Option<Timestamp>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        let mut entries = self.lock();
+        if entries.len() >= MAX_REMEMBERED {
+            entries.retain(|_, r| r.until > now);
+            if entries.len() >= MAX_REMEMBERED {
+                entries.clear();
+            }
+        }
+        let remembered = Remembered {
+            who: who.clone(),
+            until: now + self.ttl,
+            expires,
+        };
+        entries.insert(key, remembered);
+    }
 }
 
 /// An access token: `scimat_<client id>_<grant id>_<token id>_<64 hex chars>`. It names the
@@ -239,6 +348,17 @@ pub async fn authenticate_access_token(
     tenant: Option<&TenantId>,
     token: &str,
 ) -> Result<Authenticated, ScimError> {
+    verify_access_token(store, tenant, token)
+        .await
+        .map(|(who, _)| who)
+}
+
+/// [`authenticate_access_token`], also returning when the token expires.
+async fn verify_access_token(
+    store: &Store,
+    tenant: Option<&TenantId>,
+    token: &str,
+) -> Result<(Authenticated, Timestamp), ScimError> {
     let parsed = parse_access_token(token).filter(|_| tenant.is_some());
     let decoy_tenant: TenantId = decoy();
     let tenant = tenant.unwrap_or(&decoy_tenant);
@@ -273,10 +393,11 @@ pub async fn authenticate_access_token(
     {
         return Err(ScimError::unauthorized());
     }
-    Ok(Authenticated {
+    let who = Authenticated {
         tenant_id: client.tenant_id.clone(),
         actor: Actor::Client(access),
-    })
+    };
+    Ok((who, issued.expires))
 }
 
 /// Authenticates a static bearer token for `tenant` (`None`: the URL named no valid

@@ -17,7 +17,7 @@ use std::time::Instant;
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
-use crate::auth;
+use crate::auth::{self, AuthCache};
 use crate::federation::jwks::Jwks;
 use crate::federation::FederationPolicy;
 use crate::protocol::resource::ResourceKind;
@@ -83,6 +83,8 @@ pub struct App {
     pub schemas: Arc<SchemaSet>,
     /// The IdPs' signing keys this instance has fetched (the token endpoint's federation).
     pub jwks: Arc<Jwks>,
+    /// Credentials this instance verified in the last few seconds.
+    pub auth_cache: Arc<AuthCache>,
 }
 
 /// A request that passed routing and authentication.
@@ -106,6 +108,15 @@ impl App {
             limits: Limits::default(),
             schemas: SchemaSet::shared(),
             jwks: Jwks::new(FederationPolicy::from_env()),
+            auth_cache: Arc::new(AuthCache::from_env()),
+        }
+    }
+
+    /// The same app remembering verified credentials for `ttl` (at most 5 s).
+    pub fn with_auth_cache(self, ttl: std::time::Duration) -> Self {
+        App {
+            auth_cache: Arc::new(AuthCache::new(ttl)),
+            ..self
         }
     }
 
@@ -198,8 +209,13 @@ impl App {
         let tenant = TenantId::parse(&tenant).ok();
         // Counted apart: the cost targets are per SCIM operation, authentication aside.
         let header = request::header(request, "authorization");
-        let (authenticated, n) =
-            counted(auth::authenticate(&self.store, tenant.as_ref(), header)).await;
+        let (authenticated, n) = counted(auth::authenticate(
+            &self.store,
+            &self.auth_cache,
+            tenant.as_ref(),
+            header,
+        ))
+        .await;
         auth_requests.store(n, Ordering::Relaxed);
         let authenticated = authenticated?;
         let tenant = authenticated.tenant_id;

@@ -512,3 +512,56 @@ async fn an_oauth_only_tenant_refuses_its_static_tokens_until_turned_off() {
             .oauth_only
     );
 }
+
+#[tokio::test]
+async fn a_warm_instance_remembers_a_verified_credential_for_seconds_and_writes_check_it_anyway() {
+    let t = TestApp::new().await;
+    let (id, secret) = client(&t).await;
+    let access = access_token(&post_token(&t, &id, &secret).await);
+    let mut cached = t.as_tenant(&t.tenant, &t.token);
+    cached.app = cached
+        .app
+        .with_auth_cache(std::time::Duration::from_secs(1));
+    for token in [t.token.clone(), access.clone()] {
+        let as_token = cached.as_tenant(&t.tenant, &token);
+        let request = || as_token.request("GET", "/Users?count=0", None);
+        let (first, cost) = as_token.app.handle_counted(request()).await;
+        // One GetItem (and, for a static token, at most one last-use update).
+        assert_eq!(first.status().as_u16(), 200);
+        assert!((1..=2).contains(&cost.auth), "{}", cost.auth);
+        let (again, cost) = as_token.app.handle_counted(request()).await;
+        assert_eq!(
+            (again.status().as_u16(), cost.auth),
+            (200, 0),
+            "served from the cache"
+        );
+        // The same token for another tenant is not a hit.
+        let other = TestApp::new().await;
+        let elsewhere = cached.as_tenant(&other.tenant, &token);
+        let (r, cost) = elsewhere
+            .app
+            .handle_counted(elsewhere.request("GET", "/Users", None))
+            .await;
+        assert_eq!((r.status().as_u16(), cost.auth), (401, 1));
+    }
+    // Revoked: a write is refused at once (its transaction checks the credential) …
+    t.admin()
+        .set_client_status(&t.tenant_id(), &id, CredentialStatus::Disabled)
+        .await
+        .unwrap();
+    let as_client = cached.as_tenant(&t.tenant, &access);
+    let r = as_client
+        .post(
+            "/Users",
+            json!({"userName": "after-revocation@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{:?}", r.body);
+    let listed = t
+        .get("/Users?filter=userName eq \"after-revocation@example.com\"")
+        .await;
+    assert_eq!(listed.body["totalResults"], 0, "nothing was stored");
+    // … and reads within the cache's time: here 1 s, in Lambda 5 s.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(as_client.status_with(&access).await, 401);
+}

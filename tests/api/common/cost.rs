@@ -389,6 +389,24 @@ pub async fn measure() -> Vec<Row> {
         1,
         200,
     );
+    // A warm instance that verified the same token within 5 s (Lambda's default) reads nothing.
+    let warm = as_client
+        .app
+        .clone()
+        .with_auth_cache(std::time::Duration::from_secs(5));
+    for expected in [1, 0] {
+        let (response, cost) = warm
+            .handle_counted(as_client.request("GET", "/Users?count=0", None))
+            .await;
+        if expected == 0 {
+            row(
+                "authenticate again within 5 s on a warm instance (cached)",
+                (super::resp(response), cost.auth),
+                0,
+                200,
+            );
+        }
+    }
 
     // Workload identity federation: an assertion with a jti, its JWKS already cached (the
     // first exchange fetched it); the replay guard rides in the token's transaction.
