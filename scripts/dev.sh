@@ -74,9 +74,17 @@ Administer it (tokens, rotation, audit, provisioning on/off) from another shell:
 Or authenticate as an OAuth client (as Entra's gallery requires): create one, then exchange
 its id and secret for an access token (an hour) at the tenant's token endpoint:
   target/debug/scimctl oauth client create $SCIM_TENANT --json
-  curl -s -u "<clientId>:<clientSecret>" -d grant_type=client_credentials \
+  curl -s -u "<clientId>:<clientSecret>" -d grant_type=client_credentials \\
     "http://127.0.0.1:$PORT/$SCIM_TENANT/oauth2/token"
   curl -s -H "Authorization: Bearer <access_token>" "\$SCIM_URL/Users"
+With workload identity federation (RFC 7523), an IdP's signed assertion replaces the secret.
+This stack allows a loopback JWKS (ALLOW_LOOPBACK_JWKS=1; a deployed one only takes https):
+  target/debug/scimctl oauth client create $SCIM_TENANT --no-secret --json
+  ALLOW_LOOPBACK_JWKS=1 target/debug/scimctl oauth federation add $SCIM_TENANT <clientId> \\
+    --issuer <iss> --jwks-url http://127.0.0.1:<port>/keys --subject <sub> --audience <aud>
+  curl -s -d grant_type=client_credentials -d client_id=<clientId> \\
+    -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\
+    -d client_assertion=<signed JWT> "http://127.0.0.1:$PORT/$SCIM_TENANT/oauth2/token"
 
 Watch the change events (RFC 9967 SETs) your writes produce, as your application would:
   target/debug/scimctl events $SCIM_TENANT --follow

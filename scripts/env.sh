@@ -98,11 +98,14 @@ write_lambda_env() {
     # The events function publishes to the local DynamoDB's neighbour: moto serves EventBridge too.
     env_line EVENT_BUS_NAME "${EVENT_BUS_NAME:-default}"
     env_line AWS_ENDPOINT_URL_EVENTBRIDGE "${AWS_ENDPOINT_URL_EVENTBRIDGE:-$AWS_ENDPOINT_URL_DYNAMODB}"
+    # The local stack may use a loopback JWKS (a test IdP on this machine) for federated OAuth
+    # credentials; a deployed function never does (src/federation/mod.rs).
+    env_line ALLOW_LOOPBACK_JWKS 1
     # The fault layer (docs/reliability.md): SCIM_FAULT_RATE=0.4 scripts/dev.sh fails 40% of the
     # functions' DynamoDB requests before they reach it.
     local name
     for name in SCIM_FAULT_RATE SCIM_FAULT_LATENCY_MS SCIM_FAULT_SEED EVENT_SOURCE EVENTS_AUDIENCE \
-      EVENT_RETENTION_DAYS; do
+      EVENT_RETENTION_DAYS AUTH_CACHE_SECONDS; do
       if [ -n "${!name:-}" ]; then env_line "$name" "${!name}"; fi
     done
   } >"$1"

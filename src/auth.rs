@@ -228,7 +228,7 @@ impl AuthCache {
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let deployed = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let deployed = crate::deployed();
         let default = if deployed {
             MAX_AUTH_CACHE
         } else {

@@ -5,6 +5,8 @@
 //! - [`protocol`]: SCIM itself, pure (schemas, filters, PATCH, projection, cursors, errors);
 //! - [`store`]: DynamoDB, single-table, one key design per access pattern (no HTTP);
 //! - [`auth`]: bearer tokens: issuing and authenticating them;
+//! - [`federation`]: OAuth client assertions (RFC 7523): one JWT checked against a key, and the
+//!   IdPs' keys (JWKS) fetched and cached;
 //! - [`service`]: every use case, SCIM and administration: typed commands in, typed values out;
 //! - [`telemetry`]: the JSON log set-up every function shares;
 //! - [`http`]: the Lambda handlers: parse, call the service, render;
@@ -32,6 +34,13 @@ pub mod service;
 pub mod store;
 pub mod stream;
 pub mod telemetry;
+
+/// Whether this process is a deployed Lambda function. `LAMBDA_TASK_ROOT` is one of Lambda's
+/// reserved variables (a function's configuration cannot set it), and `cargo lambda watch`,
+/// which sets `AWS_LAMBDA_FUNCTION_NAME` for the local stack, does not set it.
+pub fn deployed() -> bool {
+    std::env::var_os("LAMBDA_TASK_ROOT").is_some()
+}
 
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@ use lambda_http::http::Uri;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FederationPolicy {
     /// `http://127.0.0.1:…` (or `[::1]`, `localhost`) as a JWKS URL: a local stack's test IdP.
-    /// Never inside Lambda, whatever the environment says.
+    /// Never in a deployed function ([`crate::deployed`]), whatever the environment says.
     pub allow_loopback_jwks: bool,
 }
 
@@ -22,7 +22,7 @@ pub const LOOPBACK_JWKS_ENV: &str = "ALLOW_LOOPBACK_JWKS";
 impl FederationPolicy {
     pub fn from_env() -> Self {
         let asked = std::env::var(LOOPBACK_JWKS_ENV).is_ok_and(|v| v == "1" || v == "true");
-        let deployed = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let deployed = crate::deployed();
         FederationPolicy {
             allow_loopback_jwks: asked && !deployed,
         }

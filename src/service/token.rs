@@ -63,7 +63,7 @@ pub enum OAuthErrorCode {
     UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
-    /// The store throttled: retry after a moment.
+    /// The store throttled or failed after its retries: retry after a moment.
     TemporarilyUnavailable,
     ServerError,
 }
@@ -91,7 +91,9 @@ impl OAuthError {
 impl From<StoreError> for OAuthError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Throttled | StoreError::TransactionConflict => OAuthError::new(
+            StoreError::Throttled
+            | StoreError::TransactionConflict
+            | StoreError::Unavailable(_) => OAuthError::new(
                 OAuthErrorCode::TemporarilyUnavailable,
                 "the service is busy: retry in a moment",
             ),

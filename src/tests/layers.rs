@@ -7,11 +7,29 @@ use std::path::{Path, PathBuf};
 const RULES: &[(&str, &[&str])] = &[
     (
         "domain",
+        &[
+            "protocol",
+            "store",
+            "auth",
+            "federation",
+            "service",
+            "http",
+            "stream",
+        ],
+    ),
+    (
+        "protocol",
+        &["store", "auth", "federation", "service", "http", "stream"],
+    ),
+    (
+        "store",
+        &["auth", "federation", "service", "http", "stream"],
+    ),
+    ("auth.rs", &["federation", "service", "http", "stream"]),
+    (
+        "federation",
         &["protocol", "store", "auth", "service", "http", "stream"],
     ),
-    ("protocol", &["store", "auth", "service", "http", "stream"]),
-    ("store", &["auth", "service", "http", "stream"]),
-    ("auth.rs", &["service", "http", "stream"]),
     ("service", &["http", "stream"]),
     (
         "telemetry.rs",

@@ -28,7 +28,8 @@ async fn call(t: &TestApp, method: &str, path: &str, body: Option<Value>) -> Res
 
 fn tenant() -> Value {
     json!({"tenantId": "string", "name": "string", "created": "string",
-           "provisioning": "string", "scimBasePath": "string"})
+           "provisioning": "string", "scimBasePath": "string",
+           "oauth": {"oauthOnly": "bool", "accessTokenLifetimeHours": "number"}})
 }
 
 /// A credential never used, with an expiry.
@@ -139,7 +140,8 @@ async fn every_admin_route_answers_its_pinned_status_and_shape() {
     let secret = json!({"secretId": "string", "created": "string", "expires": "string",
                         "daysUntilExpiry": "number", "expiringSoon": "bool", "expired": "bool"});
     let client = json!({"clientId": "string", "tenantId": "string", "status": "string",
-                        "description": "string", "created": "string", "secrets": [secret]});
+                        "description": "string", "created": "string", "secrets": [secret],
+                        "federations": []});
     let clients = format!("{base}/oauth/clients");
     let r = call(&t, "POST", &clients, Some(json!({"description": "Entra"}))).await;
     pinned(
@@ -182,10 +184,45 @@ async fn every_admin_route_answers_its_pinned_status_and_shape() {
             changed_client.clone(),
         );
     }
+    let federations = format!("{client_path}/federations");
+    let federation = json!({"issuer": "https://login.microsoftonline.com/t/v2.0",
+        "jwksUrl": "https://login.microsoftonline.com/t/discovery/v2.0/keys",
+        "subject": "s", "audience": "api://a"});
+    let r = call(&t, "POST", &federations, Some(federation)).await;
+    let federated = with(
+        client.clone(),
+        json!({"federations": [{"federationId": "string", "created": "string", "issuer": "string",
+               "jwksUrl": "string", "subject": "string", "audience": "string"}]}),
+    );
+    pinned(
+        &r,
+        201,
+        json!({"tenantId": "string", "clientId": "string", "federationId": "string",
+               "tokenEndpoint": "string", "scimUrl": "string", "client": federated}),
+    );
+    let one = format!("{federations}/{}", r.body["federationId"].as_str().unwrap());
+    pinned(
+        &call(&t, "DELETE", &one, None).await,
+        200,
+        changed_client.clone(),
+    );
     pinned(
         &call(&t, "DELETE", &client_path, None).await,
         200,
         json!({"tenantId": "string", "clientId": "string", "deleted": "bool"}),
+    );
+    let settings = json!({"oauthOnly": true, "accessTokenLifetimeHours": 2});
+    let r = call(&t, "PUT", &format!("{base}/oauth"), Some(settings)).await;
+    pinned(&r, 200, tenant());
+    assert_eq!(
+        r.body["oauth"],
+        json!({"oauthOnly": true, "accessTokenLifetimeHours": 2})
+    );
+    let off = json!({"oauthOnly": false});
+    pinned(
+        &call(&t, "PUT", &format!("{base}/oauth"), Some(off)).await,
+        200,
+        tenant(),
     );
 
     let r = call(&t, "GET", &format!("{base}/audit?limit=1"), None).await;

@@ -7,8 +7,9 @@ async fn every_request_meets_its_dynamodb_request_target() {
     println!("{table}");
     for row in &rows {
         assert!(row.measured <= row.target, "over budget:\n{table}");
+        // A zero target is a request that must read nothing (a cached authentication).
         assert!(
-            row.measured >= 1,
+            row.measured >= 1 || row.target == 0,
             "nothing was counted for {}: is the interceptor installed?",
             row.request
         );

@@ -73,6 +73,19 @@ fn trace_logs_of_a_full_request_cycle_carry_no_token_hash_or_password() {
             let access = issued.body["access_token"].as_str().unwrap().to_string();
             assert_eq!(t.status_with(&access).await, 200);
             oauth_secrets.extend(client.client_secret.into_iter().chain([access]));
+            // A federated exchange: the assertion, its signature, and the token it gets.
+            let idp = crate::common::idp::TestIdp::start().await;
+            let federated = crate::common::idp::federated_client(&t, &idp, false).await;
+            let app = t.app.clone().with_federation(crate::common::idp::LOCAL);
+            let assertion = idp.rsa.sign(&idp.entra_claims());
+            let form = crate::common::idp::assertion_form(&federated.client_id, &assertion);
+            let issued = crate::common::resp(
+                app.handle(crate::common::token_request(&t.tenant, &form, &[])).await,
+            );
+            let access = issued.body["access_token"].as_str().unwrap().to_string();
+            assert_eq!(t.status_with(&access).await, 200);
+            let signature = assertion.rsplit('.').next().unwrap().to_string();
+            oauth_secrets.extend([assertion, signature, access]);
             let credentials = t.store().list_credentials(&t.tenant_id()).await.unwrap();
             (t.token.clone(), credentials[0].secret_hash.clone())
         })
@@ -92,11 +105,11 @@ fn trace_logs_of_a_full_request_cycle_carry_no_token_hash_or_password() {
     ] {
         assert!(!logs.contains(needle), "the logs carry the {what}");
     }
-    assert_eq!(oauth_secrets.len(), 2);
+    assert_eq!(oauth_secrets.len(), 5);
     for secret in &oauth_secrets {
         assert!(
             !logs.contains(secret.as_str()),
-            "the logs carry an OAuth secret"
+            "the logs carry an OAuth secret, assertion or access token"
         );
     }
 }

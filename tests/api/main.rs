@@ -24,5 +24,6 @@ mod oauth_tokens;
 mod panics;
 mod planner_property;
 mod scimctl;
+mod token_fuzz;
 mod users;
 mod writes;

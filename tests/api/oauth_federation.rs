@@ -10,14 +10,11 @@ use serde_json::{json, Value};
 
 use crate::common::idp::{self, Serve, TestIdp};
 use crate::common::{admin_call, resp, token_request, Resp, TestApp};
-use scim_serverless::federation::FederationPolicy;
 use scim_serverless::protocol::ClientId;
 use scim_serverless::service::oauth::{NewClient, NewFederation};
 use scim_serverless::store::{AuditQuery, CredentialStatus};
 
-const LOCAL: FederationPolicy = FederationPolicy {
-    allow_loopback_jwks: true,
-};
+use idp::LOCAL;
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// A tenant whose app and admin may use a loopback JWKS, a client without a secret, and the IdP
@@ -37,30 +34,16 @@ async fn federated() -> Federated {
 }
 
 async fn federate(t: &TestApp, idp: &TestIdp) -> ClientId {
-    let admin = t.admin().with_federation(LOCAL);
-    let new = NewClient {
-        secret_expires_in_days: None,
-        ..NewClient::default()
-    };
-    let issued = admin.create_client(&t.tenant_id(), &new).await.unwrap();
+    let issued = idp::federated_client(t, idp, false).await;
     assert_eq!(issued.client_secret, None);
-    let added = admin
-        .add_federation(&t.tenant_id(), &issued.client_id, &federation_of(idp))
-        .await
-        .unwrap();
-    assert!(added
+    assert!(issued
         .token_endpoint
         .ends_with(&format!("/{}/oauth2/token", t.tenant)));
     issued.client_id
 }
 
 fn federation_of(idp: &TestIdp) -> NewFederation {
-    NewFederation {
-        issuer: idp.issuer.clone(),
-        jwks_url: idp.jwks_url.clone(),
-        subject: idp.subject.clone(),
-        audience: idp.audience.clone(),
-    }
+    idp.federation()
 }
 
 /// Entra's token request: client_id, the assertion, its type and the `.default` scope.

@@ -410,32 +410,11 @@ pub async fn measure() -> Vec<Row> {
 
     // Workload identity federation: an assertion with a jti, its JWKS already cached (the
     // first exchange fetched it); the replay guard rides in the token's transaction.
-    let policy = scim_serverless::federation::FederationPolicy {
-        allow_loopback_jwks: true,
-    };
     let idp = super::idp::TestIdp::start().await;
-    let admin = t.admin().with_federation(policy);
-    let federated = admin
-        .create_client(&t.tenant_id(), &Default::default())
-        .await
-        .expect("a second OAuth client");
-    let federation = scim_serverless::service::oauth::NewFederation {
-        issuer: idp.issuer.clone(),
-        jwks_url: idp.jwks_url.clone(),
-        subject: idp.subject.clone(),
-        audience: idp.audience.clone(),
-    };
-    admin
-        .add_federation(&t.tenant_id(), &federated.client_id, &federation)
-        .await
-        .expect("add a federated credential");
-    let app = t.app.clone().with_federation(policy);
+    let federated = super::idp::federated_client(&t, &idp, false).await;
+    let app = t.app.clone().with_federation(super::idp::LOCAL);
     let exchange = |assertion: String| {
-        let form = format!(
-            "grant_type=client_credentials&client_id={}&client_assertion_type=\
-             urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion={assertion}",
-            federated.client_id
-        );
+        let form = super::idp::assertion_form(&federated.client_id, &assertion);
         super::token_request(&t.tenant, &form, &[])
     };
     let (_, _) = app

@@ -204,3 +204,52 @@ impl TestIdp {
         serde_json::to_vec(&self.rsa.public).unwrap()
     }
 }
+
+/// The policy of a local stack: the test IdP's loopback JWKS is allowed.
+pub const LOCAL: scim_serverless::federation::FederationPolicy =
+    scim_serverless::federation::FederationPolicy {
+        allow_loopback_jwks: true,
+    };
+
+/// A new OAuth client of `t`'s tenant (with a first secret, or none) federated to `idp`.
+pub async fn federated_client(
+    t: &super::TestApp,
+    idp: &TestIdp,
+    with_secret: bool,
+) -> scim_serverless::service::oauth::IssuedClient {
+    let admin = t.admin().with_federation(LOCAL);
+    let new = scim_serverless::service::oauth::NewClient {
+        secret_expires_in_days: with_secret
+            .then_some(scim_serverless::service::oauth::DEFAULT_SECRET_DAYS),
+        ..Default::default()
+    };
+    let issued = admin
+        .create_client(&t.tenant_id(), &new)
+        .await
+        .expect("create an OAuth client");
+    admin
+        .add_federation(&t.tenant_id(), &issued.client_id, &idp.federation())
+        .await
+        .expect("add a federated credential");
+    issued
+}
+
+/// Entra's token request: client_id, the assertion and its type.
+pub fn assertion_form(client: &scim_serverless::protocol::ClientId, assertion: &str) -> String {
+    format!(
+        "grant_type=client_credentials&client_id={client}&client_assertion_type=\
+         urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion={assertion}"
+    )
+}
+
+impl TestIdp {
+    /// The federated credential an admin copies from this IdP.
+    pub fn federation(&self) -> scim_serverless::service::oauth::NewFederation {
+        scim_serverless::service::oauth::NewFederation {
+            issuer: self.issuer.clone(),
+            jwks_url: self.jwks_url.clone(),
+            subject: self.subject.clone(),
+            audience: self.audience.clone(),
+        }
+    }
+}
