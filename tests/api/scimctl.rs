@@ -281,3 +281,93 @@ async fn oauth_clients_from_the_command_line_are_those_the_api_lists() {
     let gone = scimctl(&t, &["oauth", "client", "delete", tenant, &client]);
     assert!(!gone.ok && gone.stderr.contains("has no OAuth client"));
 }
+
+#[tokio::test]
+async fn federation_and_oauth_settings_from_the_command_line() {
+    let t = TestApp::new().await;
+    let tenant = t.tenant.as_str();
+    let created = scimctl(&t, &["oauth", "client", "create", tenant, "--no-secret"]);
+    assert!(created.ok, "{}", created.stderr);
+    assert!(created.stdout.contains("no secret"), "{}", created.stdout);
+    let issued = json(&t, &["oauth", "client", "create", tenant, "--no-secret"]);
+    assert!(issued.get("clientSecret").is_none(), "{issued}");
+    let client = issued["clientId"].as_str().unwrap().to_string();
+    let add = |url: &str| {
+        vec![
+            "oauth",
+            "federation",
+            "add",
+            tenant,
+            &client,
+            "--issuer",
+            "https://login.microsoftonline.com/t/v2.0",
+            "--jwks-url",
+            url,
+            "--subject",
+            "sp",
+            "--audience",
+            "api://app",
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+    };
+    // Without the local stack's switch, a loopback http JWKS is refused, naming the switch.
+    let loopback = add("http://127.0.0.1:9/keys");
+    let args: Vec<&str> = loopback.iter().map(String::as_str).collect();
+    let refused = scimctl(&t, &args);
+    assert!(
+        !refused.ok && refused.stderr.contains("ALLOW_LOOPBACK_JWKS"),
+        "{}",
+        refused.stderr
+    );
+    let https = add("https://login.microsoftonline.com/t/discovery/v2.0/keys");
+    let args: Vec<&str> = https.iter().map(String::as_str).collect();
+    let added = json(&t, &args);
+    let federation = added["federationId"].as_str().unwrap().to_string();
+    assert!(added["tokenEndpoint"]
+        .as_str()
+        .unwrap()
+        .ends_with("/oauth2/token"));
+    let listed = scimctl(&t, &["oauth", "client", "list", tenant]);
+    assert!(listed.stdout.contains(&federation), "{}", listed.stdout);
+    assert!(
+        scimctl(
+            &t,
+            &[
+                "oauth",
+                "federation",
+                "delete",
+                tenant,
+                &client,
+                &federation
+            ]
+        )
+        .ok
+    );
+    let stored = t
+        .store()
+        .get_client(&t.tenant_id(), &client.parse().unwrap())
+        .await;
+    assert!(stored.unwrap().unwrap().federations.is_empty());
+
+    // Settings: the lifetime's bounds, and OAuth-only refusing the static token.
+    let long = scimctl(&t, &["tenant", "token-lifetime", tenant, "7"]);
+    assert!(
+        !long.ok && long.stderr.contains("1 to 6 hours"),
+        "{}",
+        long.stderr
+    );
+    let set = json(&t, &["tenant", "token-lifetime", tenant, "3"]);
+    assert_eq!(set["oauth"]["accessTokenLifetimeHours"], 3);
+    assert_eq!(t.status_with(&t.token).await, 200);
+    let on = scimctl(&t, &["tenant", "oauth-only", tenant, "on"]);
+    assert!(
+        on.ok && on.stdout.contains("OAuth only on"),
+        "{}",
+        on.stderr
+    );
+    assert_eq!(t.status_with(&t.token).await, 401);
+    assert!(scimctl(&t, &["tenant", "oauth-only", tenant, "off"]).ok);
+    assert_eq!(t.status_with(&t.token).await, 200);
+}
