@@ -168,7 +168,7 @@ pub async fn authenticate(
     }
     let (who, expires) = match token.filter(|t| t.starts_with(ACCESS_TOKEN_PREFIX)) {
         Some(token) => {
-            let (who, expires) = verify_access_token(store, tenant, token).await?;
+            let (who, expires) = authenticate_access_token(store, tenant, token).await?;
             (who, Some(expires))
         }
         None => {
@@ -338,23 +338,13 @@ pub fn parse_access_token(token: &str) -> Option<AccessTokenName> {
     })
 }
 
-/// Authenticates an access token: one consistent GetItem of the client it names. It passes only
-/// while the client is enabled, still holds the grant the token was issued for and the token
-/// under it, and the token has not expired; so disabling or deleting the client, deleting the
-/// secret or federated credential, turning provisioning off or deleting the tenant stops it at
-/// once. Every failure is the same 401 after the same work.
+/// Authenticates an access token, returning who it is and when it expires: one consistent
+/// GetItem of the client it names. It passes only while the client is enabled, still holds the
+/// grant the token was issued for and the token under it, and the token has not expired; so
+/// disabling or deleting the client, deleting the secret or federated credential, turning
+/// provisioning off or deleting the tenant stops it at once. Every failure is the same 401 after
+/// the same work.
 pub async fn authenticate_access_token(
-    store: &Store,
-    tenant: Option<&TenantId>,
-    token: &str,
-) -> Result<Authenticated, ScimError> {
-    verify_access_token(store, tenant, token)
-        .await
-        .map(|(who, _)| who)
-}
-
-/// [`authenticate_access_token`], also returning when the token expires.
-async fn verify_access_token(
     store: &Store,
     tenant: Option<&TenantId>,
     token: &str,

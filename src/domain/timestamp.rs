@@ -50,10 +50,14 @@ impl Timestamp {
         self.0.unix_timestamp()
     }
 
-    /// The instant `seconds` after the Unix epoch; `None` outside years 0 to 9999.
-    pub fn from_unix_seconds(seconds: i64) -> Option<Self> {
-        let instant = OffsetDateTime::from_unix_timestamp(seconds).ok()?;
-        (instant.year() >= 0 && instant <= Self::max()).then(|| Self::from(instant))
+    /// The instant `seconds` after (or, negative, before) the Unix epoch, held within years 0
+    /// to 9999 as `plus` and `minus` hold it.
+    pub fn from_unix_seconds(seconds: i64) -> Self {
+        let epoch = Self::from(OffsetDateTime::UNIX_EPOCH);
+        match seconds >= 0 {
+            true => epoch.plus(Duration::seconds(seconds)),
+            false => epoch.minus(Duration::seconds(seconds.saturating_neg())),
+        }
     }
 
     fn max() -> OffsetDateTime {

@@ -484,13 +484,30 @@ impl Admin {
         client_id: &ClientId,
         secret_id: &SecretId,
     ) -> Result<OAuthClientChanged> {
+        let grant = Grant::Secret(secret_id.clone());
+        let what = format!("secret {secret_id}");
+        let action = AuditAction::ClientSecretDelete;
+        self.delete_grant(tenant_id, client_id, &grant, &what, action)
+            .await
+    }
+
+    /// Deletes a grant of a client (`what` names it in a 404) with the access tokens issued for
+    /// it, audited as `action`.
+    async fn delete_grant(
+        &self,
+        tenant_id: &TenantId,
+        client_id: &ClientId,
+        grant: &Grant,
+        what: &str,
+        action: AuditAction,
+    ) -> Result<OAuthClientChanged> {
         let result = self
             .store
-            .delete_grant(tenant_id, client_id, &Grant::Secret(secret_id.clone()))
+            .delete_grant(tenant_id, client_id, grant)
             .await
             .map_err(|e| match e {
                 StoreError::NotFound => AdminError::NotFound(format!(
-                    "tenant {tenant_id} has no OAuth client {client_id} with secret {secret_id}"
+                    "tenant {tenant_id} has no OAuth client {client_id} with {what}"
                 )),
                 other => other.into(),
             })
@@ -499,8 +516,7 @@ impl Admin {
                 client: OAuthClientView::from(&client),
             });
         let about = Some(client_id.to_string());
-        self.audited(tenant_id, AuditAction::ClientSecretDelete, about, result)
-            .await
+        self.audited(tenant_id, action, about, result).await
     }
 
     /// Adds a federated credential to a client (at most two): assertions its issuer signs for
@@ -551,23 +567,9 @@ impl Admin {
         federation_id: &FederationId,
     ) -> Result<OAuthClientChanged> {
         let grant = Grant::Federation(federation_id.clone());
-        let result = self
-            .store
-            .delete_grant(tenant_id, client_id, &grant)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => AdminError::NotFound(format!(
-                    "tenant {tenant_id} has no OAuth client {client_id} with federated \
-                     credential {federation_id}"
-                )),
-                other => other.into(),
-            })
-            .map(|client| OAuthClientChanged {
-                tenant_id: tenant_id.clone(),
-                client: OAuthClientView::from(&client),
-            });
-        let about = Some(client_id.to_string());
-        self.audited(tenant_id, AuditAction::FederationDelete, about, result)
+        let what = format!("federated credential {federation_id}");
+        let action = AuditAction::FederationDelete;
+        self.delete_grant(tenant_id, client_id, &grant, &what, action)
             .await
     }
 

@@ -3,7 +3,9 @@
 //! switching the status of and deleting one are the same for both; only the item differs.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
 
 use super::keys::{tenant_pk, PK, SK, TENANT_SK};
 use super::{n, query_all, s, Action, Item, Store, StoreError};
@@ -72,16 +74,29 @@ impl Store {
         sk: String,
         status: CredentialStatus,
     ) -> Result<Item, StoreError> {
+        self.set_in_tenant(tenant, sk, "status", s(status.as_str()))
+            .await
+    }
+
+    /// Sets one attribute of an existing item of the tenant's partition and returns the item;
+    /// `NotFound` if there is none.
+    pub(super) async fn set_in_tenant(
+        &self,
+        tenant: &TenantId,
+        sk: impl Into<String>,
+        attribute: &str,
+        value: AttributeValue,
+    ) -> Result<Item, StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(tenant_pk(tenant)))
-            .key(SK, s(sk))
-            .update_expression("SET #status = :status")
+            .key(SK, s(sk.into()))
+            .update_expression("SET #attribute = :value")
             .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_names("#attribute", attribute)
+            .expression_attribute_values(":value", value)
             .return_values(ReturnValue::AllNew)
             .send()
             .await;

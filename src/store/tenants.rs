@@ -2,11 +2,13 @@
 //! sits in the tenant's partition, so authenticating a request is one GetItem on a key that the
 //! tenant in the URL and the credential id in the token both pin down.
 
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 
 use super::audit::{Actor, AuditEvent};
 use super::keys::*;
 use super::oauth::OAuthClient;
+use super::slots::build_error;
 use super::{
     get_id, get_s, get_time, kind_attr, n, opt_s, opt_time, query_all, s, Action, Item, Store,
     StoreError,
@@ -491,23 +493,10 @@ impl Store {
         tenant: &TenantId,
         seconds: i64,
     ) -> Result<Tenant, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant)))
-            .key(SK, s(TENANT_SK))
-            .update_expression("SET accessTokenSeconds = :seconds")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":seconds", n(seconds))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Tenant::from_item(&out.attributes.unwrap_or_default()),
-            Err(e) if super::slots::condition_failed(&e) => Err(StoreError::NotFound),
-            Err(e) => Err(e.into()),
-        }
+        let item = self
+            .set_in_tenant(tenant, TENANT_SK, "accessTokenSeconds", n(seconds))
+            .await?;
+        Tenant::from_item(&item)
     }
 
     /// Turns OAuth-only on or off: the tenant item and each of its credentials get the flag in
@@ -515,61 +504,38 @@ impl Store {
     /// it, and a write in flight with one commits nothing. The transaction holds only if the
     /// tenant still has the credentials read (else it reads again). Returns the tenant.
     pub async fn set_oauth_only(&self, tenant: &TenantId, on: bool) -> Result<Tenant, StoreError> {
-        for _ in 0..5 {
-            let credentials = self.list_credentials(tenant).await?;
-            let set = if on {
-                "SET oauthOnly = :on"
-            } else {
-                "REMOVE oauthOnly"
-            };
-            let tenant_update = Update::builder()
+        // The same change on the tenant item and on each credential item.
+        let flag = |sk: String, update: UpdateBuilder| {
+            let update = update
                 .table_name(&self.table)
                 .key(PK, s(tenant_pk(tenant)))
-                .key(SK, s(TENANT_SK))
-                .update_expression(set)
+                .key(SK, s(sk));
+            let update = match on {
+                true => update
+                    .update_expression("SET oauthOnly = :on")
+                    .expression_attribute_values(":on", AttributeValue::Bool(true)),
+                false => update.update_expression("REMOVE oauthOnly"),
+            };
+            Ok::<_, StoreError>(Action {
+                item: TransactWriteItem::builder()
+                    .update(update.build().map_err(build_error)?)
+                    .build(),
+                on_fail: StoreError::VersionConflict,
+            })
+        };
+        for _ in 0..5 {
+            let credentials = self.list_credentials(tenant).await?;
+            let counted = Update::builder()
                 .condition_expression(
                     "attribute_exists(PK) AND credentialCount = :seen \
                      AND (attribute_not_exists(provisioningState) OR provisioningState = :enabled)",
                 )
                 .expression_attribute_values(":enabled", s(ENABLED))
                 .expression_attribute_values(":seen", n(credentials.len()));
-            let tenant_update = match on {
-                true => {
-                    tenant_update.expression_attribute_values(":on", AttributeValue::Bool(true))
-                }
-                false => tenant_update,
-            };
-            let mut actions = vec![Action {
-                item: TransactWriteItem::builder()
-                    .update(
-                        tenant_update
-                            .build()
-                            .map_err(|e| StoreError::Backend(e.to_string()))?,
-                    )
-                    .build(),
-                on_fail: StoreError::VersionConflict,
-            }];
+            let mut actions = vec![flag(TENANT_SK.to_string(), counted)?];
             for credential in &credentials {
-                let update = Update::builder()
-                    .table_name(&self.table)
-                    .key(PK, s(tenant_pk(tenant)))
-                    .key(SK, s(credential_sk(&credential.id)))
-                    .update_expression(set)
-                    .condition_expression("attribute_exists(PK)");
-                let update = match on {
-                    true => update.expression_attribute_values(":on", AttributeValue::Bool(true)),
-                    false => update,
-                };
-                actions.push(Action {
-                    item: TransactWriteItem::builder()
-                        .update(
-                            update
-                                .build()
-                                .map_err(|e| StoreError::Backend(e.to_string()))?,
-                        )
-                        .build(),
-                    on_fail: StoreError::VersionConflict,
-                });
+                let exists = Update::builder().condition_expression("attribute_exists(PK)");
+                actions.push(flag(credential_sk(&credential.id), exists)?);
             }
             match self.transact(actions).await {
                 Ok(()) => return self.get_tenant(tenant).await,
